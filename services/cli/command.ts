@@ -1,0 +1,34 @@
+// What a CLI command is, and the I/O it is given. Commands receive their streams and
+// environment instead of touching `process`, so tests can run them in-process.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LeakscopeError } from '../core/errors.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface Command {
+  /** The words that select it: `scan`, or `registry validate`. */
+  readonly name: string;
+  /** One line for `leakscope --help`. */
+  readonly summary: string;
+  /** Full usage text for `leakscope <name> --help`. */
+  readonly usage: string;
+  /** Returns the exit code: 0 done, 1 fault, 2 refused input (or throws a LeakscopeError). */
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses flags with node:util, turning its errors into USAGE errors that name the command. */
+export function parseFlags<O extends Options>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new LeakscopeError('USAGE', `${command}: ${(err as Error).message}. See: leakscope ${command} --help`, { cause: err });
+  }
+}

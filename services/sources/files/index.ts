@@ -1,0 +1,2 @@
+// Files as a source: gateway log files (plain, gzip, stdin) and the registry file.
+export { readRegistryFile } from './registry-file.js';
