@@ -1,0 +1,139 @@
+// The detection core: one gateway request and the registry snapshot valid for it in, a
+// Disclosure (with its verdict) or null out. Pure: no clock, no I/O, no logging; the only
+// state is memoisation of number parsing and sites, which never changes an answer.
+import { createHash } from 'node:crypto';
+import type { Channel, Disclosure, GatewayRequest, PartnerEntry, PartnerMatch, RegistrySnapshot, Verdict } from '../types.js';
+import { BUILTIN_IDENTITY_HEADERS, normalizeHost } from '../registry/index.js';
+import { maskNumber } from '../privacy/index.js';
+import { findNumber, firstNumberIn, normalizeNumber, type NumberForms } from './numbers.js';
+import { siteOf } from './site.js';
+
+/** Identity headers whose value is a token or a device id, never the number itself. */
+const NON_NUMBER_HEADERS: ReadonlySet<string> = new Set(
+  BUILTIN_IDENTITY_HEADERS.filter((h) => h.kind === 'token' || h.kind === 'imsi').map((h) => h.name),
+);
+
+export interface Verdicting {
+  verdict: Verdict;
+  partnerId: string | null;
+}
+
+/**
+ * Classifies one request. Returns null when it discloses nothing (no identity header with
+ * a value, and the subscriber's number appears in no header, URL or Referer).
+ */
+export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Disclosure | null {
+  const region = snapshot.registry.region;
+  let number: NumberForms | null = request.msisdn ? normalizeNumber(request.msisdn, region) : null;
+  const channels = new Set<Channel>();
+
+  // Pass 1: named identity headers. When the session has no number (Wi-Fi, unknown), the
+  // subscriber is the number carried by an identity header, if it carries one.
+  for (const [name, value] of request.headers) {
+    if (!snapshot.identityHeaders.has(name) || value.trim() === '') continue;
+    channels.add(`header:${name}`);
+    if (number === null && !NON_NUMBER_HEADERS.has(name)) number = firstNumberIn(value, region);
+  }
+
+  // Pass 2: the number itself, in any spelling, anywhere else it may travel.
+  let pathMasked = request.path;
+  let queryMasked = request.query;
+  if (number !== null) {
+    for (const [name, value] of request.headers) {
+      if (name === 'host' || channels.has(`header:${name}`)) continue;
+      if (findNumber(value, number) !== null) channels.add(name === 'referer' ? 'referer' : `header:${name}`);
+    }
+    const path = maskIn(request.path, number);
+    const query = maskIn(request.query, number);
+    if (path.found || query.found) channels.add('url');
+    pathMasked = path.text;
+    queryMasked = query.text;
+  }
+  if (channels.size === 0) return null;
+
+  const host = normalizeHost(request.host) ?? request.host.toLowerCase();
+  const sortedChannels = [...channels].sort();
+  const { verdict, partnerId } = judge(snapshot.matchHost(host), sortedChannels, request.ts);
+  return {
+    id: disclosureId(request.requestKey),
+    requestKey: request.requestKey,
+    ts: request.ts,
+    host,
+    site: siteOf(host),
+    subscriber: number?.e164 ?? null,
+    channels: sortedChannels,
+    verdict,
+    partnerId,
+    registryVersion: snapshot.registry.version,
+    gatewayId: request.gatewayId,
+    bearer: request.bearer,
+    method: request.method,
+    scheme: request.scheme,
+    path: pathMasked,
+    queryMasked,
+    status: request.status,
+  };
+}
+
+/**
+ * The verdict table of DESIGN.md. `matches` are most specific first; the partner named is
+ * the one that decided the verdict.
+ */
+export function judge(matches: readonly PartnerMatch[], channels: readonly Channel[], ts: number): Verdicting {
+  if (matches.length === 0) return { verdict: 'unauthorized_recipient', partnerId: null };
+  let firstValid: PartnerEntry | null = null;
+  for (const { entry } of matches) {
+    if (!validAt(entry, ts)) continue;
+    firstValid ??= entry;
+    if (channels.every((channel) => allows(entry, channel))) return { verdict: 'authorized', partnerId: entry.id };
+  }
+  if (firstValid) return { verdict: 'identifier_not_allowed', partnerId: firstValid.id };
+  return { verdict: 'partner_inactive', partnerId: matches[0]!.entry.id };
+}
+
+function validAt(entry: PartnerEntry, ts: number): boolean {
+  return (entry.validFrom === null || ts >= entry.validFrom) && (entry.validTo === null || ts < entry.validTo);
+}
+
+const allowedChannels = new WeakMap<PartnerEntry, ReadonlySet<Channel>>();
+
+function allows(entry: PartnerEntry, channel: Channel): boolean {
+  let allowed = allowedChannels.get(entry);
+  if (!allowed) {
+    allowed = new Set(entry.identifiers.map((id) => (id === 'url' || id === 'referer' ? id : `header:${id}`)));
+    allowedChannels.set(entry, allowed);
+  }
+  return allowed.has(channel);
+}
+
+/** Deterministic from the request's identity, so a replayed or rescanned request is stored once. */
+export function disclosureId(requestKey: string): string {
+  return createHash('sha256').update(requestKey).digest('hex').slice(0, 32);
+}
+
+/**
+ * Looks for the number in a path or query, percent-decoded when it holds escapes
+ * (`%2B44%207700…`), and masks every occurrence. When decoding was needed to find it, the
+ * masked text is the decoded one: the stored form must never hold the number.
+ */
+function maskIn(text: string, number: NumberForms): { found: boolean; text: string } {
+  if (text === '') return { found: false, text };
+  let subject = text;
+  if (text.includes('%')) {
+    try {
+      subject = decodeURIComponent(text);
+    } catch {
+      subject = text;
+    }
+  }
+  const ranges = findNumber(subject, number);
+  if (ranges === null) return { found: false, text };
+  const masked = maskNumber(number.e164);
+  let out = '';
+  let at = 0;
+  for (const [start, end] of ranges) {
+    out += subject.slice(at, start) + masked;
+    at = end;
+  }
+  return { found: true, text: out + subject.slice(at) };
+}

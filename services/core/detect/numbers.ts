@@ -1,0 +1,154 @@
+// Subscriber numbers: normalising what a gateway logged to E.164 with the registry's
+// region, and finding a known number inside free text (header values, URLs) in any of its
+// usual spellings. Parsing goes through libphonenumber-js once per distinct input; the
+// results are memoised because the same subscribers recur on every request.
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+
+/** A subscriber number with the digit strings it may be written as. */
+export interface NumberForms {
+  /** `+` and the E.164 digits. */
+  e164: string;
+  /**
+   * Digit-only spellings: E.164 digits (`447700900123`), international with `00`
+   * (`00447700900123`), national with its trunk prefix (`07700900123`), the national
+   * number alone as `msisdn-no-cc` variables insert it (`7700900123`), and the
+   * `+44 (0)7700…` habit (`4407700900123`).
+   */
+  spellings: ReadonlySet<string>;
+  minLength: number;
+  maxLength: number;
+}
+
+const MEMO_LIMIT = 200_000;
+const memo = new Map<string, NumberForms | null>();
+
+/**
+ * Reads a number as a gateway or a user writes it: `+447700900123`, `447700900123`,
+ * `00447700900123`, `07700900123`, `+44 7700 900123`. Bare digits are tried as E.164
+ * first (what gateways log), then as a national number of `region`. A number that
+ * libphonenumber does not consider a possible number (length and prefix) is null; we do
+ * not require "valid" because test ranges (Ofcom's 07700 900xxx) are possible but not valid.
+ */
+export function normalizeNumber(raw: string, region: string): NumberForms | null {
+  const key = `${region}|${raw}`;
+  const cached = memo.get(key);
+  if (cached !== undefined) return cached;
+  const forms = parseForms(raw, region);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, forms);
+  return forms;
+}
+
+function parseForms(raw: string, region: string): NumberForms | null {
+  const trimmed = raw.trim();
+  if (trimmed === '' || !/^[+\d][\d\s\-().]*$/.test(trimmed)) return null;
+  const digits = trimmed.replace(/\D/g, '');
+  if (digits.length < 6 || digits.length > 17) return null;
+  const candidates: string[] = [];
+  if (trimmed.startsWith('+')) candidates.push(`+${digits}`);
+  else if (digits.startsWith('00')) candidates.push(`+${digits.slice(2)}`);
+  else if (digits.startsWith('0')) candidates.push(digits);
+  else candidates.push(`+${digits}`, digits);
+  for (const candidate of candidates) {
+    const parsed = parsePhoneNumberFromString(candidate, region as CountryCode);
+    if (parsed && parsed.isPossible()) return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber);
+  }
+  return null;
+}
+
+function formsOf(e164: string, countryCode: string, national: string): NumberForms {
+  const international = e164.slice(1);
+  const spellings = new Set([international, `00${international}`, `0${national}`, national, `${countryCode}0${national}`]);
+  let minLength = Infinity;
+  let maxLength = 0;
+  for (const s of spellings) {
+    minLength = Math.min(minLength, s.length);
+    maxLength = Math.max(maxLength, s.length);
+  }
+  return { e164, spellings, minLength, maxLength };
+}
+
+/** Characters that may separate the digit groups of one written number: `+44 (0)7700-900.123`. */
+function isSeparator(code: number): boolean {
+  return code === 32 /* space */ || code === 45 /* - */ || code === 46 /* . */ || code === 40 /* ( */ || code === 41 /* ) */;
+}
+
+const MAX_GROUP_GAP = 2; // `) ` between `(0)` and the rest is the longest gap seen in practice
+
+// Reused scratch space for digit-group boundaries: the scan is synchronous, so one buffer serves all calls.
+let groupStart = new Int32Array(64);
+let groupEnd = new Int32Array(64);
+
+/**
+ * Where `text` contains `number` in one of its spellings, as [start, end) character
+ * ranges. A spelling must be made of whole digit groups: `99447700900123991` does not
+ * contain `447700900123`, because a longer digit string is a different number; groups may
+ * be joined by at most two separator characters (spaces, dashes, dots, brackets).
+ */
+export function findNumber(text: string, number: NumberForms): Array<[number, number]> | null {
+  const length = text.length;
+  if (length < number.minLength) return null;
+  let groups = 0;
+  let i = 0;
+  while (i < length) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      const start = i;
+      do i++; while (i < length && isDigit(text.charCodeAt(i)));
+      if (groups === groupStart.length) growGroups();
+      groupStart[groups] = start;
+      groupEnd[groups] = i;
+      groups++;
+    } else {
+      i++;
+    }
+  }
+  if (groups === 0) return null;
+  let found: Array<[number, number]> | null = null;
+  for (let g = 0; g < groups; g++) {
+    let digits = '';
+    for (let h = g; h < groups; h++) {
+      if (h > g && !joinable(text, groupEnd[h - 1]!, groupStart[h]!)) break;
+      digits += text.slice(groupStart[h]!, groupEnd[h]!);
+      if (digits.length > number.maxLength) break;
+      if (digits.length >= number.minLength && number.spellings.has(digits)) {
+        (found ??= []).push([groupStart[g]!, groupEnd[h]!]);
+        g = h; // the next match starts after this one
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function joinable(text: string, gapStart: number, gapEnd: number): boolean {
+  if (gapEnd - gapStart > MAX_GROUP_GAP) return false;
+  for (let k = gapStart; k < gapEnd; k++) if (!isSeparator(text.charCodeAt(k))) return false;
+  return true;
+}
+
+function growGroups(): void {
+  const start = new Int32Array(groupStart.length * 2);
+  const end = new Int32Array(groupEnd.length * 2);
+  start.set(groupStart);
+  end.set(groupEnd);
+  groupStart = start;
+  groupEnd = end;
+}
+
+/** The first possible number written in `text` (an identity header's value), or null. */
+export function firstNumberIn(text: string, region: string): NumberForms | null {
+  // Candidates are maximal runs of digits and separators, optionally after a '+':
+  // `GPRS,,358505476123,unsecured` gives `358505476123`.
+  const runs = text.match(/\+?\d[\d\s\-().]{4,22}\d/g);
+  if (!runs) return null;
+  for (const run of runs) {
+    const forms = normalizeNumber(run, region);
+    if (forms) return forms;
+  }
+  return null;
+}

@@ -1,0 +1,93 @@
+// What every disclosure store (DuckDB embedded, ClickHouse) offers. Stores hold
+// disclosures with privacy applied (StoredDisclosure) and answer the three questions of
+// DESIGN.md with aggregates; services/store/answers.ts turns those into the contract JSON,
+// so both stores give byte-identical answers.
+import type { Channel, Verdict } from '../core/types.js';
+
+/** A disclosure as stored: the number only as keyed hash, masked form and ciphertext. */
+export interface StoredDisclosure {
+  id: string;
+  requestKey: string;
+  ts: number;
+  host: string;
+  site: string;
+  /** HMAC-SHA-256 hex of the E.164 number; null when only a token was disclosed. */
+  subscriberHash: string | null;
+  subscriberMasked: string | null;
+  /** AES-256-GCM ciphertext of the E.164 number (versioned string). */
+  subscriberEnc: string | null;
+  channels: readonly Channel[];
+  verdict: Verdict;
+  partnerId: string | null;
+  registryVersion: string;
+  gatewayId: string | null;
+  bearer: string | null;
+  method: string | null;
+  scheme: string | null;
+  path: string;
+  queryMasked: string;
+  status: number | null;
+}
+
+/** A window [from, to) in epoch ms; null = unbounded on that side. */
+export interface Window {
+  from: number | null;
+  to: number | null;
+}
+
+/** Aggregates of the violations of one site in a window, as a store computes them. */
+export interface SiteAggregate {
+  site: string;
+  hosts: readonly string[];
+  violations: number;
+  subscribers: number;
+  firstSeen: number;
+  lastSeen: number;
+  identifiers: readonly Channel[];
+  verdicts: Readonly<Partial<Record<Verdict, number>>>;
+}
+
+export interface ReportAggregates {
+  totals: { violations: number; subscribers: number; sites: number };
+  sites: readonly SiteAggregate[];
+  /** Hour bucket start (epoch ms) → violations; only hours with violations. */
+  timeline: ReadonlyArray<{ bucket: number; violations: number }>;
+}
+
+export interface RecipientAggregate {
+  site: string;
+  host: string;
+  verdict: Verdict;
+  partnerId: string | null;
+  requests: number;
+  identifiers: readonly Channel[];
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface AffectedSubscriber {
+  subscriberEnc: string;
+  subscriberHash: string;
+  sites: readonly string[];
+  firstSeen: number;
+  lastSeen: number;
+  violations: number;
+}
+
+/** Facts about the data set, kept in the store: the region numbers were normalised with, the key in use. */
+export interface StoreMeta {
+  region: string | null;
+  /** HMAC of a fixed label with the hash key: tells whether a lookup key is the one the data was stored with. */
+  keyCheck: string | null;
+}
+
+export interface DisclosureStore {
+  /** Idempotent by `id`: writing a disclosure twice stores it once. Durable when the promise resolves. */
+  write(batch: readonly StoredDisclosure[]): Promise<void>;
+  report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates>;
+  whoSaw(subscriberHash: string, window: Window): Promise<RecipientAggregate[]>;
+  affected(window: Window & { from: number; to: number }): Promise<AffectedSubscriber[]>;
+  readMeta(): Promise<StoreMeta>;
+  writeMeta(meta: StoreMeta): Promise<void>;
+  close(): Promise<void>;
+}
