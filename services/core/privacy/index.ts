@@ -1,0 +1,14 @@
+// Privacy of what is stored (DESIGN.md): keyed hash, masked form, encrypted number, masked text.
+export {
+  KEY_BYTES,
+  MASK,
+  decryptNumber,
+  encryptNumber,
+  maskDigits,
+  maskNumber,
+  protect,
+  requireEncKey,
+  subscriberHash,
+} from './subscriber.js';
+export type { PrivacyKeys, ProtectedSubscriber } from './subscriber.js';
+export { maskNumberInText } from './mask-text.js';
