@@ -1,0 +1,3 @@
+// DuckDB as a sink: the embedded disclosure store of `leakscope scan`, `report` and `who-saw`.
+export { openDuckDbStore, DuckDbStore } from './store.js';
+export type { DuckDbStoreOptions, ScanCounts, ScanOutcome, ScanRecord } from './store.js';

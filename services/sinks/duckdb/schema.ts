@@ -1,0 +1,68 @@
+// The tables of the embedded store. One file, three tables: the disclosures themselves, a
+// key/value `meta` (region, key check, schema version) and `scans`, a log of scan runs.
+// Times are epoch milliseconds (BIGINT, UTC) so values round-trip exactly to the interface.
+
+export const SCHEMA_VERSION = '1';
+
+interface Column {
+  name: string;
+  type: 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'VARCHAR[]';
+  notNull: boolean;
+}
+
+/** Columns of `disclosures`, in the order the appender fills them. */
+export const DISCLOSURE_COLUMNS: readonly Column[] = [
+  { name: 'id', type: 'VARCHAR', notNull: true },               // deterministic from the request key
+  { name: 'request_key', type: 'VARCHAR', notNull: true },
+  { name: 'ts_ms', type: 'BIGINT', notNull: true },             // request time, epoch ms UTC
+  { name: 'host', type: 'VARCHAR', notNull: true },             // lower-case ASCII, punycode
+  { name: 'site', type: 'VARCHAR', notNull: true },             // registrable domain of host
+  { name: 'subscriber_hash', type: 'VARCHAR', notNull: false }, // HMAC-SHA-256 hex; null for a token only
+  { name: 'subscriber_masked', type: 'VARCHAR', notNull: false },
+  { name: 'subscriber_enc', type: 'VARCHAR', notNull: false },  // AES-256-GCM; null without an encryption key
+  { name: 'channels', type: 'VARCHAR[]', notNull: true },
+  { name: 'verdict', type: 'VARCHAR', notNull: true },
+  { name: 'partner_id', type: 'VARCHAR', notNull: false },
+  { name: 'registry_version', type: 'VARCHAR', notNull: true },
+  { name: 'gateway_id', type: 'VARCHAR', notNull: false },
+  { name: 'bearer', type: 'VARCHAR', notNull: false },
+  { name: 'method', type: 'VARCHAR', notNull: false },
+  { name: 'scheme', type: 'VARCHAR', notNull: false },
+  { name: 'path', type: 'VARCHAR', notNull: true },
+  { name: 'query_masked', type: 'VARCHAR', notNull: true },     // the subscriber's number masked
+  { name: 'status', type: 'INTEGER', notNull: false },
+];
+
+const COLUMN_NAMES = DISCLOSURE_COLUMNS.map((c) => c.name).join(', ');
+
+/** Statements that create (or find) the schema; each is idempotent. */
+export const CREATE_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS disclosures (
+     ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n     ')},
+     PRIMARY KEY (id))`,
+  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE SEQUENCE IF NOT EXISTS scans_id`,
+  `CREATE TABLE IF NOT EXISTS scans (
+     id           BIGINT PRIMARY KEY DEFAULT nextval('scans_id'),
+     inputs       VARCHAR[] NOT NULL,
+     started_ms   BIGINT NOT NULL,
+     finished_ms  BIGINT,           -- null while running or when the run was interrupted
+     outcome      VARCHAR NOT NULL, -- running | done | interrupted | failed
+     lines        BIGINT,
+     requests     BIGINT,
+     disclosures  BIGINT,
+     violations   BIGINT,
+     rejected     BIGINT)`,
+  `INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT DO NOTHING`,
+];
+
+/**
+ * The staging table a batch is appended to before one INSERT … ON CONFLICT DO NOTHING moves
+ * it into `disclosures`. Temporary (per connection, never on disk) and without constraints,
+ * so a bad row fails in that INSERT, inside the batch's transaction.
+ */
+export const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS staging (
+  ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`;
+
+export const MOVE_STAGED = `INSERT INTO disclosures (${COLUMN_NAMES})
+  SELECT ${COLUMN_NAMES} FROM temp.staging ON CONFLICT DO NOTHING`;
