@@ -1,0 +1,87 @@
+// Lookup throughput of the registry snapshot: a registry of ~2,000 partner entries and a
+// stream of hosts that repeat the way a gateway's traffic does (a few hot hosts, a long
+// tail), each normalised and matched as the detector does per request.
+import { buildSnapshot, normalizeHost, parseRegistry } from '../services/core/registry/index.js';
+
+export interface RegistryBenchResult {
+  entries: number;
+  distinctHosts: number;
+  lookups: number;
+  seconds: number;
+  lookupsPerSecond: number;
+  /** Same stream with every host distinct from the previous run's (memo misses only). */
+  coldLookupsPerSecond: number;
+  buildMs: number;
+}
+
+/** A deterministic pseudo-random generator, so runs are comparable. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function registryText(partners: number): string {
+  const lines = ['version: "bench"', 'region: GB', 'partners:'];
+  for (let i = 0; i < partners; i++) {
+    const domains = i % 3 === 0 ? `["*.partner${i}.example", "partner${i}.example"]` : `["*.partner${i}.example"]`;
+    lines.push(`  - {id: p${i}, name: Partner ${i}, domains: ${domains}, identifiers: [x-msisdn], valid_from: "2011-01-01T00:00:00Z"}`);
+    // Every tenth partner has a second validity period.
+    if (i % 10 === 0) lines.push(`  - {id: p${i}, name: Partner ${i}, domains: ${domains}, identifiers: [x-msisdn, url], valid_to: "2011-01-01T00:00:00Z"}`);
+  }
+  return lines.join('\n');
+}
+
+function hostStream(count: number, distinct: number, partners: number, salt: string): string[] {
+  const random = lcg(42);
+  const pool: string[] = [];
+  for (let i = 0; i < distinct; i++) {
+    const r = random();
+    if (r < 0.2) pool.push(`www.partner${Math.floor(random() * partners)}.example`);
+    else if (r < 0.25) pool.push(`WWW.Site${i}${salt}.Example.COM:8080`);
+    else pool.push(`cdn${i % 7}.site${i}${salt}.example.com`);
+  }
+  // Zipf-like: low indices far more often than the tail.
+  return Array.from({ length: count }, () => pool[Math.floor(distinct * random() ** 3)]!);
+}
+
+function run(hosts: readonly string[], snapshot: ReturnType<typeof buildSnapshot>): { seconds: number; matched: number } {
+  let matched = 0;
+  const start = process.hrtime.bigint();
+  for (const host of hosts) {
+    const normalized = normalizeHost(host);
+    if (normalized !== null) matched += snapshot.matchHost(normalized).length;
+  }
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, matched };
+}
+
+export function benchRegistryLookup(options: { partners?: number; lookups?: number; distinctHosts?: number } = {}): RegistryBenchResult {
+  const partners = options.partners ?? 1_800;
+  const lookups = options.lookups ?? 2_000_000;
+  const distinctHosts = options.distinctHosts ?? 50_000;
+
+  const buildStart = process.hrtime.bigint();
+  const registry = parseRegistry(registryText(partners), 'bench');
+  const snapshot = buildSnapshot(registry);
+  const buildMs = Number(process.hrtime.bigint() - buildStart) / 1e6;
+
+  const hosts = hostStream(lookups, distinctHosts, partners, '');
+  run(hosts.slice(0, 100_000), snapshot); // warm-up
+  const warm = run(hosts, snapshot);
+
+  const coldSnapshot = buildSnapshot(registry);
+  const coldHosts = Array.from({ length: 200_000 }, (_, i) => `cdn.site${i}.cold.example.com`);
+  const cold = run(coldHosts, coldSnapshot);
+
+  return {
+    entries: registry.partners.length,
+    distinctHosts,
+    lookups,
+    seconds: warm.seconds,
+    lookupsPerSecond: Math.round(lookups / warm.seconds),
+    coldLookupsPerSecond: Math.round(coldHosts.length / cold.seconds),
+    buildMs: Math.round(buildMs),
+  };
+}
