@@ -1,0 +1,224 @@
+// NDJSON gateway logs: one JSON object per line → GatewayRequest, per DESIGN.md "Input:
+// gateway access logs". Pure. A line that cannot be read becomes a reject whose reason names
+// the field (`ts: …`, `headers.X-Foo: …`); it never throws.
+import type { GatewayRequest, ParseResult } from '../types.js';
+import { lowerHeaderName } from './headers.js';
+import { isBlank, stripLineEnd } from './line-text.js';
+import { requestKeyOf } from './request-key.js';
+import { parseTarget, splitHostPort, splitPathQuery, parsePortText, type HostPort } from './target.js';
+import { parseEpochMs, parseEpochMsText, parseIsoDateTime } from './time.js';
+
+const SKIP: ParseResult = { ok: 'skip' };
+
+/** Longest JSON.parse message kept in a reason: V8 quotes the input in it. */
+const JSON_MESSAGE_MAX = 120;
+
+/** Thrown inside this module only, to unwind to parseNdjsonLine with a reason. */
+class Reject {
+  constructor(readonly reason: string) {}
+}
+
+function fail(reason: string): never {
+  throw new Reject(reason);
+}
+
+type Json = Record<string, unknown>;
+
+/** Why a value is not what a field wants, with the value's JSON type. */
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+/** A string field; absent or null is null, '' is null too (nothing was logged). */
+function optionalText(o: Json, key: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v.length === 0 ? null : v;
+  return fail(`${key}: not a string (got ${typeName(v)})`);
+}
+
+/**
+ * An identifier (msisdn, gateway_id, request_id) may be logged as a JSON number by some
+ * shippers; a non-negative safe integer is read as its decimal digits, losslessly.
+ */
+function optionalId(o: Json, key: string): string | null {
+  const v = o[key];
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v) && v >= 0) return String(v);
+    return fail(`${key}: not a string or a non-negative integer`);
+  }
+  return optionalText(o, key);
+}
+
+/** status, bytes: a non-negative integer, as a number or a string of digits; absent/null is null. */
+function optionalCount(o: Json, key: string): number | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (typeof v === 'string') {
+    const n = parseEpochMsText(v); // digits only, bounded
+    if (n !== null && Number.isSafeInteger(n)) return n;
+  }
+  return fail(`${key}: not a non-negative integer`);
+}
+
+function readTs(o: Json): number {
+  const v = o.ts;
+  let ms: number | null = null;
+  if (typeof v === 'string') ms = parseIsoDateTime(v) ?? parseEpochMsText(v);
+  else if (typeof v === 'number') ms = parseEpochMs(v);
+  else if (v === undefined || v === null) fail('ts: missing');
+  if (ms === null) fail('ts: not ISO-8601 with a zone or epoch milliseconds');
+  return ms;
+}
+
+function readHeaders(o: Json): Array<readonly [string, string]> {
+  const h = o.headers;
+  const out: Array<readonly [string, string]> = [];
+  if (h === undefined || h === null) return out;
+  if (typeof h !== 'object' || Array.isArray(h)) return fail(`headers: not an object (got ${typeName(h)})`);
+  const headers = h as Json;
+  for (const name in headers) {
+    const v = headers[name];
+    if (typeof v === 'string') {
+      out.push([lowerHeaderName(name), v]);
+    } else if (Array.isArray(v)) {
+      const lower = lowerHeaderName(name);
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (typeof item !== 'string') fail(`headers.${name}[${i}]: not a string (got ${typeName(item)})`);
+        out.push([lower, item]);
+      }
+    } else if (v !== null) {
+      // null is read as "not sent", like a null msisdn; anything else is a broken record.
+      fail(`headers.${name}: not a string or array of strings (got ${typeName(v)})`);
+    }
+  }
+  return out;
+}
+
+/** The Host header's value, for an origin-form url; null when there is none. */
+function hostHeader(headers: ReadonlyArray<readonly [string, string]>): string | null {
+  for (const [name, value] of headers) if (name === 'host' && value.length > 0) return value;
+  return null;
+}
+
+interface Target {
+  scheme: string | null;
+  host: string;
+  port: number | null;
+  path: string;
+  query: string;
+}
+
+function hostPortOf(text: string, field: string): HostPort {
+  const hp = splitHostPort(text);
+  if (!hp.ok) fail(`${field}: ${hp.reason}`);
+  return hp.value;
+}
+
+/**
+ * `url` when present (absolute, or origin-form with the host from `host` or the Host
+ * header), else `host` with optional `scheme`, `port`, `path`, `query`.
+ */
+function readTarget(o: Json, headers: ReadonlyArray<readonly [string, string]>): Target {
+  const url = optionalText(o, 'url');
+  if (url !== null) {
+    const t = parseTarget(url);
+    if (!t.ok) fail(`url: ${t.reason}`);
+    let hp = t.value.host;
+    if (hp === null) {
+      const hostField = optionalText(o, 'host');
+      const hostText = hostField ?? hostHeader(headers);
+      if (hostText === null) fail('url: a path without a host, and no host field or Host header');
+      hp = hostPortOf(hostText, hostField !== null ? 'host' : 'headers.Host');
+    }
+    return { scheme: t.value.scheme ?? optionalScheme(o), host: hp.host, port: hp.port, path: t.value.path, query: t.value.query };
+  }
+  const host = optionalText(o, 'host');
+  if (host === null) return fail('missing url or host');
+  const hp = hostPortOf(host, 'host');
+  let port = hp.port;
+  const p = o.port;
+  if (typeof p === 'number') {
+    if (!Number.isInteger(p) || p < 0 || p > 65535) fail('port: not a number 0-65535');
+    port = p;
+  } else if (typeof p === 'string') {
+    const parsed = parsePortText(p);
+    if (!parsed.ok) fail(`port: ${parsed.reason}`);
+    if (parsed.value !== null) port = parsed.value;
+  } else if (p !== undefined && p !== null) {
+    fail(`port: not a number 0-65535 (got ${typeName(p)})`);
+  }
+  let path = optionalText(o, 'path') ?? '';
+  let query = optionalText(o, 'query');
+  if (query === null) {
+    // A path logged with its query attached (`/news?id=1`) and no separate query field.
+    const pq = splitPathQuery(path);
+    path = pq.path;
+    query = pq.query;
+  } else if (query.charCodeAt(0) === 63 /* ? */) {
+    query = query.slice(1);
+  }
+  return { scheme: optionalScheme(o), host: hp.host, port, path, query };
+}
+
+function optionalScheme(o: Json): string | null {
+  const s = optionalText(o, 'scheme');
+  return s === null ? null : s.toLowerCase();
+}
+
+function toRequest(o: Json, line: string): GatewayRequest {
+  const ts = readTs(o);
+  const headers = readHeaders(o);
+  const target = readTarget(o, headers);
+  const gatewayId = optionalId(o, 'gateway_id');
+  const requestId = optionalId(o, 'request_id');
+  return {
+    ts,
+    requestKey: requestKeyOf(gatewayId, requestId, line),
+    gatewayId,
+    requestId,
+    msisdn: optionalId(o, 'msisdn'),
+    bearer: optionalText(o, 'bearer'),
+    clientIp: optionalText(o, 'client_ip'),
+    method: optionalText(o, 'method'),
+    scheme: target.scheme,
+    host: target.host,
+    port: target.port,
+    path: target.path,
+    query: target.query,
+    headers,
+    status: optionalCount(o, 'status'),
+    bytes: optionalCount(o, 'bytes'),
+  };
+}
+
+/**
+ * One NDJSON line (with or without its CR/LF) → a request, a reject with a reason, or a
+ * skip for a blank line. Unknown fields are ignored, so shippers may add their own.
+ */
+export function parseNdjsonLine(line: string): ParseResult {
+  const text = stripLineEnd(line);
+  if (text.charCodeAt(0) !== 123 /* { */ && isBlank(text)) return SKIP;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const short = message.length > JSON_MESSAGE_MAX ? message.slice(0, JSON_MESSAGE_MAX) + '…' : message;
+    return { ok: false, reason: `not valid JSON: ${short}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: `not a JSON object (got ${typeName(value)})` };
+  }
+  try {
+    return { ok: true, request: toRequest(value as Json, text) };
+  } catch (err) {
+    if (err instanceof Reject) return { ok: false, reason: err.reason };
+    throw err;
+  }
+}

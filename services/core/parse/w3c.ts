@@ -1,0 +1,379 @@
+// W3C Extended Log File Format gateway logs → GatewayRequest, per DESIGN.md "Input: gateway
+// access logs". Stateful only in the `#Fields:` directive in force, which may be declared
+// again anywhere and applies from there on. Pure otherwise; never throws on a line.
+import type { GatewayRequest, ParseResult } from '../types.js';
+import { lowerHeaderName } from './headers.js';
+import { isBlank, stripLineEnd } from './line-text.js';
+import { requestKeyOf } from './request-key.js';
+import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';
+import { isW3cDate, parseW3cDateTime } from './time.js';
+
+const SKIP: ParseResult = { ok: 'skip' };
+
+/** What a declared field feeds. Numbers, so the per-line dispatch is a switch on a small int. */
+const enum Slot {
+  Ignored,
+  Date,
+  Time,
+  GatewayId,
+  RequestId,
+  Msisdn,
+  Bearer,
+  ClientIp,
+  Method,
+  Scheme,
+  Host,
+  Port,
+  Path,
+  Query,
+  Uri,
+  Status,
+  Bytes,
+  ClientHeader,
+  UpstreamHeader,
+}
+
+const NAMED_SLOTS: ReadonlyMap<string, Slot> = new Map([
+  ['date', Slot.Date],
+  ['time', Slot.Time],
+  ['x-gateway-id', Slot.GatewayId],
+  ['x-request-id', Slot.RequestId],
+  ['x-msisdn', Slot.Msisdn],
+  ['x-bearer', Slot.Bearer],
+  ['c-ip', Slot.ClientIp],
+  ['cs-method', Slot.Method],
+  ['cs-uri-scheme', Slot.Scheme],
+  ['cs-host', Slot.Host],
+  ['cs-uri-port', Slot.Port],
+  ['cs-uri-path', Slot.Path],
+  // IIS writes the path as cs-uri-stem; it is the same thing.
+  ['cs-uri-stem', Slot.Path],
+  ['cs-uri-query', Slot.Query],
+  ['cs-uri', Slot.Uri],
+  ['sc-status', Slot.Status],
+  ['sc-bytes', Slot.Bytes],
+]);
+
+interface FieldPlan {
+  /** The declared names, as written, for reasons. */
+  names: readonly string[];
+  slots: readonly Slot[];
+  /** Lower-case header name for ClientHeader/UpstreamHeader slots, '' otherwise. */
+  headerNames: readonly string[];
+  hasDate: boolean;
+  hasTime: boolean;
+}
+
+/** `#Fields: a b c` → the plan, or a reason. Field identifiers are case-insensitive. */
+function planFields(directive: string): FieldPlan | string {
+  const names = directive.slice('#Fields:'.length).split(/[ \t]+/).filter((n) => n.length > 0);
+  if (names.length === 0) return '#Fields: declares no fields';
+  const slots: Slot[] = [];
+  const headerNames: string[] = [];
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    let slot = NAMED_SLOTS.get(lower) ?? Slot.Ignored;
+    let header = '';
+    const open = lower.indexOf('(');
+    if (slot === Slot.Ignored && open > 0 && lower.endsWith(')')) {
+      const prefix = lower.slice(0, open);
+      header = lower.slice(open + 1, -1);
+      if (header.length === 0) return `#Fields: ${name}: no header name between the parentheses`;
+      if (prefix === 'cs') slot = Slot.ClientHeader;
+      else if (prefix === 'sr') slot = Slot.UpstreamHeader;
+      else header = ''; // sc(…), rs(…): response headers, not what was sent upstream
+    }
+    slots.push(slot);
+    headerNames.push(header);
+  }
+  return {
+    names,
+    slots,
+    headerNames,
+    hasDate: slots.includes(Slot.Date),
+    hasTime: slots.includes(Slot.Time),
+  };
+}
+
+/**
+ * Splits a data line into values: separated by runs of spaces or tabs; `-` alone is absent
+ * (null); a value starting with `"` runs to the next `"` not doubled, with `""` standing
+ * for one quote, and must be followed by a separator or the end. A quoted `"-"` is a
+ * literal dash, not absent. Fills `out` and returns the number of values, or a reason.
+ */
+function splitValues(text: string, out: (string | null)[], names: readonly string[]): number | string {
+  const n = text.length;
+  let i = 0;
+  let count = 0;
+  for (;;) {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c !== 32 && c !== 9) break;
+      i++;
+    }
+    if (i >= n) return count;
+    let value: string | null;
+    if (text.charCodeAt(i) === 34 /* " */) {
+      let from = i + 1;
+      let acc = '';
+      for (;;) {
+        const q = text.indexOf('"', from);
+        if (q < 0) {
+          return `unterminated quoted value in field ${count + 1}${fieldLabel(names, count)}`;
+        }
+        if (text.charCodeAt(q + 1) === 34) {
+          acc += text.slice(from, q + 1);
+          from = q + 2;
+          continue;
+        }
+        value = acc + text.slice(from, q);
+        i = q + 1;
+        break;
+      }
+      if (i < n) {
+        const c = text.charCodeAt(i);
+        if (c !== 32 && c !== 9) {
+          return `unexpected character after the closing quote of field ${count + 1}${fieldLabel(names, count)} at column ${i + 1}`;
+        }
+      }
+    } else {
+      const start = i;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 32 || c === 9) break;
+        i++;
+      }
+      value = i - start === 1 && text.charCodeAt(start) === 45 /* - */ ? null : text.slice(start, i);
+    }
+    if (count < out.length) out[count] = value;
+    count++;
+  }
+}
+
+function fieldLabel(names: readonly string[], index: number): string {
+  const name = names[index];
+  return name === undefined ? '' : ` (${name})`;
+}
+
+/** sc-status, sc-bytes: ASCII digits (at most 15, so the number is exact), or `-` for absent. */
+function readCount(value: string | null, field: string): number | null | string {
+  if (value === null) return null;
+  const reason = `${field}: ${JSON.stringify(value)} is not a non-negative integer`;
+  if (value.length === 0 || value.length > 15) return reason;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return reason;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Overlays upstream (`sr`) headers on client (`cs`) ones; see createW3cParser for the rules. */
+function overlay(
+  client: Array<readonly [string, string]>,
+  upstream: Array<readonly [string, string]>,
+): Array<readonly [string, string]> {
+  if (upstream.length === 0) return client;
+  const replaced = new Map<string, string[]>();
+  for (const [name, value] of upstream) {
+    const values = replaced.get(name);
+    if (values === undefined) replaced.set(name, [value]);
+    else values.push(value);
+  }
+  const out: Array<readonly [string, string]> = [];
+  const placed = new Set<string>();
+  for (const entry of client) {
+    const values = replaced.get(entry[0]);
+    if (values === undefined) {
+      out.push(entry);
+    } else if (!placed.has(entry[0])) {
+      placed.add(entry[0]);
+      for (const v of values) out.push([entry[0], v]);
+    }
+  }
+  for (const [name, values] of replaced) {
+    if (!placed.has(name)) for (const v of values) out.push([name, v]);
+  }
+  return out;
+}
+
+export interface W3cParser {
+  /** One line (with or without its CR/LF): a request, a reject, or a skip for directives and blank lines. */
+  parseLine(line: string): ParseResult;
+}
+
+/**
+ * A parser for one W3C log stream; it remembers the `#Fields:` in force, so use one per
+ * file. Headers forwarded upstream are the `cs(Name)` values overlaid by `sr(Name)`: an
+ * `sr` value replaces every `cs` value of the same name (names compare case-insensitively)
+ * at the place of the first one. An `sr` value of `-` is absent — the log says nothing
+ * about that header — so the `cs` value stays: `-` cannot tell "stripped by the gateway"
+ * from "not logged", and keeping what the client sent errs towards reporting a disclosure.
+ * Target fields: `cs-uri` (full or origin-form) is read first, then `cs-uri-scheme`,
+ * `cs-host`, `cs-uri-port`, `cs-uri-path`/`cs-uri-stem`, `cs-uri-query` override it where
+ * present; with no host in either, the Host header is used.
+ */
+export function createW3cParser(): W3cParser {
+  let plan: FieldPlan | null = null;
+  let values: (string | null)[] = [];
+
+  function parseData(text: string): ParseResult {
+    if (plan === null) return { ok: false, reason: 'data line before any #Fields directive' };
+    const n = splitValues(text, values, plan.names);
+    if (typeof n === 'string') return { ok: false, reason: n };
+    if (n !== plan.slots.length) {
+      return { ok: false, reason: `${n} values for the ${plan.slots.length} fields declared by #Fields` };
+    }
+    if (!plan.hasDate || !plan.hasTime) {
+      return { ok: false, reason: `#Fields declares no ${plan.hasDate ? 'time' : 'date'} field, so the request has no time` };
+    }
+    let date: string | null = null;
+    let time: string | null = null;
+    let gatewayId: string | null = null;
+    let requestId: string | null = null;
+    let msisdn: string | null = null;
+    let bearer: string | null = null;
+    let clientIp: string | null = null;
+    let method: string | null = null;
+    let scheme: string | null = null;
+    let host: string | null = null;
+    let port: string | null = null;
+    let path: string | null = null;
+    let query: string | null = null;
+    let uri: string | null = null;
+    let status: number | null = null;
+    let bytes: number | null = null;
+    const client: Array<readonly [string, string]> = [];
+    const upstream: Array<readonly [string, string]> = [];
+    const { slots, headerNames } = plan;
+    for (let f = 0; f < n; f++) {
+      const v = values[f]!;
+      switch (slots[f]) {
+        case Slot.Date: date = v; break;
+        case Slot.Time: time = v; break;
+        case Slot.GatewayId: gatewayId = v; break;
+        case Slot.RequestId: requestId = v; break;
+        case Slot.Msisdn: msisdn = v; break;
+        case Slot.Bearer: bearer = v; break;
+        case Slot.ClientIp: clientIp = v; break;
+        case Slot.Method: method = v; break;
+        case Slot.Scheme: scheme = v; break;
+        case Slot.Host: host = v; break;
+        case Slot.Port: port = v; break;
+        case Slot.Path: path = v; break;
+        case Slot.Query: query = v; break;
+        case Slot.Uri: uri = v; break;
+        case Slot.Status: {
+          const s = readCount(v, plan.names[f]!);
+          if (typeof s === 'string') return { ok: false, reason: s };
+          status = s;
+          break;
+        }
+        case Slot.Bytes: {
+          const b = readCount(v, plan.names[f]!);
+          if (typeof b === 'string') return { ok: false, reason: b };
+          bytes = b;
+          break;
+        }
+        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, v]); break;
+        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, v]); break;
+        default: break;
+      }
+    }
+    if (date === null || time === null) return { ok: false, reason: `${date === null ? 'date' : 'time'}: absent (-)` };
+    const ts = parseW3cDateTime(date, time);
+    if (ts === null) {
+      return isW3cDate(date)
+        ? { ok: false, reason: `time: ${JSON.stringify(time)} is not hh:mm[:ss[.fraction]]` }
+        : { ok: false, reason: `date: ${JSON.stringify(date)} is not a date YYYY-MM-DD` };
+    }
+    const headers = overlay(client, upstream);
+
+    let targetScheme: string | null = null;
+    let targetHost: string | null = null;
+    let targetPort: number | null = null;
+    let targetPath = '';
+    let targetQuery = '';
+    if (uri !== null) {
+      const t = parseTarget(uri);
+      if (!t.ok) return { ok: false, reason: `cs-uri: ${t.reason}` };
+      targetScheme = t.value.scheme;
+      if (t.value.host !== null) {
+        targetHost = t.value.host.host;
+        targetPort = t.value.host.port;
+      }
+      targetPath = t.value.path;
+      targetQuery = t.value.query;
+    }
+    if (scheme !== null) targetScheme = scheme.toLowerCase();
+    if (host === null && targetHost === null) {
+      for (const [name, value] of headers) {
+        if (name === 'host' && value.length > 0) {
+          host = value;
+          break;
+        }
+      }
+    }
+    if (host !== null) {
+      const hp = splitHostPort(host);
+      if (!hp.ok) return { ok: false, reason: `cs-host: ${hp.reason}` };
+      targetHost = hp.value.host;
+      if (hp.value.port !== null) targetPort = hp.value.port;
+    }
+    if (targetHost === null) return { ok: false, reason: 'missing host: no cs-host, no host in cs-uri and no Host header' };
+    if (port !== null) {
+      const p = parsePortText(port);
+      if (!p.ok) return { ok: false, reason: `cs-uri-port: ${p.reason}` };
+      targetPort = p.value;
+    }
+    if (path !== null) {
+      if (query === null && uri === null) {
+        // A stem logged with its query attached and no cs-uri-query field.
+        const pq = splitPathQuery(path);
+        targetPath = pq.path;
+        targetQuery = pq.query;
+      } else {
+        targetPath = path;
+      }
+    }
+    if (query !== null) targetQuery = query.charCodeAt(0) === 63 /* ? */ ? query.slice(1) : query;
+
+    const request: GatewayRequest = {
+      ts,
+      requestKey: requestKeyOf(gatewayId, requestId, text),
+      gatewayId,
+      requestId,
+      msisdn,
+      bearer,
+      clientIp,
+      method,
+      scheme: targetScheme,
+      host: targetHost,
+      port: targetPort,
+      path: targetPath,
+      query: targetQuery,
+      headers,
+      status,
+      bytes,
+    };
+    return { ok: true, request };
+  }
+
+  return {
+    parseLine(line: string): ParseResult {
+      const text = stripLineEnd(line);
+      if (text.charCodeAt(0) === 35 /* # */) {
+        if (text.length >= 8 && text.slice(0, 8).toLowerCase() === '#fields:') {
+          const next = planFields(text);
+          if (typeof next === 'string') return { ok: false, reason: next };
+          plan = next;
+          values = new Array<string | null>(next.slots.length).fill(null);
+        }
+        return SKIP;
+      }
+      if (isBlank(text)) return SKIP;
+      return parseData(text);
+    },
+  };
+}
