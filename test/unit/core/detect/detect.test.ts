@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detect, disclosureId, judge } from '../../../../services/core/detect/index.js';
 import { buildSnapshot, parseRegistry } from '../../../../services/core/registry/index.js';
-import type { GatewayRequest } from '../../../../services/core/types.js';
+import type { GatewayRequest, PartnerEntry, PartnerMatch } from '../../../../services/core/types.js';
 
 const REGISTRY = `
 version: "2012-01-25.1"
@@ -185,9 +185,17 @@ describe('detect: verdicts, by recipient host and time', () => {
     }
   });
 
-  it('reports partner_inactive for the most specific matching partner', () => {
-    const matches = snapshot.matchHost('shop.group.example');
-    expect(judge(matches, ['header:x-msisdn'], Date.parse('1990-01-01T00:00:00Z'))).toEqual({ verdict: 'identifier_not_allowed', partnerId: 'broad' });
+  it('names the most specific partner when none of the matching ones is valid', () => {
+    const entry = (id: string, validTo: number): PartnerEntry => ({
+      id, name: id, purposes: [], domains: [], identifiers: ['x-msisdn'], validFrom: null, validTo,
+    });
+    const matches: PartnerMatch[] = [
+      { entry: entry('narrow', T - 1), pattern: 'shop.group.example', specificity: 3 },
+      { entry: entry('broad', T), pattern: '*.group.example', specificity: 2 },
+    ];
+    expect(judge(matches, ['header:x-msisdn'], T)).toEqual({ verdict: 'partner_inactive', partnerId: 'narrow' });
+    expect(judge(matches, ['header:x-msisdn'], T - 1)).toEqual({ verdict: 'authorized', partnerId: 'broad' });
+    expect(judge(matches, ['url'], T - 2)).toEqual({ verdict: 'identifier_not_allowed', partnerId: 'narrow' });
     expect(judge([], ['url'], T)).toEqual({ verdict: 'unauthorized_recipient', partnerId: null });
   });
 
