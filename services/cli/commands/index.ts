@@ -1,7 +1,13 @@
 // Every CLI command, in the order `leakscope --help` lists them. Add a command here.
 import type { Command } from '../command.js';
 import { registryValidate } from './registry-validate.js';
+import { report } from './report.js';
+import { whoSaw } from './who-saw.js';
+import { exportAffected } from './export-affected.js';
 
 export const COMMANDS: readonly Command[] = [
+  report,
+  whoSaw,
+  exportAffected,
   registryValidate,
 ];

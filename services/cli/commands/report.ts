@@ -1,0 +1,112 @@
+// `leakscope report`: the exposure report of a window — which sites received identifiers they
+// were not allowed to receive, how many subscribers each, when, by which channel — as a table,
+// the contract JSON, CSV (one row per site) or a self-contained HTML page.
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from '../command.js';
+import { parseFlags } from '../command.js';
+import { LeakscopeError } from '../../core/errors.js';
+import { siteOf } from '../../core/detect/index.js';
+import { normalizeHost } from '../../core/registry/index.js';
+import { buildReport, type ReportJson } from '../../store/index.js';
+import { renderReportCsv, renderReportHtml, renderReportTable } from '../../render/index.js';
+import {
+  STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, describeLocation, openStore, redactUrl, resolveStoreLocation, type StoreLocation,
+} from '../store-option.js';
+import type { DisclosureStore } from '../../store/types.js';
+import { parseRequiredWindow } from '../time.js';
+
+export const REPORT_FORMATS = ['table', 'json', 'csv', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export type StoreOpener = (location: StoreLocation) => Promise<DisclosureStore>;
+
+const USAGE = `Usage: leakscope report --from TIME --to TIME [--site SITE] [--format table|json|csv|html] [--out FILE]
+                        [--db PATH | --clickhouse URL]
+
+The exposure report of the window [from, to): every site that received a subscriber
+identifier it was not allowed to receive, with subscribers, violations, first and last seen,
+channels and verdicts; totals; and violations per hour.
+
+  --from TIME, --to TIME  ISO-8601 with a zone (2012-01-25T14:00:00Z, 2012-01-25T14:00+00:00),
+                          or a date (2012-01-10 = 00:00 UTC that day); the end is excluded
+  --site SITE             only this site; a host (www.example.com) means its site, IDNs in
+                          either spelling
+  --format FORMAT         table (default), json (the contract object), csv (one row per
+                          site), html (one self-contained page with a chart)
+  --out FILE              write to FILE instead of standard output
+${STORE_FLAGS_USAGE}
+`;
+
+/** `--site` as the store keeps sites: lower-case ASCII (punycode), a host reduced to its site. */
+export function normalizeSiteFlag(value: string): string {
+  const host = normalizeHost(value.trim());
+  if (host === null) throw new LeakscopeError('USAGE', `--site ${JSON.stringify(value)}: not a host or site name (expected e.g. example.com)`);
+  return siteOf(host);
+}
+
+export function renderReport(report: ReportJson, format: ReportFormat, options: { site?: string; source?: string }): string {
+  switch (format) {
+    case 'json': return JSON.stringify(report, null, 2) + '\n';
+    case 'csv': return renderReportCsv(report);
+    case 'html': return renderReportHtml(report, options);
+    case 'table': return renderReportTable(report, options);
+  }
+}
+
+export function parseFormat<F extends string>(value: string | undefined, formats: readonly F[], fallback: F): F {
+  if (value === undefined) return fallback;
+  if ((formats as readonly string[]).includes(value)) return value as F;
+  throw new LeakscopeError('USAGE', `--format ${JSON.stringify(value)}: expected one of ${formats.join(', ')}`);
+}
+
+/** Says on stderr where the data comes from when the environment, not a flag, chose it. */
+export function noteLocation(location: StoreLocation, write: (text: string) => void): void {
+  if (location.kind === 'clickhouse' && location.fromEnv) {
+    write(`reading ClickHouse at ${redactUrl(location.url)} (from CLICKHOUSE_URL; pass --db PATH to read a DuckDB file)\n`);
+  }
+}
+
+export function createReportCommand(open: StoreOpener = openStore): Command {
+  return {
+    name: 'report',
+    summary: 'the exposure report of a window: sites, subscribers, violations (table, json, csv, html)',
+    usage: USAGE,
+    async run(argv, io) {
+      const { values, positionals } = parseFlags('report', argv, {
+        from: { type: 'string' }, to: { type: 'string' }, site: { type: 'string' },
+        format: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
+      });
+      if (positionals.length > 0) throw new LeakscopeError('USAGE', `report takes no arguments, got ${JSON.stringify(positionals[0])}. See: leakscope report --help`);
+      const format = parseFormat(values.format, REPORT_FORMATS, 'table');
+      const window = parseRequiredWindow(values, 'report');
+      const site = values.site === undefined ? undefined : normalizeSiteFlag(values.site);
+      if (site !== undefined && values.site !== undefined && site !== values.site) io.stderr.write(`--site ${values.site}: reporting site ${site}\n`);
+      const location = resolveStoreLocation(values, io.env, io.cwd);
+      noteLocation(location, (t) => io.stderr.write(t));
+
+      const store = await open(location);
+      let report: ReportJson;
+      try {
+        report = buildReport(window, await store.report(window, site));
+      } finally {
+        await store.close();
+      }
+      const text = renderReport(report, format, { ...(site === undefined ? {} : { site }), source: describeLocation(location) });
+      if (values.out === undefined) {
+        io.stdout.write(text);
+      } else {
+        const path = resolve(io.cwd, values.out);
+        try {
+          await writeFile(path, text, 'utf8');
+        } catch (cause) {
+          throw new LeakscopeError('INPUT_UNREADABLE', `--out ${path}: cannot write: ${(cause as Error).message}`, { cause });
+        }
+        io.stderr.write(`report (${format}) written to ${path}\n`);
+      }
+      return 0;
+    },
+  };
+}
+
+export const report = createReportCommand();
