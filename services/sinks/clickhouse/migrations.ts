@@ -1,0 +1,223 @@
+// The ClickHouse schema as an ordered list of versioned migrations, and the runner that
+// `leakscope migrate` uses. Every statement is idempotent (IF NOT EXISTS), and a version is
+// recorded in `schema_migrations` only after all its statements ran, so a migration cut
+// short is simply run again. Only features of ClickHouse 18.16 are used (see README.md).
+import { LeakscopeError } from '../../core/errors.js';
+import { VERDICTS } from '../../core/types.js';
+import type { ClickHouseHttp } from './http.js';
+import { ident, int, joinSql, qualified, sql, str, type Sql } from './literal.js';
+import { clickhouseVersionOf, versionAtLeast, type ClickHouseVersion } from './version.js';
+
+export interface Migration {
+  /** Increasing from 1; never renumbered, never edited once released. */
+  readonly version: number;
+  readonly name: string;
+  statements(database: string): Sql[];
+}
+
+/** The oldest server the SQL is written and tested for (the Debian package the tests run). */
+export const MIN_SERVER: Readonly<{ major: number; minor: number }> = Object.freeze({ major: 18, minor: 16 });
+
+const VERDICT_TYPE = sql`Enum8(${joinSql(VERDICTS.map((v, i) => sql`${str(v)} = ${int(i + 1)}`), ', ')})`;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** Month of an epoch-ms column, in UTC whatever the server's time zone: the unit of retention. */
+function monthOf(column: Sql): Sql {
+  return sql`toYYYYMM(toDateTime(intDiv(${column}, 1000), 'UTC'))`;
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'disclosures, violations by time, site and subscriber rollups, meta',
+    statements(db: string): Sql[] {
+      const t = (name: string) => qualified(db, name);
+      return [
+        // Every disclosure. ReplacingMergeTree collapses rows with the same sorting key in
+        // background merges; the key ends in the deterministic id and every other part of
+        // it is a function of the request, so a replayed disclosure has the same key. Reads
+        // never rely on the collapse having happened: they count uniqExact(id).
+        // subscriber_hash is '' for a token-only disclosure (sorting keys cannot be Nullable in 18.16).
+        sql`CREATE TABLE IF NOT EXISTS ${t('disclosures')} (
+  id String,
+  request_key String,
+  ts_ms Int64,
+  host String,
+  site String,
+  subscriber_hash String,
+  subscriber_masked Nullable(String),
+  subscriber_enc Nullable(String),
+  channels Array(String),
+  verdict ${VERDICT_TYPE},
+  partner_id Nullable(String),
+  registry_version String,
+  gateway_id Nullable(String),
+  bearer Nullable(String),
+  method Nullable(String),
+  scheme Nullable(String),
+  path String,
+  query_masked String,
+  status Nullable(Int32)
+) ENGINE = ReplacingMergeTree()
+PARTITION BY ${monthOf(sql`ts_ms`)}
+ORDER BY (subscriber_hash, ts_ms, id)`,
+
+        // Violations sorted by time: the partial hours at the edges of a report window and
+        // the partial days of an affected-subscribers export are read from here, by range
+        // of the primary key, instead of scanning the subscriber-sorted raw table.
+        sql`CREATE TABLE IF NOT EXISTS ${t('violations_by_time')} (
+  ts_ms Int64,
+  id String,
+  site String,
+  host String,
+  subscriber_hash String,
+  subscriber_enc String,
+  channels Array(String),
+  verdict ${VERDICT_TYPE}
+) ENGINE = ReplacingMergeTree()
+PARTITION BY ${monthOf(sql`ts_ms`)}
+ORDER BY (ts_ms, id)`,
+
+        // Site × UTC hour × verdict, violations only: what `report` reads. Every state is
+        // idempotent under a replayed insert: ids and subscribers are exact distinct sets,
+        // hosts and channels are sets, first/last are min/max. So a batch written twice
+        // (MVs see every insert) still counts once.
+        sql`CREATE TABLE IF NOT EXISTS ${t('site_hourly')} (
+  bucket_ms Int64,
+  site String,
+  verdict ${VERDICT_TYPE},
+  violations_state AggregateFunction(uniqExact, String),
+  subscribers_state AggregateFunction(uniqExactIf, String, UInt8),
+  first_seen_state AggregateFunction(min, Int64),
+  last_seen_state AggregateFunction(max, Int64),
+  hosts_state AggregateFunction(groupUniqArray, String),
+  channels_state AggregateFunction(groupUniqArrayArray, Array(String))
+) ENGINE = AggregatingMergeTree()
+PARTITION BY ${monthOf(sql`bucket_ms`)}
+ORDER BY (bucket_ms, site, verdict)`,
+
+        // Subscriber × UTC day × recipient (host, verdict, partner), authorised ones included:
+        // what `who-saw` reads, and `affected` for its whole days.
+        sql`CREATE TABLE IF NOT EXISTS ${t('subscriber_daily')} (
+  subscriber_hash String,
+  day_ms Int64,
+  host String,
+  verdict ${VERDICT_TYPE},
+  partner_id String,
+  site String,
+  subscriber_enc_state AggregateFunction(any, String),
+  requests_state AggregateFunction(uniqExact, String),
+  first_seen_state AggregateFunction(min, Int64),
+  last_seen_state AggregateFunction(max, Int64),
+  channels_state AggregateFunction(groupUniqArrayArray, Array(String))
+) ENGINE = AggregatingMergeTree()
+PARTITION BY ${monthOf(sql`day_ms`)}
+ORDER BY (subscriber_hash, day_ms, host, verdict, partner_id, site)`,
+
+        sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('violations_by_time_mv')} TO ${t('violations_by_time')} AS
+SELECT ts_ms, id, site, host, subscriber_hash, ifNull(subscriber_enc, '') AS subscriber_enc, channels, verdict
+FROM ${t('disclosures')}
+WHERE verdict != 'authorized'`,
+
+        sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('site_hourly_mv')} TO ${t('site_hourly')} AS
+SELECT
+  toInt64(intDiv(ts_ms, ${int(HOUR_MS)}) * ${int(HOUR_MS)}) AS bucket_ms,
+  site,
+  verdict,
+  uniqExactState(id) AS violations_state,
+  uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
+  minState(ts_ms) AS first_seen_state,
+  maxState(ts_ms) AS last_seen_state,
+  groupUniqArrayState(host) AS hosts_state,
+  groupUniqArrayArrayState(channels) AS channels_state
+FROM ${t('disclosures')}
+WHERE verdict != 'authorized'
+GROUP BY bucket_ms, site, verdict`,
+
+        sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('subscriber_daily_mv')} TO ${t('subscriber_daily')} AS
+SELECT
+  subscriber_hash,
+  toInt64(intDiv(ts_ms, ${int(DAY_MS)}) * ${int(DAY_MS)}) AS day_ms,
+  host,
+  verdict,
+  ifNull(partner_id, '') AS partner_id,
+  site,
+  anyState(ifNull(subscriber_enc, '')) AS subscriber_enc_state,
+  uniqExactState(id) AS requests_state,
+  minState(ts_ms) AS first_seen_state,
+  maxState(ts_ms) AS last_seen_state,
+  groupUniqArrayArrayState(channels) AS channels_state
+FROM ${t('disclosures')}
+WHERE subscriber_hash != ''
+GROUP BY subscriber_hash, day_ms, host, verdict, partner_id, site`,
+
+        // Facts about the data set (region, key check). The value is JSON text so that a
+        // null is a value like any other; the row with the highest version wins.
+        sql`CREATE TABLE IF NOT EXISTS ${t('meta')} (
+  key String,
+  value_json String,
+  version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY key`,
+      ];
+    },
+  },
+]);
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export interface MigrateResult {
+  database: string;
+  server: ClickHouseVersion;
+  /** Versions applied by this run, in order. */
+  applied: number[];
+  /** Versions that were already in place. */
+  alreadyApplied: number[];
+}
+
+function migrationsTable(db: string): Sql {
+  return sql`CREATE TABLE IF NOT EXISTS ${qualified(db, 'schema_migrations')} (
+  version UInt32,
+  name String,
+  applied_ms Int64
+) ENGINE = MergeTree()
+ORDER BY version`;
+}
+
+/** Versions recorded in schema_migrations; empty when the table does not exist. */
+export async function appliedVersions(http: ClickHouseHttp): Promise<number[]> {
+  const db = http.config.database;
+  const exists = await http.rows<{ n: string }>(
+    sql`SELECT count() AS n FROM system.tables WHERE database = ${str(db)} AND name = 'schema_migrations'`,
+    { inDatabase: false },
+  );
+  if (Number(exists[0]?.n ?? 0) === 0) return [];
+  const rows = await http.rows<{ version: number | string }>(
+    sql`SELECT DISTINCT version FROM ${qualified(db, 'schema_migrations')} ORDER BY version`,
+  );
+  return rows.map((r) => Number(r.version));
+}
+
+/** Creates the database when missing and applies every migration not yet recorded. Idempotent. */
+export async function runMigrations(http: ClickHouseHttp, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+  const server = await clickhouseVersionOf(http);
+  if (!versionAtLeast(server, MIN_SERVER.major, MIN_SERVER.minor)) {
+    throw new LeakscopeError('STORE_FAILED',
+      `ClickHouse ${server.text} is older than ${MIN_SERVER.major}.${MIN_SERVER.minor}, the oldest release leakscope's SQL is tested on; upgrade the server`);
+  }
+  const db = http.config.database;
+  await http.exec(sql`CREATE DATABASE IF NOT EXISTS ${ident(db)}`, { inDatabase: false });
+  await http.exec(migrationsTable(db));
+  const done = new Set(await appliedVersions(http));
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(migration.version)) continue;
+    for (const statement of migration.statements(db)) await http.exec(statement);
+    await http.exec(
+      sql`INSERT INTO ${qualified(db, 'schema_migrations')} (version, name, applied_ms) VALUES (${int(migration.version)}, ${str(migration.name)}, ${int(Date.now())})`,
+    );
+    applied.push(migration.version);
+  }
+  return { database: db, server, applied, alreadyApplied: [...done].sort((a, b) => a - b) };
+}
