@@ -3,12 +3,12 @@
 // no store flag is given, so that a shell set up for the streaming stack reads ClickHouse while
 // an explicit `--db` always wins. Both adapters are imported on demand: the embedded path never
 // loads the ClickHouse client, and `registry validate` loads neither.
-import { createHmac } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
 import { HASH_KEY_ENV, loadKeys } from '../keys/index.js';
+import { keyCheckOf } from '../pipeline/index.js';
 import type { DisclosureStore, StoreMeta } from '../store/types.js';
 
 /** Default DuckDB file, relative to the working directory (the one `scan` writes by default). */
@@ -85,17 +85,10 @@ export function describeLocation(location: StoreLocation): string {
   return location.kind === 'duckdb' ? location.path : `ClickHouse at ${redactUrl(location.url)}`;
 }
 
-const CLICKHOUSE_MODULE: string = '../sinks/clickhouse/index.js';
-interface ClickHouseModule {
-  openClickHouseStore(url: string): Promise<DisclosureStore> | DisclosureStore;
-}
-
 /** Opens a located store for reading. A DuckDB file that does not exist is refused (exit 2), never created. */
 export async function openStore(location: StoreLocation): Promise<DisclosureStore> {
   if (location.kind === 'clickhouse') {
-    // A computed specifier: the ClickHouse adapter is written in parallel, and the embedded
-    // path must type-check and run without it.
-    const { openClickHouseStore } = (await import(CLICKHOUSE_MODULE)) as ClickHouseModule;
+    const { openClickHouseStore } = await import('../sinks/clickhouse/index.js');
     return await openClickHouseStore(location.url);
   }
   await requireFile(location.path);
@@ -133,11 +126,6 @@ export function keyFileFor(location: StoreLocation): string | null {
   return location.kind === 'duckdb' ? `${location.path}.keys.json` : null;
 }
 
-/** HMAC of a fixed label with the hash key, as kept in the store's meta (StoreMeta.keyCheck). */
-export function keyCheckOf(hashKey: Buffer): string {
-  return createHmac('sha256', hashKey).update('leakscope:key-check:v1', 'utf8').digest('hex');
-}
-
 /**
  * The keys that read `store`: from the environment or the store's key file (never created
  * here: a query with a new key would find nothing). Refused when the store records a key
@@ -151,7 +139,7 @@ export async function loadStoreKeys(
 ): Promise<PrivacyKeys> {
   const loaded = await loadKeys({ env, keyFile: keyFileFor(location), createIfMissing: false });
   for (const warning of loaded.warnings) warn(warning);
-  if (meta.keyCheck !== null && meta.keyCheck !== keyCheckOf(loaded.keys.hashKey)) {
+  if (meta.keyCheck !== null && meta.keyCheck !== keyCheckOf(loaded.keys)) {
     const from = loaded.source === 'env' ? `${HASH_KEY_ENV} in the environment` : `the key file ${loaded.keyFile}`;
     throw new LeakscopeError('KEY_INVALID',
       `the key does not match the one the data was stored with (${from}); use the key of the scan that wrote ${describeLocation(location)}`);

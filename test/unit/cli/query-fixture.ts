@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CliIo } from '../../../services/cli/command.js';
 import { main } from '../../../services/cli/main.js';
-import { keyCheckOf } from '../../../services/cli/store-option.js';
+import { keyCheckOf } from '../../../services/pipeline/index.js';
 import type { Disclosure } from '../../../services/core/types.js';
 import { openDuckDbStore } from '../../../services/sinks/duckdb/index.js';
 import { Protector } from '../../../services/store/index.js';
@@ -60,7 +60,7 @@ export async function makeStore(options: { withEncKey?: boolean } = {}): Promise
   try {
     const protector = new Protector(keys);
     await store.write(DISCLOSURES.map((d) => protector.toStored(d)));
-    await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf(keys.hashKey) });
+    await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf(keys) });
   } finally {
     await store.close();
   }
