@@ -1,0 +1,191 @@
+// The real servers integration tests run against, as started by deploy/local/stack.
+//
+// Tests never skip when a server is missing: requireKafka()/requireClickHouse() throw with
+// the command that fixes it. `npm test` (scripts/test.sh) starts the stack and exports
+// KAFKA_BROKERS and CLICKHOUSE_URL; by hand: eval "$(deploy/local/stack up)".
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import kafkajs from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka as KafkaClient, KafkaConfig } from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const STACK_SCRIPT = path.join(REPO_ROOT, 'deploy/local/stack');
+
+const FIX_IT = 'run: eval "$(deploy/local/stack up)" or `npm test`';
+
+function requireEnv(name: string, what: string): string {
+  const value = process.env[name]?.trim();
+  if (!value) {
+    throw new Error(`${name} is not set: this test needs the real ${what}. To start it, ${FIX_IT}`);
+  }
+  return value;
+}
+
+/** Broker list of the stack's Kafka (KAFKA_BROKERS, comma-separated host:port). */
+export function requireKafka(): string[] {
+  const brokers = requireEnv('KAFKA_BROKERS', 'Kafka broker')
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d+$/.test(b)) {
+      throw new Error(`KAFKA_BROKERS has "${b}", not host:port. To start the stack, ${FIX_IT}`);
+    }
+  }
+  return brokers;
+}
+
+/** Base URL of the stack's ClickHouse (CLICKHOUSE_URL, e.g. http://127.0.0.1:38123/leakscope). */
+export function requireClickHouse(): string {
+  const url = requireEnv('CLICKHOUSE_URL', 'ClickHouse server');
+  try {
+    new URL(url);
+  } catch {
+    throw new Error(`CLICKHOUSE_URL is "${url}", not a URL. To start the stack, ${FIX_IT}`);
+  }
+  return url;
+}
+
+/**
+ * A fresh name for a per-test topic or database: `prefix_<time>_<random>`, only
+ * [a-z0-9_] so that it is both a valid Kafka topic name and a ClickHouse identifier.
+ */
+export function uniqueName(prefix: string): string {
+  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([^a-z_])/, '_$1') || 't';
+  return `${clean}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+// ----------------------------------------------------------------------------------------
+// ClickHouse over HTTP
+
+/** The database named by a ClickHouse URL's path (`/leakscope` → `leakscope`); default `leakscope`. */
+export function clickhouseDatabase(url: string): string {
+  const p = new URL(url).pathname.replace(/^\/+|\/+$/g, '');
+  return p || 'leakscope';
+}
+
+export interface ClickHouseQueryOptions {
+  /** Run in this database (it must exist). Default: the server's default database. */
+  database?: string;
+}
+
+/**
+ * Runs one SQL statement on ClickHouse (HTTP interface, statement as the POST body) and
+ * returns the response body as text. The URL's path (the project's database) is not sent:
+ * pass `database` to run inside one. Throws with ClickHouse's own message on an error.
+ */
+export async function clickhouseQuery(url: string, sql: string, options: ClickHouseQueryOptions = {}): Promise<string> {
+  const endpoint = new URL('/', url);
+  if (options.database) endpoint.searchParams.set('database', options.database);
+  const res = await fetch(endpoint, { method: 'POST', body: sql });
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(`ClickHouse ${res.status} for ${JSON.stringify(sql.slice(0, 200))}: ${text.trim()}`);
+  }
+  return text;
+}
+
+/** Runs a SELECT and returns its rows as objects (FORMAT JSONEachRow is appended). */
+export async function clickhouseRows<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  options: ClickHouseQueryOptions = {},
+): Promise<T[]> {
+  const text = await clickhouseQuery(url, `${sql.trim().replace(/;$/, '')} FORMAT JSONEachRow`, options);
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as T);
+}
+
+// ----------------------------------------------------------------------------------------
+// Kafka
+
+/**
+ * A kafkajs client for tests: short retries, and silent unless LEAKSCOPE_TEST_KAFKA_LOG=1
+ * (kafkajs logs every retried coordinator-loading answer as an ERROR; failures still throw).
+ */
+export function kafkaClient(brokers: string[], clientId = 'leakscope-test', extra: Partial<KafkaConfig> = {}): KafkaClient {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: process.env.LEAKSCOPE_TEST_KAFKA_LOG ? logLevel.INFO : logLevel.NOTHING,
+    connectionTimeout: 5000,
+    requestTimeout: 30000,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+    ...extra,
+  });
+}
+
+/** Runs fn with a connected admin client, and disconnects it. */
+export async function withAdmin<T>(brokers: string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafkaClient(brokers, 'leakscope-test-admin').admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface CreateTopicOptions {
+  replicationFactor?: number;
+  /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
+  config?: Record<string, string>;
+}
+
+/**
+ * Creates a topic with `partitions` partitions (the stack does not auto-create topics) and
+ * waits until every partition has a leader. Fails if the topic already exists.
+ */
+export async function createTopic(
+  brokers: string[],
+  topic: string,
+  partitions = 4,
+  options: CreateTopicOptions = {},
+): Promise<void> {
+  const spec: ITopicConfig = {
+    topic,
+    numPartitions: partitions,
+    replicationFactor: options.replicationFactor ?? 1,
+    configEntries: Object.entries(options.config ?? {}).map(([name, value]) => ({ name, value })),
+  };
+  await withAdmin(brokers, async (admin) => {
+    const created = await admin.createTopics({ topics: [spec], waitForLeaders: false, timeout: 30000 });
+    if (!created) throw new Error(`topic ${topic} already exists`);
+    // kafkajs's own waitForLeaders asks one broker, which in a multi-broker KRaft cluster may
+    // not have the new topic's metadata yet (UNKNOWN_TOPIC_OR_PARTITION is not retried there).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        const ps = meta.topics[0]?.partitions ?? [];
+        if (ps.length === partitions && ps.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: partitions have no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+}
+
+/** Runs `deploy/local/stack ARGS…` and returns its stdout's KEY=value lines. */
+export async function runStack(args: string[], timeoutMs = 300_000): Promise<Record<string, string>> {
+  const { stdout } = await promisify(execFile)('bash', [STACK_SCRIPT, ...args], {
+    cwd: REPO_ROOT,
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const env: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
