@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, HOUR_MS, reportSource, splitWindow, whoSawQuery, affectedQuery } from '../../../../services/sinks/clickhouse/queries.js';
+
+const T0 = Date.parse('2012-01-10T09:00:00.000Z');
+
+describe('splitWindow', () => {
+  it('reads a window on bucket boundaries wholly from the rollup', () => {
+    expect(splitWindow({ from: T0, to: T0 + 5 * HOUR_MS }, HOUR_MS)).toEqual({ whole: { from: T0, to: T0 + 5 * HOUR_MS }, edges: [] });
+    expect(splitWindow({ from: null, to: null }, DAY_MS)).toEqual({ whole: { from: null, to: null }, edges: [] });
+  });
+
+  it('reads the partial buckets at either edge from raw rows', () => {
+    expect(splitWindow({ from: T0 + 1, to: T0 + 2 * HOUR_MS + 5 }, HOUR_MS)).toEqual({
+      whole: { from: T0 + HOUR_MS, to: T0 + 2 * HOUR_MS },
+      edges: [{ from: T0 + 1, to: T0 + HOUR_MS }, { from: T0 + 2 * HOUR_MS, to: T0 + 2 * HOUR_MS + 5 }],
+    });
+    expect(splitWindow({ from: null, to: T0 + 5 }, HOUR_MS)).toEqual({ whole: { from: null, to: T0 }, edges: [{ from: T0, to: T0 + 5 }] });
+  });
+
+  it('reads a window inside one bucket wholly from raw rows, and an empty window from nothing', () => {
+    expect(splitWindow({ from: T0 + 1, to: T0 + 2 }, HOUR_MS)).toEqual({ whole: null, edges: [{ from: T0 + 1, to: T0 + 2 }] });
+    expect(splitWindow({ from: T0, to: T0 }, HOUR_MS)).toEqual({ whole: null, edges: [] });
+  });
+
+  it('covers every instant of the window exactly once', () => {
+    const bound = fc.option(fc.integer({ min: 0, max: 10 * DAY_MS }), { nil: null });
+    fc.assert(fc.property(bound, bound, fc.integer({ min: 0, max: 10 * DAY_MS }), fc.constantFrom(HOUR_MS, DAY_MS), (from, to, t, unit) => {
+      const split = splitWindow({ from, to }, unit);
+      const inside = (r: { from: number | null; to: number | null }) => (r.from === null || t >= r.from) && (r.to === null || t < r.to);
+      const hits = (split.whole && inside(split.whole) ? 1 : 0) + split.edges.filter(inside).length;
+      if (split.whole?.from != null && split.whole.from % unit !== 0) return false;
+      if (split.whole?.to != null && split.whole.to % unit !== 0) return false;
+      return hits === (inside({ from, to }) ? 1 : 0);
+    }), { numRuns: 5000 });
+  });
+});
+
+describe('queries', () => {
+  it('read the rollups only for whole buckets', () => {
+    const aligned = reportSource('leakscope', { from: T0, to: T0 + HOUR_MS })!.text;
+    expect(aligned).toContain('`leakscope`.`site_hourly`');
+    expect(aligned).not.toContain('violations_by_time');
+    expect(aligned).not.toContain('`disclosures`');
+    const ragged = reportSource('leakscope', { from: T0 + 1, to: T0 + HOUR_MS })!.text;
+    expect(ragged).not.toContain('site_hourly');
+    expect(ragged).toContain('violations_by_time');
+    expect(whoSawQuery('leakscope', 'a'.repeat(64), { from: null, to: null })!.text).not.toContain('`disclosures`');
+    expect(affectedQuery('leakscope', { from: T0 - 9 * HOUR_MS, to: T0 + 15 * HOUR_MS })!.text).not.toMatch(/violations_by_time|`disclosures`/);
+  });
+
+  it('carry a hostile site or subscriber only as an escaped literal', () => {
+    const q = reportSource('leakscope', { from: T0, to: T0 + HOUR_MS }, "x'); DROP TABLE y; --")!.text;
+    expect(q).toContain("site = 'x\\'); DROP TABLE y; --'");
+    expect(() => reportSource('bad-db', { from: T0, to: T0 + HOUR_MS })).toThrow(/not an identifier/);
+  });
+});
