@@ -25,31 +25,34 @@ export interface Verdicting {
 export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Disclosure | null {
   const region = snapshot.registry.region;
   let number: NumberForms | null = request.msisdn ? normalizeNumber(request.msisdn, region) : null;
-  const channels = new Set<Channel>();
+  // Allocated only for the minority of requests that disclose something.
+  let channels: Set<Channel> | null = null;
 
   // Pass 1: named identity headers. When the session has no number (Wi-Fi, unknown), the
   // subscriber is the number carried by an identity header, if it carries one.
+  const identityHeaders = snapshot.identityHeaders;
   for (const [name, value] of request.headers) {
-    if (!snapshot.identityHeaders.has(name) || value.trim() === '') continue;
-    channels.add(`header:${name}`);
+    if (!identityHeaders.has(name) || value.trim() === '') continue;
+    (channels ??= new Set()).add(`header:${name}`);
     if (number === null && !NON_NUMBER_HEADERS.has(name)) number = firstNumberIn(value, region);
   }
 
-  // Pass 2: the number itself, in any spelling, anywhere else it may travel.
+  // Pass 2: the number itself, in any spelling, anywhere else it may travel. Identity
+  // headers were judged by name above; Host is never scanned.
   let pathMasked = request.path;
   let queryMasked = request.query;
   if (number !== null) {
     for (const [name, value] of request.headers) {
-      if (name === 'host' || channels.has(`header:${name}`)) continue;
-      if (findNumber(value, number) !== null) channels.add(name === 'referer' ? 'referer' : `header:${name}`);
+      if (name === 'host' || identityHeaders.has(name)) continue;
+      if (findNumber(value, number) !== null) (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
     }
     const path = maskIn(request.path, number);
     const query = maskIn(request.query, number);
-    if (path.found || query.found) channels.add('url');
-    pathMasked = path.text;
-    queryMasked = query.text;
+    if (path !== null || query !== null) (channels ??= new Set()).add('url');
+    if (path !== null) pathMasked = path;
+    if (query !== null) queryMasked = query;
   }
-  if (channels.size === 0) return null;
+  if (channels === null) return null;
 
   const host = normalizeHost(request.host) ?? request.host.toLowerCase();
   const sortedChannels = [...channels].sort();
@@ -114,10 +117,11 @@ export function disclosureId(requestKey: string): string {
 /**
  * Looks for the number in a path or query, percent-decoded when it holds escapes
  * (`%2B44%207700…`), and masks every occurrence. When decoding was needed to find it, the
- * masked text is the decoded one: the stored form must never hold the number.
+ * masked text is the decoded one: the stored form must never hold the number. Null when
+ * the number is not there.
  */
-function maskIn(text: string, number: NumberForms): { found: boolean; text: string } {
-  if (text === '') return { found: false, text };
+function maskIn(text: string, number: NumberForms): string | null {
+  if (text.length < number.minLength) return null;
   let subject = text;
   if (text.includes('%')) {
     try {
@@ -127,7 +131,7 @@ function maskIn(text: string, number: NumberForms): { found: boolean; text: stri
     }
   }
   const ranges = findNumber(subject, number);
-  if (ranges === null) return { found: false, text };
+  if (ranges === null) return null;
   const masked = maskNumber(number.e164);
   let out = '';
   let at = 0;
@@ -135,5 +139,5 @@ function maskIn(text: string, number: NumberForms): { found: boolean; text: stri
     out += subject.slice(at, start) + masked;
     at = end;
   }
-  return { found: true, text: out + subject.slice(at) };
+  return out + subject.slice(at);
 }

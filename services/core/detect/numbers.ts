@@ -20,7 +20,8 @@ export interface NumberForms {
 }
 
 const MEMO_LIMIT = 200_000;
-const memo = new Map<string, NumberForms | null>();
+/** region → raw spelling → forms; two levels so the hot path builds no key strings. */
+const memo = new Map<string, Map<string, NumberForms | null>>();
 
 /**
  * Reads a number as a gateway or a user writes it: `+447700900123`, `447700900123`,
@@ -30,12 +31,13 @@ const memo = new Map<string, NumberForms | null>();
  * not require "valid" because test ranges (Ofcom's 07700 900xxx) are possible but not valid.
  */
 export function normalizeNumber(raw: string, region: string): NumberForms | null {
-  const key = `${region}|${raw}`;
-  const cached = memo.get(key);
+  let byRaw = memo.get(region);
+  if (byRaw === undefined) memo.set(region, (byRaw = new Map()));
+  const cached = byRaw.get(raw);
   if (cached !== undefined) return cached;
   const forms = parseForms(raw, region);
-  if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(key, forms);
+  if (byRaw.size >= MEMO_LIMIT) byRaw.clear();
+  byRaw.set(raw, forms);
   return forms;
 }
 
