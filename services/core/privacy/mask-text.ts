@@ -44,6 +44,24 @@ export function maskNumberInText(text: string, spellings: readonly string[]): st
     }
     if (!hit) return text;
   }
+  const masker = maskerFor(spellings);
+  return masker === null ? text : text.replace(masker.pattern, masker.replace);
+}
+
+interface Masker {
+  pattern: RegExp;
+  replace: (match: string) => string;
+}
+
+// One subscriber's spellings recur over many requests of a session: the compiled pattern is
+// kept in a small cache, emptied whole when full (no clock, no LRU bookkeeping).
+const MASKER_CACHE_LIMIT = 1024;
+const maskers = new Map<string, Masker | null>();
+
+function maskerFor(spellings: readonly string[]): Masker | null {
+  const cacheKey = spellings.join('\u0000');
+  const cached = maskers.get(cacheKey);
+  if (cached !== undefined) return cached;
   const replacement = new Map<string, string>();
   for (const s of spellings) {
     if (!/[0-9]/.test(s)) continue;
@@ -53,9 +71,14 @@ export function maskNumberInText(text: string, spellings: readonly string[]): st
       if (!replacement.has(v)) replacement.set(v, v.startsWith('%2B') ? '%2B' + masked.slice(1) : masked);
     }
   }
-  if (replacement.size === 0) return text;
-  // Longest first: at a given position the regex takes the first alternative that matches,
-  // so `+447700900123` wins over `447700900123` and over `7700900123`.
-  const alternatives = [...replacement.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  return text.replace(new RegExp(alternatives.join('|'), 'g'), (m) => replacement.get(m) ?? m);
+  let masker: Masker | null = null;
+  if (replacement.size > 0) {
+    // Longest first: at a given position the regex takes the first alternative that matches,
+    // so `+447700900123` wins over `447700900123` and over `7700900123`.
+    const alternatives = [...replacement.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    masker = { pattern: new RegExp(alternatives.join('|'), 'g'), replace: (m) => replacement.get(m) ?? m };
+  }
+  if (maskers.size >= MASKER_CACHE_LIMIT) maskers.clear();
+  maskers.set(cacheKey, masker);
+  return masker;
 }
