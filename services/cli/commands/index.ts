@@ -4,10 +4,12 @@ import { registryValidate } from './registry-validate.js';
 import { report } from './report.js';
 import { whoSaw } from './who-saw.js';
 import { exportAffected } from './export-affected.js';
+import { migrate } from './migrate.js';
 
 export const COMMANDS: readonly Command[] = [
   report,
   whoSaw,
   exportAffected,
   registryValidate,
+  migrate,
 ];

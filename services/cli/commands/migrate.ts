@@ -1,0 +1,36 @@
+// `leakscope migrate --clickhouse URL`: creates the ClickHouse database named by the URL's
+// path when missing and applies every pending schema migration. Running it again is a no-op.
+import type { Command } from '../command.js';
+import { parseFlags } from '../command.js';
+import { LeakscopeError } from '../../core/errors.js';
+import { CLICKHOUSE_URL_ENV, redactUrl } from '../store-option.js';
+
+const USAGE = `Usage: leakscope migrate --clickhouse URL
+
+Creates or upgrades the ClickHouse schema: the database named by the URL's path (default
+leakscope) is created when it does not exist, then every migration not yet recorded in its
+schema_migrations table is applied, in order. Safe to run any number of times.
+
+  --clickhouse URL  the ClickHouse HTTP interface and database,
+                    e.g. http://127.0.0.1:8123/leakscope (default: $${CLICKHOUSE_URL_ENV})
+`;
+
+export const migrate: Command = {
+  name: 'migrate',
+  summary: 'create or upgrade the ClickHouse schema (idempotent)',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags('migrate', argv, { clickhouse: { type: 'string' } });
+    if (positionals.length > 0) throw new LeakscopeError('USAGE', `migrate takes no arguments, got ${JSON.stringify(positionals[0])}. See: leakscope migrate --help`);
+    const url = values.clickhouse ?? io.env[CLICKHOUSE_URL_ENV]?.trim();
+    if (!url) throw new LeakscopeError('USAGE', `migrate needs --clickhouse URL (or ${CLICKHOUSE_URL_ENV}), e.g. http://127.0.0.1:8123/leakscope`);
+    // Loaded on demand, like the query commands do: nothing else needs the ClickHouse sink.
+    const { migrateClickHouse, LATEST_VERSION } = await import('../../sinks/clickhouse/index.js');
+    const result = await migrateClickHouse(url);
+    const where = `ClickHouse ${result.server.text} at ${redactUrl(url)}`;
+    io.stdout.write(result.applied.length === 0
+      ? `${where}: schema already at version ${LATEST_VERSION}, nothing to do\n`
+      : `${where}: applied migration${result.applied.length > 1 ? 's' : ''} ${result.applied.join(', ')}; schema at version ${LATEST_VERSION}\n`);
+    return 0;
+  },
+};
