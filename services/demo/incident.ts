@@ -13,7 +13,7 @@ const USAGE = `Usage: node dist/demo/incident.js --out DIR [--requests N] [--see
                                   [--subscribers N] [--sites N] [--no-disclosures]
 
 Writes DIR/registry.yaml, DIR/logs/* (gateway access logs) and DIR/truth/* (ground truth).
-  --requests N      requests in total (default 300000; ~2.1M make about 1 GB of logs)
+  --requests N      requests in total (default 300000; ~3.2M make about 1 GB of logs)
   --seed S          any string (default "o2-2012"); same seed, same bytes
   --format F        split (default): gw-lon-01 and gw-gla-03 NDJSON, gw-man-02 W3C; or all one format
   --subscribers N   default requests/60 within [200, 5000]
