@@ -1,0 +1,180 @@
+// Parse rate of the log reader on one core: ~100 MB of realistic gateway lines per format,
+// generated in memory, fed through readLogs as 256 KiB chunks (as a file would arrive), split
+// and parsed into GatewayRequest records. Disk and gzip are left out: they are not ours.
+// Rates are per CPU-second of this process (user + system, GC threads included, so a little
+// pessimistic), not per wall-clock second: on a shared machine wall time measures the neighbours.
+// Run directly (after compiling) to print the figures; `benchParse()` returns them.
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { LogFormat } from '../services/core/types.js';
+import { readLogs } from '../services/sources/files/index.js';
+
+export interface ParseBenchResult {
+  format: LogFormat;
+  mbPerSec: number;
+  linesPerSec: number;
+}
+
+const TARGET_BYTES = 100 * 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+
+const USER_AGENTS = [
+  'Mozilla/5.0 (Linux; U; Android 2.3.4; en-gb; HTC Desire HD A9191 Build/GRJ22) AppleWebKit/533.1 (KHTML, like Gecko) Version/4.0 Mobile Safari/533.1',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 5_0_1 like Mac OS X) AppleWebKit/534.46 (KHTML, like Gecko) Version/5.1 Mobile/9A405 Safari/7534.48.3',
+  'Opera/9.80 (J2ME/MIDP; Opera Mini/6.5.26955/27.1407; U; en) Presto/2.8.119 Version/11.10',
+  'BlackBerry9700/5.0.0.743 Profile/MIDP-2.1 Configuration/CLDC-1.1 VendorID/100',
+  'Nokia6300/2.0 (07.21) Profile/MIDP-2.0 Configuration/CLDC-1.1 UP.Browser/6.2.3.3.c.1.101 (GUI) MMP/2.0',
+];
+const HOSTS = ['www.bbc.co.uk', 'm.facebook.com', 'www.google.co.uk', 'mobile.twitter.com', 'www.o2.co.uk', 'news.sky.com', 'ads.example-network.com', 'www.ageverify.example'];
+const PATHS = ['/', '/news/uk-16484412', '/home.php', '/search', '/static/js/app.js', '/i/ad.gif'];
+
+/** A small deterministic generator, so every run parses the same bytes. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function pick<T>(rand: () => number, items: readonly T[]): T {
+  return items[Math.floor(rand() * items.length)]!;
+}
+
+interface Sample {
+  ts: number;
+  requestId: number;
+  msisdn: string | null;
+  host: string;
+  path: string;
+  query: string;
+  ua: string;
+  cookie: string;
+  referer: string | null;
+}
+
+function sample(rand: () => number, i: number): Sample {
+  const hasMsisdn = rand() >= 0.3;
+  return {
+    ts: Date.UTC(2012, 0, 10) + i * 37,
+    requestId: 1_000_000 + i,
+    msisdn: hasMsisdn ? `4477009${String(Math.floor(rand() * 100000)).padStart(5, '0')}` : null,
+    host: pick(rand, HOSTS),
+    path: pick(rand, PATHS),
+    query: rand() < 0.5 ? `id=${Math.floor(rand() * 1e6)}&ref=home` : '',
+    ua: pick(rand, USER_AGENTS),
+    cookie: `sid=${Math.floor(rand() * 1e12).toString(36)}; pref=lang%3Den`,
+    referer: rand() < 0.6 ? `http://${pick(rand, HOSTS)}/` : null,
+  };
+}
+
+function ndjsonLine(s: Sample): string {
+  const headers: Record<string, string> = {
+    Host: s.host,
+    'User-Agent': s.ua,
+    Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    'Accept-Language': 'en-GB,en;q=0.8',
+    'Accept-Encoding': 'gzip, deflate',
+    Cookie: s.cookie,
+    Via: '1.1 gw-lon-01 (O2 WAP Gateway)',
+  };
+  if (s.referer !== null) headers.Referer = s.referer;
+  if (s.msisdn !== null) {
+    headers['X-UP-Calling-Line-ID'] = s.msisdn;
+    headers['X-Network-Info'] = `GPRS,,${s.msisdn},unsecured`;
+  }
+  return JSON.stringify({
+    ts: new Date(s.ts).toISOString(),
+    gateway_id: 'gw-lon-01',
+    request_id: String(s.requestId),
+    msisdn: s.msisdn,
+    bearer: '3g',
+    client_ip: '10.12.0.5',
+    method: 'GET',
+    url: `http://${s.host}${s.path}${s.query === '' ? '' : '?' + s.query}`,
+    headers,
+    status: 200,
+    bytes: 5120,
+  });
+}
+
+const W3C_HEADER =
+  '#Version: 1.0\n#Fields: date time x-gateway-id x-request-id x-msisdn x-bearer c-ip cs-method cs-uri-scheme cs-host cs-uri-port cs-uri-path cs-uri-query sc-status sc-bytes ' +
+  'cs(User-Agent) cs(Accept) cs(Accept-Language) cs(Accept-Encoding) cs(Cookie) cs(Referer) cs(Via) sr(X-UP-Calling-Line-ID) sr(X-Network-Info)\n';
+
+function quoted(v: string | null): string {
+  if (v === null) return '-';
+  return /[\s"]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+function w3cLine(s: Sample): string {
+  const iso = new Date(s.ts).toISOString();
+  return [
+    iso.slice(0, 10), iso.slice(11, 23), 'gw-lon-01', String(s.requestId), quoted(s.msisdn), '3g', '10.12.0.5', 'GET', 'http', s.host, '80',
+    s.path, s.query === '' ? '-' : s.query, '200', '5120', quoted(s.ua), quoted('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'),
+    quoted('en-GB,en;q=0.8'), quoted('gzip, deflate'), quoted(s.cookie), quoted(s.referer), quoted('1.1 gw-lon-01 (O2 WAP Gateway)'),
+    quoted(s.msisdn), quoted(s.msisdn === null ? null : `GPRS,,${s.msisdn},unsecured`),
+  ].join(' ');
+}
+
+/** About `targetBytes` of realistic log text in the given format, deterministic. */
+export function generateLogText(format: LogFormat, targetBytes: number): Buffer {
+  const rand = rng(20120125);
+  const parts: string[] = format === 'w3c' ? [W3C_HEADER] : [];
+  let bytes = 0;
+  for (let i = 0; bytes < targetBytes; i++) {
+    const line = (format === 'ndjson' ? ndjsonLine(sample(rand, i)) : w3cLine(sample(rand, i))) + '\n';
+    parts.push(line);
+    bytes += line.length;
+  }
+  return Buffer.from(parts.join(''));
+}
+
+/** The text as chunks of CHUNK_BYTES, cut anywhere (mid-line, mid-character), like file reads. */
+function chunksOf(all: Buffer): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < all.length; i += CHUNK_BYTES) chunks.push(all.subarray(i, i + CHUNK_BYTES));
+  return chunks;
+}
+
+async function measure(format: LogFormat, chunks: Buffer[]): Promise<{ seconds: number; lines: number; requests: number; rejects: number }> {
+  let lines = 0;
+  let requests = 0;
+  let rejects = 0;
+  const started = process.cpuUsage();
+  for await (const batch of readLogs(['-'], { format, stdin: Readable.from(chunks) })) {
+    lines += batch.lines;
+    requests += batch.requests.length;
+    rejects += batch.rejects.length;
+  }
+  const used = process.cpuUsage(started);
+  return { seconds: (used.user + used.system) / 1e6, lines, requests, rejects };
+}
+
+/** Parse rate per format; the best of three runs after a warm-up, to keep the JIT and GC noise out. */
+export async function benchParse(): Promise<ParseBenchResult[]> {
+  const results: ParseBenchResult[] = [];
+  for (const format of ['ndjson', 'w3c'] as const) {
+    const chunks = chunksOf(generateLogText(format, TARGET_BYTES));
+    const totalBytes = chunks.reduce((n, c) => n + c.length, 0);
+    await measure(format, chunks.slice(0, 40)); // warm-up
+    let best: Awaited<ReturnType<typeof measure>> | null = null;
+    for (let run = 0; run < 3; run++) {
+      const m = await measure(format, chunks);
+      if (m.rejects !== 0) throw new Error(`bench: ${m.rejects} ${format} lines rejected; the generator is broken`);
+      if (best === null || m.seconds < best.seconds) best = m;
+    }
+    results.push({
+      format,
+      mbPerSec: Math.round((totalBytes / 1e6 / best!.seconds) * 10) / 10,
+      linesPerSec: Math.round(best!.lines / best!.seconds),
+    });
+  }
+  return results;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const r of await benchParse()) {
+    process.stdout.write(`${r.format.padEnd(6)}  ${r.mbPerSec.toFixed(1).padStart(6)} MB/s  ${r.linesPerSec.toLocaleString('en-GB').padStart(10)} lines/s\n`);
+  }
+}
