@@ -4,7 +4,6 @@
 // forbids scripts and remote loads as well, in case a value ever escaped that.
 import type { ReportJson } from '../store/answers.js';
 import type { Verdict } from '../core/types.js';
-import { VIOLATION_VERDICTS } from './csv.js';
 import { verdictTotals } from './summary.js';
 import { compactTime, groupDigits } from './text.js';
 
@@ -23,6 +22,9 @@ export interface ReportHtmlOptions {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** Most serious first: nobody may receive, then a partner over-served, then a lapsed partner. */
+const SHOWN_VERDICTS: readonly Verdict[] = ['unauthorized_recipient', 'identifier_not_allowed', 'partner_inactive'];
 
 const VERDICT_LABEL: Record<Verdict, string> = {
   authorized: 'authorised',
@@ -132,16 +134,31 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em;background:#fafbfc;position:sticky;top:0}
 td.num,th.num{text-align:right}
-td.site{font-weight:600;word-break:break-all}
-td.hosts,td.ids{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+.scroll{overflow-x:auto}
+td.site{min-width:180px;max-width:320px;overflow-wrap:anywhere}
+td.site .name{font-weight:600}
+td.site .hosts,td.ids{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11.5px;color:#4a5461}
+td.site .hosts{margin-top:2px}
+td.ids{white-space:nowrap}
 td.time{white-space:nowrap;font-size:12.5px}
-.chip{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;color:#fff;margin:0 4px 3px 0;white-space:nowrap}
+td.time .last{color:var(--muted)}
+.chips{display:flex;flex-wrap:wrap;gap:4px;min-width:140px}
+.chip{padding:1px 8px;border-radius:10px;font-size:11.5px;line-height:18px;color:#fff;white-space:nowrap}
 footer{color:var(--muted);font-size:12px;margin-top:18px}
 @media print{body{background:#fff}section,.card{border-color:#ccc}}
 `;
 
+// Short chip labels keep a site's row to one or two lines; the colour and the legend above name the verdict in full.
+const VERDICT_SHORT: Record<Verdict, string> = {
+  authorized: 'authorised',
+  unauthorized_recipient: 'unauthorised',
+  identifier_not_allowed: 'not allowed',
+  partner_inactive: 'inactive',
+};
+
 function verdictChip(verdict: Verdict, count: number): string {
-  return `<span class="chip" style="background:var(--v-${verdict})">${escapeHtml(VERDICT_LABEL[verdict])} ${escapeHtml(groupDigits(count))}</span>`;
+  return `<span class="chip" title="${escapeHtml(VERDICT_LABEL[verdict])}" style="background:var(--v-${verdict})">` +
+    `${escapeHtml(VERDICT_SHORT[verdict])} ${escapeHtml(groupDigits(count))}</span>`;
 }
 
 /** The whole report as one HTML document. */
@@ -158,29 +175,27 @@ export function renderReportHtml(report: ReportJson, options: ReportHtmlOptions 
   const cardsHtml = cards.map(([n, label, help]) =>
     `<div class="card" title="${escapeHtml(help)}"><div class="value mono">${escapeHtml(groupDigits(n))}</div><div class="label">${escapeHtml(label)}</div></div>`).join('');
 
-  const verdictItems = VIOLATION_VERDICTS.map((v) =>
+  const verdictItems = SHOWN_VERDICTS.map((v) =>
     `<li><span class="dot" style="background:var(--v-${v})"></span><span class="count mono">${escapeHtml(groupDigits(totals[v]))}</span>` +
     `<span>${escapeHtml(VERDICT_LABEL[v])}</span><span class="help">${escapeHtml(VERDICT_HELP[v])}</span></li>`).join('');
 
   const chart = report.timeline.length === 0 ? '<p class="empty">No violations in this window.</p>' : timelineSvg(report);
 
   const rows = report.sites.map((s) => {
-    const chips = VIOLATION_VERDICTS.filter((v) => (s.verdicts[v] ?? 0) > 0).map((v) => verdictChip(v, s.verdicts[v]!)).join('');
+    const chips = SHOWN_VERDICTS.filter((v) => (s.verdicts[v] ?? 0) > 0).map((v) => verdictChip(v, s.verdicts[v]!)).join('');
     return '<tr>' +
-      `<td class="site">${escapeHtml(s.site)}</td>` +
+      `<td class="site"><div class="name">${escapeHtml(s.site)}</div><div class="hosts">${s.hosts.map(escapeHtml).join('<br>')}</div></td>` +
       `<td class="num">${escapeHtml(groupDigits(s.subscribers))}</td>` +
       `<td class="num">${escapeHtml(groupDigits(s.violations))}</td>` +
-      `<td class="time">${escapeHtml(compactTime(s.first_seen))}</td>` +
-      `<td class="time">${escapeHtml(compactTime(s.last_seen))}</td>` +
+      `<td class="time"><div>${escapeHtml(compactTime(s.first_seen))}</div><div class="last">${escapeHtml(compactTime(s.last_seen))}</div></td>` +
       `<td class="ids">${s.identifiers.map(escapeHtml).join('<br>')}</td>` +
-      `<td>${chips}</td>` +
-      `<td class="hosts">${s.hosts.map(escapeHtml).join('<br>')}</td>` +
+      `<td><div class="chips">${chips}</div></td>` +
       '</tr>';
   }).join('\n');
   const table = report.sites.length === 0 ? '<p class="empty">No site received an identifier it was not allowed to receive.</p>'
-    : '<table class="sites"><thead><tr><th>Site</th><th class="num">Subscribers</th><th class="num">Violations</th>' +
-      '<th>First seen</th><th>Last seen</th><th>Identifiers</th><th>Verdicts</th><th>Hosts</th></tr></thead>' +
-      `<tbody>\n${rows}\n</tbody></table>`;
+    : '<div class="scroll"><table class="sites"><thead><tr><th>Site and hosts</th><th class="num">Subscribers</th><th class="num">Violations</th>' +
+      '<th>First and last seen</th><th>Identifiers</th><th>Verdicts</th></tr></thead>' +
+      `<tbody>\n${rows}\n</tbody></table></div>`;
 
   const source = options.source === undefined ? '' : ` from ${escapeHtml(options.source)}`;
   return `<!DOCTYPE html>

@@ -14,7 +14,7 @@ describe('renderReportHtml', () => {
   });
 
   it('escapes every value from the data, in text and in attributes', () => {
-    expect(html).toContain('<td class="site">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</td>');
+    expect(html).toContain('<div class="name">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</div>');
     expect(html).toContain('a&amp;b.example');
     expect(html).toContain('from /data/o2 &quot;jan&quot;.duckdb');
     expect(html).not.toContain('<script>alert');
@@ -28,7 +28,7 @@ describe('renderReportHtml', () => {
   });
 
   it('has one table row per site, in report order', () => {
-    const sites = [...html.matchAll(/<td class="site">([^<]*)<\/td>/g)].map((m) => m[1]);
+    const sites = [...html.matchAll(/<td class="site"><div class="name">([^<]*)<\/div>/g)].map((m) => m[1]);
     expect(sites).toEqual(['example.com', 'news.co.uk', '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;']);
   });
 
