@@ -98,7 +98,8 @@ PARTITION BY ${monthOf(sql`bucket_ms`)}
 ORDER BY (bucket_ms, site, verdict)`,
 
         // Subscriber × UTC day × recipient (host, verdict, partner), authorised ones included:
-        // what `who-saw` reads, and `affected` for its whole days.
+        // what `who-saw` reads, and `affected` for its whole days. The ciphertext differs per
+        // encryption (random IV) and may be absent (''); the greatest is kept, as DuckDB does.
         sql`CREATE TABLE IF NOT EXISTS ${t('subscriber_daily')} (
   subscriber_hash String,
   day_ms Int64,
@@ -106,7 +107,7 @@ ORDER BY (bucket_ms, site, verdict)`,
   verdict ${VERDICT_TYPE},
   partner_id String,
   site String,
-  subscriber_enc_state AggregateFunction(any, String),
+  subscriber_enc_state AggregateFunction(max, String),
   requests_state AggregateFunction(uniqExact, String),
   first_seen_state AggregateFunction(min, Int64),
   last_seen_state AggregateFunction(max, Int64),
@@ -143,7 +144,7 @@ SELECT
   verdict,
   ifNull(partner_id, '') AS partner_id,
   site,
-  anyState(ifNull(subscriber_enc, '')) AS subscriber_enc_state,
+  maxState(ifNull(subscriber_enc, '')) AS subscriber_enc_state,
   uniqExactState(id) AS requests_state,
   minState(ts_ms) AS first_seen_state,
   maxState(ts_ms) AS last_seen_state,

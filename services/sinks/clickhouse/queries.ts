@@ -161,7 +161,7 @@ ${where([sql`verdict != 'authorized'`, ...rangeCondition(sql`day_ms`, split.whol
   }
   if (split.edges.length > 0) {
     parts.push(sql`SELECT subscriber_hash, site,
-  anyState(subscriber_enc) AS subscriber_enc_state,
+  maxState(subscriber_enc) AS subscriber_enc_state,
   uniqExactState(id) AS violations_state,
   minState(ts_ms) AS first_seen_state,
   maxState(ts_ms) AS last_seen_state
@@ -172,7 +172,7 @@ GROUP BY subscriber_hash, site`);
   const source = unionAll(parts);
   if (source === null) return null;
   return sql`SELECT subscriber_hash,
-  anyMerge(subscriber_enc_state) AS subscriber_enc,
+  maxMerge(subscriber_enc_state) AS subscriber_enc,
   groupUniqArray(site) AS sites,
   uniqExactMerge(violations_state) AS violations,
   minMerge(first_seen_state) AS first_seen,
