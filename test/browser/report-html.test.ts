@@ -13,6 +13,18 @@ import { openDuckDbStore } from '../../services/sinks/duckdb/index.js';
 import { Protector, type ReportJson } from '../../services/store/index.js';
 import { run } from '../unit/cli/query-fixture.js';
 
+// The page function below runs in Chromium; the project compiles without the DOM library, so
+// this file declares the little of the DOM it uses (module-scoped, not a global).
+interface PageElement {
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { width: number; height: number };
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement> & { length: number };
+  textContent: string | null;
+  innerHTML: string;
+}
+declare const document: PageElement;
+
 const CHROMIUM = process.env['LEAKSCOPE_CHROMIUM'] ?? '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
