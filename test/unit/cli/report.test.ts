@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeSiteFlag } from '../../../services/cli/commands/report.js';
+import { redactUrl, resolveStoreLocation } from '../../../services/cli/store-option.js';
 import { makeStore, run, WINDOW, type Fixture } from './query-fixture.js';
 
 describe('leakscope report', () => {
@@ -113,5 +114,31 @@ describe('normalizeSiteFlag', () => {
     ['10.0.0.1', '10.0.0.1'],
   ])('reads %s as site %s', (value, site) => {
     expect(normalizeSiteFlag(value)).toBe(site);
+  });
+});
+
+describe('which store a query command reads', () => {
+  const cwd = '/work/case';
+  it.each([
+    [{}, {}, { kind: 'duckdb', path: '/work/case/leakscope.duckdb' }],
+    [{ db: 'o2.duckdb' }, {}, { kind: 'duckdb', path: '/work/case/o2.duckdb' }],
+    [{ db: '/data/o2.duckdb' }, { CLICKHOUSE_URL: 'http://127.0.0.1:8123/leakscope' }, { kind: 'duckdb', path: '/data/o2.duckdb' }],
+    [{}, { CLICKHOUSE_URL: 'http://127.0.0.1:8123/leakscope' }, { kind: 'clickhouse', url: 'http://127.0.0.1:8123/leakscope', fromEnv: true }],
+    [{ clickhouse: 'http://ch:8123/x' }, { CLICKHOUSE_URL: 'http://other:8123/' }, { kind: 'clickhouse', url: 'http://ch:8123/x', fromEnv: false }],
+  ])('flags %j with environment %j → %j', (flags, env, location) => {
+    expect(resolveStoreLocation(flags, env, cwd)).toEqual(location);
+  });
+
+  it('refuses a ClickHouse URL that is not http(s), and never shows its password', () => {
+    expect(() => resolveStoreLocation({ clickhouse: 'tcp://ch:9000' }, {}, cwd)).toThrow(/expected an http:\/\/ or https:\/\/ URL/);
+    expect(() => resolveStoreLocation({ clickhouse: 'not a url :secret@' }, {}, cwd)).toThrow(/not a URL/);
+    expect(redactUrl('http://reader:s3cret@ch:8123/leakscope')).toBe('http://reader:***@ch:8123/leakscope');
+  });
+
+  it('says on stderr when CLICKHOUSE_URL chose ClickHouse, and a server that cannot be reached is a fault (exit 1)', async () => {
+    const r = await run(['report', '--from', WINDOW.from, '--to', WINDOW.to], { env: { CLICKHOUSE_URL: 'http://u:secret@127.0.0.1:9/leakscope' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('reading ClickHouse at http://u:***@127.0.0.1:9/leakscope (from CLICKHOUSE_URL');
+    expect(r.stderr).not.toContain('secret');
   });
 });
