@@ -5,6 +5,9 @@ import { report } from './report.js';
 import { whoSaw } from './who-saw.js';
 import { exportAffected } from './export-affected.js';
 import { migrate } from './migrate.js';
+import { registryPublish } from './registry-publish.js';
+import { ship } from './ship.js';
+import { detectCommand } from './detect.js';
 
 export const COMMANDS: readonly Command[] = [
   report,
@@ -12,4 +15,7 @@ export const COMMANDS: readonly Command[] = [
   exportAffected,
   registryValidate,
   migrate,
+  registryPublish,
+  ship,
+  detectCommand,
 ];

@@ -1,0 +1,115 @@
+// `leakscope ship`: gateway logs to the gateway-requests topic (Avro), rejects to the
+// dead-letter topic. Without --follow it exits once every record is acknowledged; with
+// --follow it tails a directory and checkpoints its position after each acknowledged batch.
+import { join } from 'node:path';
+import type { Command } from '../command.js';
+import { parseFlags } from '../command.js';
+import { LeakscopeError } from '../../core/errors.js';
+import type { LogFormat } from '../../core/types.js';
+import { AvroCodec } from '../../avro/index.js';
+import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, brokerError, createKafkaClient, ensureTopics, streamConnection } from '../../sources/kafka/index.js';
+import { StreamProducer, followDirectory, shipInputs } from '../../sinks/kafka/index.js';
+import { componentLogger, createLogger, createMetrics, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
+
+const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
+export const DEFAULT_CHECKPOINT_NAME = '.leakscope-ship.checkpoint.json';
+
+export const ship: Command = {
+  name: 'ship',
+  summary: 'send gateway logs to Kafka (gateway-requests), rejects to the dead-letter topic',
+  usage: [
+    'Usage: leakscope ship [--follow] [--format auto|ndjson|w3c] [--brokers LIST] FILE...|DIR|-',
+    '',
+    'Reads the logs (plain or gzip, or stdin), produces each request as Avro to gateway-requests',
+    '(keyed by MSISDN, or gateway id) and each unreadable line to gateway-requests-dlq with its reason.',
+    'Without --follow: exits when every record is acknowledged by Kafka, and prints a summary.',
+    '',
+    STREAM_FLAGS_USAGE,
+    '  --format F            auto (default), ndjson or w3c',
+    '  --follow              tail DIR: new files, growing files, rotation, truncation; until SIGINT/SIGTERM',
+    `  --checkpoint FILE     --follow position file (default DIR/${DEFAULT_CHECKPOINT_NAME}), saved after each acknowledged batch`,
+    '  --poll-ms N           --follow: how often DIR is looked at (default 500)',
+    '  --batch-lines N       lines per produced batch (default 8192)',
+    '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
+    '  --json                print the summary as one JSON object',
+  ].join('\n'),
+  async run(argv, io) {
+    const { values, positionals } = parseFlags('ship', argv, {
+      ...STREAM_FLAG_OPTIONS,
+      follow: { type: 'boolean' },
+      format: { type: 'string' },
+      checkpoint: { type: 'string' },
+      'poll-ms': { type: 'string' },
+      'batch-lines': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const format = (values.format ?? 'auto') as LogFormat | 'auto';
+    if (!FORMATS.includes(format)) throw new LeakscopeError('USAGE', `--format ${JSON.stringify(values.format)}: expected one of ${FORMATS.join(', ')}`);
+    if (positionals.length === 0) throw new LeakscopeError('USAGE', 'ship needs FILE..., a DIR, or - for stdin');
+    if (values.follow && positionals.length !== 1) throw new LeakscopeError('USAGE', 'ship --follow takes exactly one DIR');
+    const batchLines = positiveInt(values['batch-lines'], 8192, '--batch-lines');
+    const pollMs = positiveInt(values['poll-ms'], 500, '--poll-ms');
+    const metricsPort = parseMetricsPort(values['metrics-port']);
+    const conn = streamConnection(values, io.env);
+
+    const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
+    const log = componentLogger(root, values.follow ? 'ship.follow' : 'ship');
+    const metrics = createMetrics();
+    const kafka = createKafkaClient({ brokers: conn.brokers, clientId: 'leakscope-ship', logger: componentLogger(root, 'source.kafka') });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await ensureTopics(admin, conn.topics);
+    } catch (err) {
+      throw brokerError('preparing topics', err);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const producer = new StreamProducer(kafka, new AvroCodec());
+    await producer.connect();
+    let healthy = true;
+    const server = metricsPort === 0 ? null : await startTelemetryServer(metrics, () => ({ ok: healthy }), { port: metricsPort });
+    try {
+      if (values.follow) {
+        const dir = positionals[0]!;
+        const controller = new AbortController();
+        const stop = (): void => controller.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          const totals = await followDirectory({
+            dir, checkpointFile: values.checkpoint ?? join(dir, DEFAULT_CHECKPOINT_NAME), producer, topics: conn.topics,
+            format, metrics, logger: log, pollIntervalMs: pollMs, batchLines, signal: controller.signal,
+          });
+          io.stdout.write(values.json ? `${JSON.stringify(totals)}\n` : `shipped ${totals.requests} requests, ${totals.rejects} rejects from ${totals.lines} lines\n`);
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
+      } else {
+        const summary = await shipInputs(positionals, {
+          producer, topics: conn.topics, format, metrics, logger: log, batchLines, stdin: io.stdin,
+        });
+        io.stdout.write(values.json
+          ? `${JSON.stringify({ ...summary, topic: conn.topics.requests, dlq: conn.topics.dlq })}\n`
+          : `shipped ${summary.requests} requests and ${summary.rejects} rejects from ${summary.lines} lines of ${summary.inputs} input(s) ` +
+            `to ${conn.topics.requests} in ${summary.seconds.toFixed(1)} s (${Math.round(summary.requests / Math.max(summary.seconds, 1e-9))} req/s); all acknowledged\n`);
+      }
+    } catch (err) {
+      healthy = false;
+      throw err;
+    } finally {
+      await producer.disconnect();
+      await server?.close();
+    }
+    return 0;
+  },
+};
+
+function positiveInt(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new LeakscopeError('USAGE', `${flag} ${JSON.stringify(value)}: expected a positive integer`);
+  return n;
+}

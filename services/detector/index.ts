@@ -1,0 +1,7 @@
+// The detector service (`leakscope detect`): Kafka in, ClickHouse and leak-alerts out.
+export { Detector } from './detector.js';
+export type { DetectorEnd, DetectorOptions, DetectorTotals } from './detector.js';
+export { DEFAULT_DETECTOR_SETTINGS, detectorSettings } from './config.js';
+export type { DetectorSettings } from './config.js';
+export { AlertTracker, DEFAULT_ALERT_CONFIG, alertId } from './alerts.js';
+export type { AlertConfig, PendingAlerts } from './alerts.js';

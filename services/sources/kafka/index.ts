@@ -1,0 +1,10 @@
+// Kafka as a source: the client, topic names and creation, and reading a topic from its
+// beginning (the partner registry) while following it.
+export { KAFKA_BROKERS_ENV, brokerError, createKafkaClient, parseBrokers } from './client.js';
+export type { ClientOptions } from './client.js';
+export { TOPIC_PREFIX_ENV, ensureTopics, topicNames } from './topics.js';
+export type { TopicLayout, TopicNames } from './topics.js';
+export { TopicFollower, fetchHighWatermarks } from './follow-topic.js';
+export type { FollowedMessage, TopicFollowerOptions } from './follow-topic.js';
+export { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, streamConnection } from './config.js';
+export type { StreamConnection } from './config.js';
