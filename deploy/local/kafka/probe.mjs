@@ -2,7 +2,12 @@
 // with at least EXPECTED brokers. Uses the project's own kafkajs, so "ready" means "ready for
 // the client the project uses". Exit codes: 0 ready, 1 not ready, 2 kafkajs not installed.
 //
-//   node deploy/local/kafka/probe.mjs 127.0.0.1:39092 [expectedBrokers]
+// With --warm it then makes the broker create and load its internal topics (__consumer_offsets
+// through a group lookup, __transaction_state through a transactional producer): a fresh
+// broker creates them on first use and answers "coordinator not available / loading" until
+// they are loaded, which kafkajs does not retry everywhere (a transaction's sendOffsets).
+//
+//   node deploy/local/kafka/probe.mjs 127.0.0.1:39092 [expectedBrokers] [--warm]
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -17,6 +22,7 @@ try {
 
 const brokers = (process.argv[2] ?? '127.0.0.1:39092').split(',');
 const expected = Number(process.argv[3] ?? '1');
+const warm = process.argv.includes('--warm');
 const kafka = new kafkajs.Kafka({
   clientId: 'leakscope-stack-probe',
   brokers,
@@ -31,6 +37,29 @@ try {
   await admin.connect();
   const cluster = await admin.describeCluster();
   ok = cluster.brokers.length >= expected && cluster.controller !== null && cluster.controller !== -1;
+  if (ok && warm) {
+    const warmKafka = new kafkajs.Kafka({
+      clientId: 'leakscope-stack-warmup',
+      brokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+      retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    const warmAdmin = warmKafka.admin();
+    await warmAdmin.connect();
+    try {
+      await warmAdmin.describeGroups(['leakscope-stack-warmup']); // FindCoordinator(GROUP)
+    } finally {
+      await warmAdmin.disconnect().catch(() => {});
+    }
+    const producer = warmKafka.producer({ transactionalId: 'leakscope-stack-warmup', maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    try {
+      const tx = await producer.transaction(); // InitProducerId via FindCoordinator(TRANSACTION)
+      await tx.abort().catch(() => {});
+    } finally {
+      await producer.disconnect().catch(() => {});
+    }
+  }
 } catch {
   ok = false;
 } finally {
