@@ -108,6 +108,18 @@ export function findNumber(text: string, number: NumberForms): Array<[number, nu
   if (groups === 0) return null;
   let found: Array<[number, number]> | null = null;
   for (let g = 0; g < groups; g++) {
+    // Measure the chain of joinable groups first: most chains (versions, IPs, sizes) are
+    // too short to be a number, and are dismissed without building a string.
+    let last = g;
+    let length = groupEnd[g]! - groupStart[g]!;
+    while (length < number.minLength && last + 1 < groups && joinable(text, groupEnd[last]!, groupStart[last + 1]!)) {
+      last++;
+      length += groupEnd[last]! - groupStart[last]!;
+    }
+    if (length < number.minLength) {
+      g = last; // no group inside this chain can start a long-enough spelling either
+      continue;
+    }
     let digits = '';
     for (let h = g; h < groups; h++) {
       if (h > g && !joinable(text, groupEnd[h - 1]!, groupStart[h]!)) break;

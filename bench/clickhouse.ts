@@ -1,0 +1,128 @@
+// The ClickHouse store's query latency at volume: N disclosures over 15 days inserted through
+// store.write (replaying 10 % of the batches, as a detector after a crash would), then the
+// 15-day report and who-saw timed, p50/p99, against the same report computed by hand from
+// the raw table (uniqExact over `disclosures`) in the same run — the yardstick the rollups
+// must beat. Uses its own database, dropped at the end.
+import { randomBytes } from 'node:crypto';
+import { VERDICTS } from '../services/core/types.js';
+import type { StoredDisclosure } from '../services/store/types.js';
+import { migrateClickHouse, openClickHouseStore } from '../services/sinks/clickhouse/index.js';
+
+export interface LatencyResult { p50Ms: number; p99Ms: number; runs: number }
+
+export interface ClickHouseBenchResult {
+  server: string;
+  disclosures: number;
+  subscribers: number;
+  insertSeconds: number;
+  insertRowsPerSec: number;
+  report15d: LatencyResult;
+  reportRagged: LatencyResult;
+  rawReport15d: LatencyResult;
+  whoSaw: LatencyResult;
+  whoSawRagged: LatencyResult;
+  rowsBy: Record<string, number>;
+}
+
+const H = 3_600_000;
+const D = 24 * H;
+const START = Date.parse('2012-01-10T00:00:00.000Z');
+
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function batchOf(from: number, count: number, subscribers: number, random: () => number): StoredDisclosure[] {
+  const out: StoredDisclosure[] = [];
+  for (let i = from; i < from + count; i++) {
+    const sub = Math.floor(random() ** 2 * subscribers);
+    const site = `site${Math.floor(random() ** 3 * 20_000)}.co.uk`;
+    const verdict = VERDICTS[random() < 0.2 ? 0 : 1 + Math.floor(random() * 3)]!;
+    out.push({
+      id: `bench-${i}`, requestKey: `gw:${i}`, ts: START + Math.floor(random() * 15 * D), host: `www.${site}`, site,
+      subscriberHash: sub.toString(16).padStart(64, '0'), subscriberMasked: '+4477009****00', subscriberEnc: `v1:${sub}`,
+      channels: random() < 0.7 ? ['header:x-up-calling-line-id'] : ['header:x-msisdn', 'url'], verdict,
+      partnerId: verdict === 'unauthorized_recipient' ? null : `p${Math.floor(random() * 200)}`, registryVersion: 'bench',
+      gatewayId: 'gw-lon-01', bearer: '3g', method: 'GET', scheme: 'http', path: '/news', queryMasked: 'id=1', status: 200,
+    });
+  }
+  return out;
+}
+
+async function time(runs: number, fn: (i: number) => Promise<unknown>): Promise<LatencyResult> {
+  const ms: number[] = [];
+  await fn(0); // warm-up
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    await fn(i);
+    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
+  return { p50Ms: Math.round(at(0.5) * 10) / 10, p99Ms: Math.round(at(0.99) * 10) / 10, runs };
+}
+
+async function post(base: string, query: string): Promise<string> {
+  const res = await fetch(base, { method: 'POST', body: query });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${text}`);
+  return text;
+}
+
+/** `url` is a ClickHouse server (its path is ignored: a fresh database is used and dropped). */
+export async function benchClickHouseReport(
+  url: string,
+  options: { disclosures?: number; subscribers?: number; batch?: number; runs?: number; database?: string; keep?: boolean } = {},
+): Promise<ClickHouseBenchResult> {
+  const n = options.disclosures ?? 1_000_000;
+  const subscribers = options.subscribers ?? 200_000;
+  const batch = options.batch ?? 50_000;
+  const runs = options.runs ?? 30;
+  const db = options.database ?? `lk_bench_${randomBytes(4).toString('hex')}`;
+  const base = new URL('/', url).toString();
+  const dbUrl = new URL(`/${db}`, url).toString();
+  const migrated = await migrateClickHouse(dbUrl);
+  const store = await openClickHouseStore(dbUrl, { maxRowsPerInsert: batch, requestTimeoutMs: 300_000 });
+  try {
+    const random = lcg(11);
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i += batch) {
+      const rows = batchOf(i, Math.min(batch, n - i), subscribers, random);
+      await store.write(rows);
+      if ((i / batch) % 10 === 3) await store.write(rows); // a replayed batch
+    }
+    const insertSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const full = { from: START, to: START + 15 * D };
+    const r = lcg(5);
+    const ragged = () => ({ from: START + Math.floor(r() * D), to: START + 14 * D + Math.floor(r() * D) });
+    const hashOf = (i: number) => Math.floor(lcg(i + 1)() ** 2 * subscribers).toString(16).padStart(64, '0');
+    const result: ClickHouseBenchResult = {
+      server: migrated.server.text,
+      disclosures: n,
+      subscribers,
+      insertSeconds: Math.round(insertSeconds * 100) / 100,
+      insertRowsPerSec: Math.round((n * 1.1) / insertSeconds),
+      report15d: await time(runs, () => store.report(full)),
+      reportRagged: await time(runs, () => store.report(ragged())),
+      rawReport15d: await time(Math.min(runs, 10), () => Promise.all([
+        post(base, `SELECT site, uniqExact(id), uniqExactIf(subscriber_hash, subscriber_hash != ''), min(ts_ms), max(ts_ms), groupUniqArray(host), groupUniqArrayArray(channels)
+          FROM ${db}.disclosures WHERE verdict != 'authorized' AND ts_ms >= ${full.from} AND ts_ms < ${full.to} GROUP BY site FORMAT Null`),
+        post(base, `SELECT intDiv(ts_ms, 3600000), uniqExact(id) FROM ${db}.disclosures WHERE verdict != 'authorized' AND ts_ms >= ${full.from} AND ts_ms < ${full.to} GROUP BY intDiv(ts_ms, 3600000) FORMAT Null`),
+      ])),
+      whoSaw: await time(runs * 3, (i) => store.whoSaw(hashOf(i), { from: null, to: null })),
+      whoSawRagged: await time(runs * 3, (i) => store.whoSaw(hashOf(i), { from: START + 5 * H + 17, to: START + 12 * D + 3 })),
+      rowsBy: {},
+    };
+    for (const table of ['disclosures', 'violations_by_time', 'site_hourly', 'subscriber_daily']) {
+      result.rowsBy[table] = Number((await post(base, `SELECT count() FROM ${db}.${table}`)).trim());
+    }
+    return result;
+  } finally {
+    await store.close();
+    if (!options.keep) await post(base, `DROP DATABASE IF EXISTS ${db}`);
+  }
+}
