@@ -1,0 +1,46 @@
+// The rejects output of a scan: every line that could not be read, as NDJSON
+// {source, line, reason, raw}. Appended, never truncated, so no reject of an earlier scan
+// is lost; created owner-only because raw lines hold subscribers' numbers.
+import { open, type FileHandle } from 'node:fs/promises';
+import { LeakscopeError } from '../core/errors.js';
+import type { RejectRecord } from '../core/types.js';
+
+export class RejectsFile {
+  private handle: FileHandle | null = null;
+  written = 0;
+
+  constructor(readonly path: string) {}
+
+  /** Opens (creating) the file now, so a path that cannot be written is refused before scanning. */
+  async open(): Promise<void> {
+    try {
+      this.handle = await open(this.path, 'a', 0o600);
+    } catch (cause) {
+      throw new LeakscopeError('INPUT_UNREADABLE', `cannot open the rejects file ${this.path} for writing: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async append(rejects: readonly RejectRecord[]): Promise<void> {
+    if (rejects.length === 0) return;
+    if (this.handle === null) await this.open();
+    const text = rejects.map((r) => JSON.stringify({ source: r.source, line: r.line, reason: r.reason, raw: r.raw })).join('\n') + '\n';
+    try {
+      await this.handle!.appendFile(text, 'utf8');
+    } catch (cause) {
+      throw new LeakscopeError('STORE_FAILED', `cannot write to the rejects file ${this.path}: ${(cause as Error).message}`, { cause });
+    }
+    this.written += rejects.length;
+  }
+
+  /** Flushes to disk and closes; safe to call twice. */
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    if (handle === null) return;
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
