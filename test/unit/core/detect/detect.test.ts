@@ -52,7 +52,7 @@ partners:
 const snapshot = buildSnapshot(parseRegistry(REGISTRY, 'test'));
 const T = Date.parse('2012-01-20T09:31:02.123Z');
 
-function request(over: Partial<GatewayRequest> & { headers?: Array<[string, string]> }): GatewayRequest {
+function request(over: Partial<GatewayRequest>): GatewayRequest {
   return {
     ts: T, requestKey: 'gw-lon-01:1', gatewayId: 'gw-lon-01', requestId: '1', msisdn: '447700900123',
     bearer: '3g', clientIp: '10.12.0.5', method: 'GET', scheme: 'http', host: 'www.example.com', port: null,
