@@ -85,6 +85,16 @@ export function describeLocation(location: StoreLocation): string {
   return location.kind === 'duckdb' ? location.path : `ClickHouse at ${redactUrl(location.url)}`;
 }
 
+/** Says on stderr where the data comes from when the environment, not a flag, chose it. */
+export function noteLocation(location: StoreLocation, write: (text: string) => void): void {
+  if (location.kind === 'clickhouse' && location.fromEnv) {
+    write(`reading ClickHouse at ${redactUrl(location.url)} (from ${CLICKHOUSE_URL_ENV}; pass --db PATH to read a DuckDB file)\n`);
+  }
+}
+
+/** How a command opens its store; tests may pass another. */
+export type StoreOpener = (location: StoreLocation) => Promise<DisclosureStore>;
+
 /** Opens a located store for reading. A DuckDB file that does not exist is refused (exit 2), never created. */
 export async function openStore(location: StoreLocation): Promise<DisclosureStore> {
   if (location.kind === 'clickhouse') {

@@ -11,9 +11,10 @@ import { LeakscopeError } from '../../core/errors.js';
 import { decryptNumber, requireEncKey } from '../../core/privacy/index.js';
 import { byteCompare, iso } from '../../store/index.js';
 import { renderAffectedCsv, type AffectedRow } from '../../render/index.js';
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, openStore, resolveStoreLocation } from '../store-option.js';
+import {
+  STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
+} from '../store-option.js';
 import { parseRequiredWindow } from '../time.js';
-import { noteLocation, type StoreOpener } from './report.js';
 
 export const EXPORT_FILE_MODE = 0o600;
 

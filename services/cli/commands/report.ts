@@ -11,15 +11,12 @@ import { normalizeHost } from '../../core/registry/index.js';
 import { buildReport, type ReportJson } from '../../store/index.js';
 import { renderReportCsv, renderReportHtml, renderReportTable } from '../../render/index.js';
 import {
-  STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, describeLocation, openStore, redactUrl, resolveStoreLocation, type StoreLocation,
+  STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, describeLocation, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
 } from '../store-option.js';
-import type { DisclosureStore } from '../../store/types.js';
 import { parseRequiredWindow } from '../time.js';
 
 export const REPORT_FORMATS = ['table', 'json', 'csv', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
-
-export type StoreOpener = (location: StoreLocation) => Promise<DisclosureStore>;
 
 const USAGE = `Usage: leakscope report --from TIME --to TIME [--site SITE] [--format table|json|csv|html] [--out FILE]
                         [--db PATH | --clickhouse URL]
@@ -58,13 +55,6 @@ export function parseFormat<F extends string>(value: string | undefined, formats
   if (value === undefined) return fallback;
   if ((formats as readonly string[]).includes(value)) return value as F;
   throw new LeakscopeError('USAGE', `--format ${JSON.stringify(value)}: expected one of ${formats.join(', ')}`);
-}
-
-/** Says on stderr where the data comes from when the environment, not a flag, chose it. */
-export function noteLocation(location: StoreLocation, write: (text: string) => void): void {
-  if (location.kind === 'clickhouse' && location.fromEnv) {
-    write(`reading ClickHouse at ${redactUrl(location.url)} (from CLICKHOUSE_URL; pass --db PATH to read a DuckDB file)\n`);
-  }
 }
 
 export function createReportCommand(open: StoreOpener = openStore): Command {

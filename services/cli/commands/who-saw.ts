@@ -9,9 +9,11 @@ import { normalizeNumber } from '../../core/detect/index.js';
 import { maskNumber, subscriberHash } from '../../core/privacy/index.js';
 import { buildWhoSaw, type WhoSawJson } from '../../store/index.js';
 import { renderWhoSawCsv, renderWhoSawTable } from '../../render/index.js';
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, openStore, resolveStoreLocation } from '../store-option.js';
+import {
+  STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
+} from '../store-option.js';
 import { parseWindow } from '../time.js';
-import { noteLocation, parseFormat, type StoreOpener } from './report.js';
+import { parseFormat } from './report.js';
 
 export const WHO_SAW_FORMATS = ['table', 'json', 'csv'] as const;
 
