@@ -10,9 +10,9 @@ export const ERROR_CODES = [
   'TIME_INVALID',          // a time or window could not be read, or from >= to (exit 2)
   'NUMBER_INVALID',        // a subscriber number could not be read (exit 2)
   'KEY_INVALID',           // a privacy key is malformed or missing (exit 2)
+  'CONFIG_INVALID',        // configuration refused at start-up (exit 2)
   'SCHEMA_UNKNOWN',        // an Avro message names a schema fingerprint nobody knows
   'SCHEMA_INCOMPATIBLE',   // a writer schema cannot be resolved against the reader schema
-  'CONFIG_INVALID',        // configuration refused at start-up (exit 2)
   'STORE_FAILED',          // the store (DuckDB, ClickHouse) refused or failed a write or query
   'BROKER_FAILED',         // Kafka failed a produce, fetch or commit
   'INTERNAL',              // a bug: something that should not happen did (exit 1)
