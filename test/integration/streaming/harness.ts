@@ -99,3 +99,59 @@ export function truthAnswers(): { report: unknown; whoSaw: Record<string, unknow
   for (const n of truthWhoSawNumbers()) whoSaw[n] = readJson(join(INCIDENT, `truth/who-saw/${n}.json`));
   return { report: readJson(join(INCIDENT, 'truth/report.json')), whoSaw };
 }
+
+// ---- In-process detectors ---------------------------------------------------------------
+
+import { Detector, type DetectorOptions } from '../../../services/detector/index.js';
+import { createLogger, createMetrics, silentLogger, type StreamMetrics } from '../../../services/observability/index.js';
+import { openClickHouseStore } from '../../../services/sinks/clickhouse/index.js';
+import { topicNames } from '../../../services/sources/kafka/index.js';
+import type { DisclosureStore } from '../../../services/store/index.js';
+import type { PrivacyKeys } from '../../../services/core/privacy/index.js';
+
+export const KEYS: PrivacyKeys = Object.freeze({ hashKey: Buffer.from(HASH_KEY, 'hex'), encKey: Buffer.from(ENC_KEY, 'hex') });
+
+/** Group timings short enough for tests: joins and rebalances in a second or two. */
+export const FAST_GROUP = Object.freeze({ sessionTimeoutMs: 6000, rebalanceTimeoutMs: 6000, heartbeatIntervalMs: 500, caughtUpCheckMs: 200 });
+
+export interface RunningDetector {
+  detector: Detector;
+  store: DisclosureStore;
+  metrics: StreamMetrics;
+}
+
+export async function startDetector(
+  s: StreamEnv,
+  options: Partial<Omit<DetectorOptions, 'brokers' | 'topics' | 'store' | 'keys' | 'logger' | 'metrics'>> = {},
+): Promise<RunningDetector> {
+  const store = await openClickHouseStore(s.clickhouseUrl);
+  const metrics = createMetrics({ processMetrics: false });
+  const level = process.env.LEAKSCOPE_TEST_LOG_LEVEL;
+  const detector = new Detector({
+    brokers: s.brokers,
+    topics: topicNames(s.prefix),
+    store,
+    keys: KEYS,
+    logger: level ? createLogger({ level }) : silentLogger(),
+    metrics,
+    ...options,
+    settings: { ...FAST_GROUP, ...(options.settings ?? {}) },
+  });
+  await detector.start();
+  return { detector, store, metrics };
+}
+
+export async function stopDetector(d: RunningDetector): Promise<void> {
+  await d.detector.stop();
+  await d.store.close();
+}
+
+/** Polls `probe` until it returns true, or fails after `timeoutMs` with `what`. */
+export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
