@@ -31,9 +31,9 @@ export const STORE_FLAG_OPTIONS = {
 } as const;
 
 export const STORE_FLAGS_USAGE = [
-  `  --db PATH         the embedded DuckDB store written by \`leakscope scan\` (default ./${DEFAULT_DB})`,
-  `  --clickhouse URL  read ClickHouse instead, e.g. http://127.0.0.1:8123/leakscope`,
-  `                    (default: $${CLICKHOUSE_URL_ENV} when set and --db is not given)`,
+  `  --db PATH               the DuckDB store written by \`leakscope scan\` (default ./${DEFAULT_DB})`,
+  `  --clickhouse URL        read ClickHouse instead, e.g. http://127.0.0.1:8123/leakscope`,
+  `                          (default: $${CLICKHOUSE_URL_ENV} when set and --db is not given)`,
 ].join('\n');
 
 /**
