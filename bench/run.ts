@@ -27,6 +27,19 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'memory',
+    async run() {
+      const { benchMemory } = await import('./memory.js');
+      const r = await benchMemory();
+      return {
+        [`peak RSS reading ${fmt(r.bigFileBytes / 2 ** 30, 1)} GiB NDJSON (${fmt(r.lines)} lines)`]: `${fmt(r.bigPeakRssMb)} MB`,
+        [`peak RSS reading the same, gzip`]: `${fmt(r.gzipPeakRssMb)} MB`,
+        [`peak RSS reading ${fmt(r.smallFileBytes / 2 ** 20)} MiB (baseline)`]: `${fmt(r.smallPeakRssMb)} MB`,
+        'ratio big / small': fmt(r.bigPeakRssMb / r.smallPeakRssMb, 2),
+      };
+    },
+  },
+  {
     name: 'registry',
     async run() {
       const { benchRegistryLookup } = await import('./registry.js');

@@ -1,0 +1,261 @@
+// Streaming throughput and latency, measured against real Kafka and ClickHouse (the env of
+// deploy/local/stack): a gateway log (~10 % of requests disclosing) shipped to Kafka and run
+// through the detector into ClickHouse, beside a bare kafkajs consumer that only decodes and
+// discards the same topic, in the same run on the same machine. Then produce → row-visible
+// latency of single requests through a running detector. Own topics and database; the
+// database is dropped at the end.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { AvroCodec, fromAvroGatewayRequest } from '../services/avro/index.js';
+import { Detector } from '../services/detector/index.js';
+import { createMetrics, silentLogger } from '../services/observability/index.js';
+import { migrateClickHouse, openClickHouseStore } from '../services/sinks/clickhouse/index.js';
+import { StreamProducer, shipInputs } from '../services/sinks/kafka/index.js';
+import { createKafkaClient, ensureTopics, parseBrokers, topicNames } from '../services/sources/kafka/index.js';
+import type { DisclosureStore, StoredDisclosure } from '../services/store/index.js';
+import { main as cliMain } from '../services/cli/main.js';
+import { PassThrough } from 'node:stream';
+
+export interface StreamBenchResult {
+  requests: number;
+  disclosures: number;
+  /** log file → ship → Kafka → detect → ClickHouse, ship and detector running at once. */
+  e2eRecordsPerSec: number;
+  /** ship alone: file → Avro → Kafka, acknowledged. */
+  shipRecordsPerSec: number;
+  /** detector alone on a filled topic (a backfill): consume → detect → ClickHouse → commit. */
+  detectRecordsPerSec: number;
+  /** bare kafkajs consumer on the same topic: consume → decode → discard. */
+  bareConsumerRecordsPerSec: number;
+  /** e2eRecordsPerSec / bareConsumerRecordsPerSec. */
+  ratio: number;
+  /** detectRecordsPerSec / bareConsumerRecordsPerSec: the detector loop's cost against reading alone. */
+  detectRatio: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencySamples: number;
+}
+
+const HASH_KEY = '33'.repeat(32);
+const ENC_KEY = '44'.repeat(32);
+const REGISTRY = fileURLToPath(new URL('../test/fixtures/incident/registry.yaml', import.meta.url));
+
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const SITES = ['www.news.co.uk', 'm.shop.com', 'static.cdn.example', 'www.bbc.co.uk', 'pay.billing.example', 'www.ageverify.example', 'ads.tracker.example', 'm.social.co.uk'];
+
+/** NDJSON gateway log of `n` requests in January 2012; every tenth carries X-MSISDN. */
+function writeLog(path: string, n: number, salt: string): void {
+  const random = lcg(7);
+  const lines: string[] = [];
+  const start = Date.parse('2012-01-10T00:00:00Z');
+  for (let i = 0; i < n; i++) {
+    const msisdn = `4477009${String(Math.floor(random() * 100000)).padStart(5, '0')}`;
+    const host = i % 10 === 0 ? `www.site${Math.floor(random() * 3000)}.example` : SITES[Math.floor(random() * SITES.length)]!;
+    const headers: Record<string, string> = { Host: host, 'User-Agent': 'Mozilla/5.0 (Linux; Android 2.3.6)', Accept: '*/*' };
+    if (i % 10 === 0) headers['X-MSISDN'] = msisdn;
+    lines.push(JSON.stringify({
+      ts: new Date(start + i * 37).toISOString(), gateway_id: 'gw-bench', request_id: `${salt}-${i}`, msisdn, bearer: '3g', client_ip: '10.1.2.3',
+      method: 'GET', url: `http://${host}/news/item?id=${i}`, headers, status: 200, bytes: 5120,
+    }));
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function cli(argv: string[], env: Record<string, string>): Promise<void> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  err.on('data', (c: Buffer) => chunks.push(c));
+  out.resume();
+  const stdin = new PassThrough();
+  stdin.end();
+  const code = await cliMain(argv, { stdout: out, stderr: err, stdin, env, cwd: process.cwd() });
+  if (code !== 0) throw new Error(`leakscope ${argv.join(' ')}: exit ${code}: ${Buffer.concat(chunks).toString()}`);
+}
+
+/** Wraps a store to see when rows become visible (a ClickHouse INSERT is readable once it returns). */
+function watchedStore(inner: DisclosureStore, onVisible: (rows: readonly StoredDisclosure[]) => void): DisclosureStore {
+  return {
+    write: async (batch) => {
+      await inner.write(batch);
+      onVisible(batch);
+    },
+    report: (w, s) => inner.report(w, s),
+    whoSaw: (h, w) => inner.whoSaw(h, w),
+    affected: (w) => inner.affected(w),
+    readMeta: () => inner.readMeta(),
+    writeMeta: (m) => inner.writeMeta(m),
+    close: () => inner.close(),
+  };
+}
+
+export async function benchStream(options: { requests?: number; latencySamples?: number } = {}): Promise<StreamBenchResult> {
+  const n = options.requests ?? 400_000;
+  const brokers = parseBrokers(process.env.KAFKA_BROKERS, 'KAFKA_BROKERS');
+  const base = process.env.CLICKHOUSE_URL;
+  if (!base) throw new Error('CLICKHOUSE_URL is not set: run eval "$(deploy/local/stack up)"');
+  const run = `bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const chUrl = new URL(base);
+  chUrl.pathname = `/${run}`;
+  const clickhouseUrl = chUrl.toString();
+  const dir = mkdtempSync(join(tmpdir(), 'lk-bench-stream-'));
+  const env = {
+    KAFKA_BROKERS: brokers.join(','), CLICKHOUSE_URL: clickhouseUrl, LEAKSCOPE_TOPIC_PREFIX: `${run}.`,
+    LEAKSCOPE_HASH_KEY: HASH_KEY, LEAKSCOPE_ENC_KEY: ENC_KEY, LEAKSCOPE_LOG_LEVEL: 'silent',
+  };
+  const keys = { hashKey: Buffer.from(HASH_KEY, 'hex'), encKey: Buffer.from(ENC_KEY, 'hex') };
+  const log = silentLogger();
+  const kafka = createKafkaClient({ brokers, clientId: 'leakscope-bench', logger: log });
+  const codec = new AvroCodec();
+  try {
+    await migrateClickHouse(clickhouseUrl);
+    await cli(['registry', 'publish', REGISTRY], env);
+    const topicsA = topicNames(`${run}.`);
+    const topicsB = topicNames(`${run}.b.`);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topicsA);
+    await ensureTopics(admin, topicsB);
+    await admin.disconnect();
+    const fileA = join(dir, 'a.ndjson');
+    const fileB = join(dir, 'b.ndjson');
+    writeLog(fileA, n, 'a');
+    writeLog(fileB, n, 'b');
+
+    const producer = new StreamProducer(kafka, codec);
+    await producer.connect();
+    const metrics = createMetrics({ processMetrics: false });
+    const ship = (file: string, topics = topicsA) => shipInputs([file], { producer, topics, format: 'ndjson', metrics, logger: log });
+
+    // 1. End to end: the detector waits on the empty topic, then the file is shipped.
+    let disclosures = 0;
+    let storeA = await openClickHouseStore(clickhouseUrl);
+    const detA = new Detector({ brokers, topics: topicsA, store: storeA, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
+    await detA.start();
+    const t0 = process.hrtime.bigint();
+    await ship(fileA);
+    while (detA.totals.records < n) await new Promise((r) => setTimeout(r, 20));
+    const e2eSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    disclosures = detA.totals.disclosures;
+    await detA.stop();
+
+    // 2. Ship alone, into a second set of topics.
+    const s0 = process.hrtime.bigint();
+    await ship(fileB, topicsB);
+    const shipSec = Number(process.hrtime.bigint() - s0) / 1e9;
+    await producer.disconnect();
+
+    // 3. Bare consumer on the filled topic: decode and discard.
+    const bare = kafka.consumer({ groupId: 'bench-bare', maxBytes: 64 * 2 ** 20, maxBytesPerPartition: 16 * 2 ** 20, maxWaitTimeInMs: 250, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+    await bare.connect();
+    await bare.subscribe({ topics: [topicsB.requests], fromBeginning: true });
+    let seen = 0;
+    let b0 = 0n;
+    await bare.run({
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch }) => {
+        if (b0 === 0n) b0 = process.hrtime.bigint();
+        for (const m of batch.messages) {
+          if (m.value) fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', m.value));
+        }
+        seen += batch.messages.length;
+      },
+    });
+    // Timed from the first batch, so the group join is not counted against either side.
+    while (seen < n) await new Promise((r) => setTimeout(r, 10));
+    const bareSec = Number(process.hrtime.bigint() - b0) / 1e9;
+    await bare.disconnect();
+
+    // 4. Detector alone on the same filled topic (a backfill), timed from its first batch likewise.
+    const storeB = await openClickHouseStore(clickhouseUrl);
+    let d0 = 0n;
+    const timedStore: DisclosureStore = { ...storeB, write: async (b) => { if (d0 === 0n) d0 = process.hrtime.bigint(); await storeB.write(b); } } as DisclosureStore;
+    const wrapped = watchedStore(storeB, () => undefined);
+    wrapped.write = timedStore.write;
+    const detB = new Detector({ brokers, topics: topicsB, store: wrapped, keys, logger: log, metrics, settings: { groupId: 'bench-detect' } });
+    await detB.start();
+    while (detB.totals.records < n) await new Promise((r) => setTimeout(r, 10));
+    const detectSec = Number(process.hrtime.bigint() - d0) / 1e9;
+    await detB.stop();
+
+    // 5. Latency: one disclosing request at a time through a running detector.
+    const samples = options.latencySamples ?? 200;
+    const sent = new Map<string, number>();
+    const latencies: number[] = [];
+    storeA = await openClickHouseStore(clickhouseUrl);
+    const storeL = watchedStore(storeA, (rows) => {
+      const now = performance.now();
+      for (const r of rows) {
+        const t = sent.get(r.requestKey);
+        if (t !== undefined) {
+          latencies.push(now - t);
+          sent.delete(r.requestKey);
+        }
+      }
+    });
+    const detL = new Detector({ brokers, topics: topicsA, store: storeL, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
+    await detL.start();
+    const probe = new StreamProducer(kafka, codec);
+    await probe.connect();
+    for (let i = 0; i < samples; i++) {
+      const requestKey = `gw-probe:${i}`;
+      const request = {
+        ts: Date.parse('2012-01-20T00:00:00Z') + i, requestKey, gatewayId: 'gw-probe', requestId: String(i), msisdn: '447700900123', bearer: null, clientIp: null,
+        method: 'GET', scheme: 'http', host: 'www.probe.example', port: null, path: '/', query: '', headers: [['x-msisdn', '447700900123']] as Array<readonly [string, string]>,
+        status: 200, bytes: null,
+      };
+      sent.set(requestKey, performance.now());
+      await probe.send([{ topic: topicsA.requests, messages: probe.requestMessages([request]) }]);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const deadline = Date.now() + 30_000;
+    while (sent.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await probe.disconnect();
+    await detL.stop();
+    latencies.sort((a, b) => a - b);
+
+    const e2e = n / e2eSec;
+    const bareRate = n / bareSec;
+    const detectRate = n / detectSec;
+    return {
+      requests: n,
+      disclosures,
+      e2eRecordsPerSec: Math.round(e2e),
+      shipRecordsPerSec: Math.round(n / shipSec),
+      detectRecordsPerSec: Math.round(detectRate),
+      bareConsumerRecordsPerSec: Math.round(bareRate),
+      ratio: Number((e2e / bareRate).toFixed(3)),
+      detectRatio: Number((detectRate / bareRate).toFixed(3)),
+      latencyP50Ms: Number(percentile(latencies, 50).toFixed(1)),
+      latencyP99Ms: Number(percentile(latencies, 99).toFixed(1)),
+      latencySamples: latencies.length,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    const drop = new URL('/', base);
+    await fetch(drop, { method: 'POST', body: `DROP DATABASE IF EXISTS ${run}` }).catch(() => undefined);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const requests = process.argv[2] ? Number(process.argv[2]) : undefined;
+  benchStream(requests ? { requests } : {}).then(
+    (r) => { process.stdout.write(`${JSON.stringify(r, null, 2)}\n`); process.exit(0); },
+    (err) => { process.stderr.write(`${(err as Error).stack ?? err}\n`); process.exit(1); },
+  );
+}
