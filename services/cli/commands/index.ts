@@ -1,6 +1,7 @@
 // Every CLI command, in the order `leakscope --help` lists them. Add a command here.
 import type { Command } from '../command.js';
 import { registryValidate } from './registry-validate.js';
+import { scan } from './scan.js';
 import { report } from './report.js';
 import { whoSaw } from './who-saw.js';
 import { exportAffected } from './export-affected.js';
@@ -10,6 +11,7 @@ import { ship } from './ship.js';
 import { detectCommand } from './detect.js';
 
 export const COMMANDS: readonly Command[] = [
+  scan,
   report,
   whoSaw,
   exportAffected,

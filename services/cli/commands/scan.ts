@@ -1,0 +1,156 @@
+// `leakscope scan`: reads gateway logs, judges every request against the partner registry
+// and stores the disclosures in the embedded DuckDB file. Flags, defaults and key handling
+// live here; the work is services/pipeline's scanFiles.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LeakscopeError } from '../../core/errors.js';
+import type { LogFormat } from '../../core/types.js';
+import { loadKeys } from '../../keys/index.js';
+import { ScanInterrupted, scanFiles, type ScanSummary } from '../../pipeline/index.js';
+import { openDuckDbStore } from '../../sinks/duckdb/index.js';
+import { readRegistryFile } from '../../sources/files/index.js';
+import type { Command } from '../command.js';
+import { parseFlags } from '../command.js';
+import { createProgress, formatCount } from '../progress.js';
+import { DEFAULT_DB } from '../store-option.js';
+
+/** Read when --registry is not given and it exists in the working directory. */
+export const DEFAULT_REGISTRY = 'registry.yaml';
+const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
+/** Exit code after Ctrl-C, as shells report a process killed by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
+const USAGE = `Usage: leakscope scan [--registry FILE] [--format auto|ndjson|w3c] [--db PATH] [--rejects FILE] [--json] FILE...|-
+
+Reads gateway access logs (NDJSON or W3C, plain or gzip; - for stdin), judges every request
+against the partner registry as it was at the request's time, and stores each disclosure in
+an embedded DuckDB file for \`leakscope report\` and \`leakscope who-saw\`.
+
+Options:
+  --registry FILE   the partner registry (YAML or JSON); default ./${DEFAULT_REGISTRY} when it exists.
+                    Required otherwise: without one, every recipient would be judged unauthorised.
+  --format F        auto (default: told from each file's first line), ndjson or w3c
+  --db PATH         the DuckDB store, created when missing (default ./${DEFAULT_DB})
+  --rejects FILE    where lines that cannot be read are appended as NDJSON
+                    {source, line, reason, raw} (default <db>.rejects.ndjson; owner-only,
+                    since raw lines hold subscribers' numbers)
+  --workers N       worker threads for inputs over 64 MiB of plain or gzip files
+                    (default: the number of CPUs; 0 = one thread). Stdin is read in one thread.
+  --json            print the summary as one JSON object:
+                    {lines, requests, disclosures, violations, rejected, db, rejects_file, elapsed_ms}
+
+Privacy keys: LEAKSCOPE_HASH_KEY (and LEAKSCOPE_ENC_KEY for export-affected) from the
+environment, else the key file <db>.keys.json, created owner-only on the first scan. Keep it:
+the store's subscribers can only be looked up and exported with the key they were stored with.
+
+Scanning the same logs again leaves the same store. Each batch is stored whole or not at all,
+so after Ctrl-C or a crash, run the same scan again to complete the store.
+Progress is shown on a terminal (stderr). Exit codes: 0 done; 1 a fault; 2 refused input
+(bad usage, registry, unreadable file, unknown log format, bad key); 130 interrupted.`;
+
+function parseWorkers(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 256) {
+    throw new LeakscopeError('USAGE', `--workers ${JSON.stringify(value)}: expected a whole number from 0 to 256`);
+  }
+  return n;
+}
+
+export const scan: Command = {
+  name: 'scan',
+  summary: 'scan gateway logs into the embedded store (DuckDB): which sites received numbers',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags('scan', argv, {
+      registry: { type: 'string' },
+      format: { type: 'string', default: 'auto' },
+      db: { type: 'string' },
+      rejects: { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (positionals.length === 0) throw new LeakscopeError('USAGE', 'scan: give at least one log FILE, or - for stdin. See: leakscope scan --help');
+    const format = values.format as string;
+    if (!(FORMATS as readonly string[]).includes(format)) {
+      throw new LeakscopeError('USAGE', `scan: --format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
+    }
+    const workers = parseWorkers(values.workers);
+    if (values.db !== undefined && values.db.trim() === '') throw new LeakscopeError('USAGE', 'scan: --db needs a file path');
+    const db = resolve(io.cwd, values.db ?? DEFAULT_DB);
+    const rejectsPath = resolve(io.cwd, values.rejects ?? `${db}.rejects.ndjson`);
+    const inputs = positionals.map((p) => (p === '-' ? p : resolve(io.cwd, p)));
+
+    let registryPath: string;
+    if (values.registry !== undefined) registryPath = resolve(io.cwd, values.registry);
+    else if (existsSync(resolve(io.cwd, DEFAULT_REGISTRY))) registryPath = resolve(io.cwd, DEFAULT_REGISTRY);
+    else {
+      throw new LeakscopeError('USAGE',
+        `scan needs the partner registry: pass --registry FILE (there is no ./${DEFAULT_REGISTRY}); without it every recipient would be judged unauthorised`);
+    }
+    const registry = await readRegistryFile(registryPath);
+
+    const keyFile = `${db}.keys.json`;
+    const loaded = await loadKeys({ env: io.env, keyFile, createIfMissing: true });
+    if (loaded.created) {
+      io.stderr.write(`leakscope scan: created the key file ${keyFile} (owner-only). Keep it with the store: ` +
+        'without it the stored subscribers cannot be looked up or exported.\n');
+    }
+    for (const warning of loaded.warnings) io.stderr.write(`leakscope scan: warning: ${warning}\n`);
+
+    const store = await openDuckDbStore(db);
+    const controller = new AbortController();
+    const onSigint = (): void => {
+      if (controller.signal.aborted) {
+        // A second Ctrl-C: stop at once. The batch in flight is one uncommitted transaction, which DuckDB discards.
+        io.stderr.write('leakscope scan: stopped at once; run the same scan again to complete the store\n');
+        process.exit(EXIT_INTERRUPTED);
+      }
+      io.stderr.write('\nleakscope scan: interrupted; finishing the batch being written…\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    const progress = createProgress(io.stderr);
+    const started = Date.now();
+    let summary: ScanSummary;
+    try {
+      summary = await scanFiles({
+        inputs, format: format as LogFormat | 'auto', registry, keys: loaded.keys, store, rejectsPath,
+        stdin: io.stdin, signal: controller.signal, onProgress: (p) => progress.update(p),
+        ...(workers !== undefined ? { workers } : {}),
+      });
+    } catch (error) {
+      progress.done();
+      if (error instanceof ScanInterrupted) {
+        const s = error.summary;
+        io.stderr.write(`leakscope scan: stopped after ${formatCount(s.lines)} lines; the store ${db} holds every batch finished so far ` +
+          `(${formatCount(s.disclosures)} disclosures). Run the same scan again to complete it.\n`);
+        return EXIT_INTERRUPTED;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+      await store.close();
+    }
+    progress.done();
+    const elapsedMs = Date.now() - started;
+    if (values.json) {
+      io.stdout.write(JSON.stringify({ ...summary, db, rejects_file: rejectsPath, elapsed_ms: elapsedMs }) + '\n');
+    } else {
+      io.stdout.write([
+        `scanned ${inputs.length === 1 ? '1 input' : `${inputs.length} inputs`} in ${(elapsedMs / 1000).toFixed(1)} s against registry ${registry.version} (${registry.region})`,
+        `  lines        ${formatCount(summary.lines)}`,
+        `  requests     ${formatCount(summary.requests)}`,
+        `  disclosures  ${formatCount(summary.disclosures)}`,
+        `  violations   ${formatCount(summary.violations)}`,
+        `  rejected     ${formatCount(summary.rejected)}${summary.rejected > 0 ? `  (appended to ${rejectsPath})` : ''}`,
+        `store: ${db}`,
+        `next: leakscope report --from TIME --to TIME${values.db !== undefined ? ` --db ${db}` : ''}`,
+        '',
+      ].join('\n'));
+    }
+    return 0;
+  },
+};
