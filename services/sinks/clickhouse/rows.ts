@@ -34,6 +34,7 @@ export function disclosureRow(d: StoredDisclosure): string {
   if (d.status !== null && !(Number.isInteger(d.status) && d.status >= 0 && d.status <= 2_147_483_647)) bad(d, 'status', 'an HTTP status or null');
   if (!Array.isArray(d.channels)) bad(d, 'channels', 'an array of channels');
   if (d.subscriberHash === '') bad(d, 'subscriberHash', 'a hash or null (the empty string stands for null in ClickHouse)');
+  if (d.partnerId === '') bad(d, 'partnerId', 'a partner id or null (the empty string stands for null in the rollups)');
   if (d.id === '') bad(d, 'id', 'a non-empty id');
   const row = {
     id: text(d, 'id', d.id),
