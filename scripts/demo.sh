@@ -68,7 +68,7 @@ leakscope who-saw "$SUBSCRIBER" --db "$DB"
 
 step "leakscope export-affected: the breach-notification list"
 leakscope export-affected --from "$FROM" --to "$TO" --db "$DB" --out "$OUT/affected.csv"
-head -n 3 "$OUT/affected.csv" | sed -E 's/^(\+[0-9]{6})[0-9]+/\1*****/'
+head -n 4 "$OUT/affected.csv" | sed -E 's/^(\+[0-9]{6})[0-9]+/\1*****/' | cut -c1-150
 echo "(numbers masked here; the file holds them in full)"
 
 step "written"
