@@ -2,6 +2,8 @@
 // requests in, the disclosures with privacy applied out. No I/O.
 import { detect } from '../core/detect/index.js';
 import type { RegistrySnapshot, RejectRecord } from '../core/types.js';
+// Directly, not through the duckdb index: workers must not load the native DuckDB module.
+import { encodeStaging, type EncodedBatch } from '../sinks/duckdb/staging-format.js';
 import type { LogBatch } from '../sources/files/index.js';
 import type { Protector } from '../store/index.js';
 import type { StoredDisclosure } from '../store/types.js';
@@ -13,11 +15,15 @@ export interface ProcessedBatch {
   bytes: number;
   requests: number;
   violations: number;
-  disclosures: StoredDisclosure[];
+  disclosures: number;
+  /** The disclosures as records, or null when they were encoded for the DuckDB store instead. */
+  stored: StoredDisclosure[] | null;
+  /** The disclosures encoded for DuckDBStore.writeEncoded (done in workers, off the writer's thread). */
+  encoded: EncodedBatch | null;
   rejects: RejectRecord[];
 }
 
-export function processBatch(batch: LogBatch, snapshot: RegistrySnapshot, protector: Protector): ProcessedBatch {
+export function processBatch(batch: LogBatch, snapshot: RegistrySnapshot, protector: Protector, encode: boolean): ProcessedBatch {
   const disclosures: StoredDisclosure[] = [];
   let violations = 0;
   for (const request of batch.requests) {
@@ -32,7 +38,9 @@ export function processBatch(batch: LogBatch, snapshot: RegistrySnapshot, protec
     bytes: batch.bytes,
     requests: batch.requests.length,
     violations,
-    disclosures,
+    disclosures: disclosures.length,
+    stored: encode ? null : disclosures,
+    encoded: encode ? encodeStaging(disclosures) : null,
     rejects: batch.rejects,
   };
 }

@@ -11,6 +11,8 @@ export interface WorkerInit {
   encKey: Uint8Array | null;
   format: LogFormat | 'auto';
   batchLines: number;
+  /** Encode disclosures for DuckDbStore.writeEncoded (true) or post them as records. */
+  encode: boolean;
   /** Batches a worker may have posted and not yet had acknowledged (written) before it waits. */
   maxInFlight: number;
 }

@@ -15,6 +15,7 @@ import type { LogFormat, Registry } from '../core/types.js';
 import { readLogs } from '../sources/files/index.js';
 import { Protector } from '../store/index.js';
 import type { DisclosureStore } from '../store/types.js';
+import type { EncodedBatch } from '../sinks/duckdb/staging-format.js';
 import { keyCheckOf } from './key-check.js';
 import { runPool } from './pool.js';
 import { processBatch, type ProcessedBatch } from './process-batch.js';
@@ -43,10 +44,11 @@ export interface ScanProgress extends ScanSummary {
   elapsedMs: number;
 }
 
-/** A store that also keeps a log of scan runs (the DuckDB store does). */
+/** What the DuckDB store offers beyond DisclosureStore: a log of scan runs, and writes of pre-encoded batches. */
 export interface ScanLog {
   beginScan(inputs: readonly string[], startedMs: number): Promise<number>;
   finishScan(id: number, finishedMs: number, outcome: 'done' | 'interrupted' | 'failed', counts: ScanSummary): Promise<void>;
+  writeEncoded(batch: EncodedBatch): Promise<void>;
 }
 
 export interface ScanOptions {
@@ -154,10 +156,11 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   // Rejects first: a kill between the two leaves a reject twice in the file (harmless), never a stored batch without its rejects.
   const commit = async (batch: ProcessedBatch): Promise<void> => {
     await rejects.append(batch.rejects);
-    await store.write(batch.disclosures);
+    if (batch.encoded !== null) await store.writeEncoded!(batch.encoded);
+    else await store.write(batch.stored ?? []);
     summary.lines += batch.lines;
     summary.requests += batch.requests;
-    summary.disclosures += batch.disclosures.length;
+    summary.disclosures += batch.disclosures;
     summary.violations += batch.violations;
     summary.rejected += batch.rejects.length;
     bytes += batch.bytes;
@@ -165,6 +168,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   };
 
   let outcome: 'done' | 'interrupted' | 'failed' = 'failed';
+  const encode = typeof store.writeEncoded === 'function';
   try {
     const batchLines = options.batchLines ?? DEFAULT_BATCH_LINES;
     const script = options.workerScript === undefined ? defaultWorkerScript() : options.workerScript;
@@ -174,14 +178,14 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
         script: script!,
         workers,
         init: {
-          registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT,
+          registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT, encode,
         },
         tasks: planTasks(files, workers, options.rangeBytes ?? DEFAULT_RANGE_BYTES),
         write: commit,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } else {
-      await scanInThread(options, batchLines, (batch) => processBatch(batch, snapshot, protectorOf(keys)), commit);
+      await scanInThread(options, batchLines, (batch) => processBatch(batch, snapshot, protectorOf(keys), encode), commit);
     }
     outcome = options.signal?.aborted ? 'interrupted' : 'done';
   } finally {

@@ -52,7 +52,7 @@ async function runTask(task: ScanTask): Promise<void> {
     for await (const batch of batchesOf(task)) {
       while (inFlight >= init.maxInFlight) await new Promise<void>((resolve) => { wakeOnAck = resolve; });
       inFlight++;
-      post({ type: 'batch', taskId: task.id, batch: processBatch(batch, snapshot, protector) });
+      post({ type: 'batch', taskId: task.id, batch: processBatch(batch, snapshot, protector, init.encode) });
     }
     post({ type: 'done', taskId: task.id });
   } catch (err) {

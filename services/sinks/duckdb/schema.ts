@@ -66,3 +66,10 @@ export const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS staging (
 
 export const MOVE_STAGED = `INSERT INTO disclosures (${COLUMN_NAMES})
   SELECT ${COLUMN_NAMES} FROM temp.staging ON CONFLICT DO NOTHING`;
+
+/** Reads one encoded batch (staging-format.ts) into the staging table; `file` is a path we made. */
+export function stageFromNdjson(file: string): string {
+  const columns = DISCLOSURE_COLUMNS.map((c) => `${c.name}: '${c.type}'`).join(', ');
+  return `INSERT INTO temp.staging (${COLUMN_NAMES}) SELECT ${COLUMN_NAMES} FROM read_json('${file.replaceAll("'", "''")}',
+    format = 'newline_delimited', columns = {${columns}})`;
+}

@@ -1,17 +1,18 @@
 // DisclosureStore on an embedded DuckDB file: the store of `leakscope scan`, `report` and
 // `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. One
 // connection per store; every call is serialised on it, so a batch is never interleaved.
-import { stat } from 'node:fs/promises';
-import {
-  BIGINT, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER, LIST, VARCHAR, listValue,
-  type DuckDBType, type DuckDBValue,
-} from '@duckdb/node-api';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
 import type { Verdict } from '../../core/types.js';
 import type {
   AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../../store/types.js';
-import { CREATE_SCHEMA, CREATE_STAGING, DISCLOSURE_COLUMNS, MOVE_STAGED, SCHEMA_VERSION } from './schema.js';
+import { CREATE_SCHEMA, CREATE_STAGING, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import { encodeStaging, type EncodedBatch } from './staging-format.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
@@ -44,11 +45,6 @@ export interface ScanRecord {
 }
 
 const HOUR_MS = 3_600_000;
-/** DuckDB's vector size: a data chunk holds at most this many rows. */
-const CHUNK_ROWS = 2048;
-
-const STAGING_TYPES: readonly DuckDBType[] = DISCLOSURE_COLUMNS.map((c) =>
-  c.type === 'BIGINT' ? BIGINT : c.type === 'INTEGER' ? INTEGER : c.type === 'VARCHAR[]' ? LIST(VARCHAR) : VARCHAR);
 
 /** Opens (creating when needed, unless read-only) the store in a DuckDB file. */
 export async function openDuckDbStore(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
@@ -146,6 +142,8 @@ export class DuckDbStore implements DisclosureStore {
   /** Serialises every call on the one connection. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Owner-only directory of the batch file read_json stages from; made on the first write. */
+  private stagingDir: string | null = null;
 
   constructor(
     readonly path: string,
@@ -178,26 +176,27 @@ export class DuckDbStore implements DisclosureStore {
     if (this.readOnly) throw new LeakscopeError('INTERNAL', `${what}: the store ${this.path} was opened read-only`);
   }
 
+  /** Idempotent by id; see writeEncoded. */
+  write(batch: readonly StoredDisclosure[]): Promise<void> {
+    return this.writeEncoded(encodeStaging(batch));
+  }
+
   /**
-   * One transaction per batch: rows are appended to the temporary staging table, then moved
-   * with INSERT … ON CONFLICT DO NOTHING (the id is the primary key), then staging is emptied.
+   * One transaction per batch: the batch (NDJSON, see staging-format.ts; scan workers encode
+   * it) is read into the temporary staging table by read_json on DuckDB's own threads, moved
+   * with INSERT … ON CONFLICT DO NOTHING (the id is the primary key), and staging is emptied.
    * A failure or a kill before COMMIT leaves nothing of the batch; a batch written twice is stored once.
    */
-  write(batch: readonly StoredDisclosure[]): Promise<void> {
+  writeEncoded(batch: EncodedBatch): Promise<void> {
     return this.exclusive('writing a batch', async () => {
       this.refuseReadOnly('write');
-      if (batch.length === 0) return;
+      if (batch.rows === 0) return;
+      if (this.stagingDir === null) this.stagingDir = mkdtempSync(join(tmpdir(), 'leakscope-staging-'));
+      const file = join(this.stagingDir, 'batch.ndjson');
+      await writeFile(file, batch.ndjson, { encoding: 'utf8', mode: 0o600 });
       await this.connection.run('BEGIN TRANSACTION');
       try {
-        const appender = await this.connection.createAppender('staging', 'main', 'temp');
-        try {
-          for (let offset = 0; offset < batch.length; offset += CHUNK_ROWS) {
-            appender.appendDataChunk(toChunk(batch, offset, Math.min(batch.length, offset + CHUNK_ROWS)));
-          }
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
-        }
+        await this.connection.run(stageFromNdjson(file));
         await this.connection.run(MOVE_STAGED);
         await this.connection.run('DELETE FROM temp.staging');
         await this.connection.run('COMMIT');
@@ -360,39 +359,10 @@ export class DuckDbStore implements DisclosureStore {
       this.connection.closeSync();
       this.instance.closeSync();
       this.closed = true;
+      if (this.stagingDir !== null) rmSync(this.stagingDir, { recursive: true, force: true });
     }).catch((err: unknown) => {
       if (this.closed && err instanceof LeakscopeError && err.code === 'INTERNAL') return;
       throw err;
     });
   }
-}
-
-function toChunk(batch: readonly StoredDisclosure[], start: number, end: number): DuckDBDataChunk {
-  const rows = end - start;
-  const columns: DuckDBValue[][] = DISCLOSURE_COLUMNS.map(() => new Array<DuckDBValue>(rows));
-  for (let i = 0; i < rows; i++) {
-    const d = batch[start + i]!;
-    columns[0]![i] = d.id;
-    columns[1]![i] = d.requestKey;
-    columns[2]![i] = BigInt(d.ts);
-    columns[3]![i] = d.host;
-    columns[4]![i] = d.site;
-    columns[5]![i] = d.subscriberHash;
-    columns[6]![i] = d.subscriberMasked;
-    columns[7]![i] = d.subscriberEnc;
-    columns[8]![i] = listValue([...d.channels]);
-    columns[9]![i] = d.verdict;
-    columns[10]![i] = d.partnerId;
-    columns[11]![i] = d.registryVersion;
-    columns[12]![i] = d.gatewayId;
-    columns[13]![i] = d.bearer;
-    columns[14]![i] = d.method;
-    columns[15]![i] = d.scheme;
-    columns[16]![i] = d.path;
-    columns[17]![i] = d.queryMasked;
-    columns[18]![i] = d.status;
-  }
-  const chunk = DuckDBDataChunk.create(STAGING_TYPES, rows);
-  chunk.setColumns(columns);
-  return chunk;
 }

@@ -9,6 +9,9 @@ import { isLeakscopeError, type ErrorCode } from '../../../services/core/errors.
 import { parseRegistry } from '../../../services/core/registry/index.js';
 import { ScanInterrupted, keyCheckOf, scanFiles, type ScanOptions } from '../../../services/pipeline/index.js';
 import { openDuckDbStore, type DuckDbStore } from '../../../services/sinks/duckdb/index.js';
+import { buildReport } from '../../../services/store/index.js';
+
+const ALL = { from: 0, to: Date.parse('2100-01-01T00:00:00Z') };
 
 const REGISTRY = parseRegistry(`
 version: "2012-01-25.1"
@@ -177,7 +180,7 @@ describe('scanFiles', () => {
     const log = file('w.log', lines.join('\n') + '\n');
     const inThread = await scanFiles(options([log], { workers: 0, rejectsPath: join(work, 'r1.ndjson') }));
     const counts = await store.count();
-    const report = await store.report({ from: 0, to: Date.parse('2100-01-01') });
+    const report = buildReport(ALL, await store.report(ALL));
     await store.close();
     store = await openDuckDbStore(join(work, 'store2.duckdb'));
     const parallel = await scanFiles(options([log], {
@@ -185,7 +188,7 @@ describe('scanFiles', () => {
     }));
     expect(parallel).toEqual(inThread);
     expect(await store.count()).toEqual(counts);
-    expect(await store.report({ from: 0, to: Date.parse('2100-01-01') })).toEqual(report);
+    expect(buildReport(ALL, await store.report(ALL))).toEqual(report);
     const sortLines = (p: string): string[] => readFileSync(p, 'utf8').trim().split('\n').sort();
     expect(sortLines(join(work, 'r2.ndjson'))).toEqual(sortLines(join(work, 'r1.ndjson')));
   }, 120_000);

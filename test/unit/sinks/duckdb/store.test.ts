@@ -50,6 +50,20 @@ describe('duckdb store', () => {
     await store.close();
   });
 
+  it('stores text with quotes, newlines, non-ASCII and a lone surrogate', async () => {
+    const store = await openDuckDbStore(freshPath());
+    const odd = { ...CONTRACT_DATA[0]!, id: 'odd\'"\n', host: 'xn--bcher-kva.example', site: 'xn--bcher-kva.example', partnerId: 'é😀',
+      path: '/a\ud800b', queryMasked: 'q="x"\r\n\u0000', channels: ['header:x-"quoted"', 'url'] };
+    await store.write([odd]);
+    await store.write([odd]);
+    const report = await store.report(ALL);
+    expect(report.sites.map((s) => [s.site, [...s.hosts], [...s.identifiers].sort()])).toEqual([
+      ['xn--bcher-kva.example', ['xn--bcher-kva.example'], ['header:x-"quoted"', 'url']],
+    ]);
+    expect(report.totals.violations).toBe(1);
+    await store.close();
+  });
+
   it('stores a batch larger than one data chunk, and a batch with a repeated id once', async () => {
     const store = await openDuckDbStore(freshPath());
     const batch = many(5000, 'big');
