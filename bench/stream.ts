@@ -14,7 +14,9 @@ import { Detector } from '../services/detector/index.js';
 import { createMetrics, silentLogger } from '../services/observability/index.js';
 import { migrateClickHouse, openClickHouseStore } from '../services/sinks/clickhouse/index.js';
 import { StreamProducer, shipInputs } from '../services/sinks/kafka/index.js';
-import { createKafkaClient, ensureTopics, parseBrokers, topicNames } from '../services/sources/kafka/index.js';
+import { createKafkaClient, ensureTopics, parseBrokers, topicNames, type TopicNames } from '../services/sources/kafka/index.js';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import type { DisclosureStore, StoredDisclosure } from '../services/store/index.js';
 import { main as cliMain } from '../services/cli/main.js';
 import { PassThrough } from 'node:stream';
@@ -37,6 +39,11 @@ export interface StreamBenchResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencySamples: number;
+  /** Where the detector's time went in the detect-alone run: batches, and wall seconds inside store.write. */
+  detectBatches: number;
+  /** Batches the detector took in the end-to-end run (fewer, larger batches: fewer inserts). */
+  e2eBatches: number;
+  detectInsertSeconds: number;
 }
 
 const HASH_KEY = '33'.repeat(32);
@@ -89,11 +96,12 @@ async function cli(argv: string[], env: Record<string, string>): Promise<void> {
 }
 
 /** Wraps a store to see when rows become visible (a ClickHouse INSERT is readable once it returns). */
-function watchedStore(inner: DisclosureStore, onVisible: (rows: readonly StoredDisclosure[]) => void): DisclosureStore {
+function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visible?: (rows: readonly StoredDisclosure[]) => void }): DisclosureStore {
   return {
     write: async (batch) => {
+      hooks.before?.();
       await inner.write(batch);
-      onVisible(batch);
+      hooks.visible?.(batch);
     },
     report: (w, s) => inner.report(w, s),
     whoSaw: (h, w) => inner.whoSaw(h, w),
@@ -102,6 +110,31 @@ function watchedStore(inner: DisclosureStore, onVisible: (rows: readonly StoredD
     writeMeta: (m) => inner.writeMeta(m),
     close: () => inner.close(),
   };
+}
+
+/** `leakscope ship` in a child process (same Node flags and loaders as this one). */
+async function shipInChild(file: string, brokers: readonly string[], topics: TopicNames): Promise<void> {
+  const child = fork(fileURLToPath(import.meta.url), ['--ship-child', file, brokers.join(','), JSON.stringify(topics)], { stdio: 'inherit' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the shipper child exited ${code}`);
+}
+
+async function shipChild(file: string, brokers: string, topicsJson: string): Promise<void> {
+  const log = silentLogger();
+  const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'leakscope-bench-ship', logger: log });
+  const producer = new StreamProducer(kafka, new AvroCodec());
+  await producer.connect();
+  await shipInputs([file], { producer, topics: JSON.parse(topicsJson) as TopicNames, format: 'ndjson', metrics: createMetrics({ processMetrics: false }), logger: log });
+  await producer.disconnect();
+}
+
+/** The group join finishes after start() returns; timing starts once partitions are assigned. */
+async function waitAssigned(d: Detector): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((d.health().details.partitions as number[]).length === 0) {
+    if (Date.now() > deadline) throw new Error('the detector got no partitions in 30 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export async function benchStream(options: { requests?: number; latencySamples?: number } = {}): Promise<StreamBenchResult> {
@@ -125,6 +158,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
   try {
     await migrateClickHouse(clickhouseUrl);
     await cli(['registry', 'publish', REGISTRY], env);
+    await cli(['registry', 'publish', REGISTRY], { ...env, LEAKSCOPE_TOPIC_PREFIX: `${run}.b.` });
     const topicsA = topicNames(`${run}.`);
     const topicsB = topicNames(`${run}.b.`);
     const admin = kafka.admin();
@@ -145,13 +179,21 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     // 1. End to end: the detector waits on the empty topic, then the file is shipped.
     let disclosures = 0;
     let storeA = await openClickHouseStore(clickhouseUrl);
-    const detA = new Detector({ brokers, topics: topicsA, store: storeA, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
+    const marks: Record<string, number> = {};
+    const mark = (k: string) => { marks[k] ??= Number(process.hrtime.bigint() - t0) / 1e6; };
+    const storeE = watchedStore(storeA, { before: () => mark('firstWrite') });
+    const detA = new Detector({ brokers, topics: topicsA, store: storeE, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
     await detA.start();
+    await waitAssigned(detA);
     const t0 = process.hrtime.bigint();
-    await ship(fileA);
+    // The shipper runs in its own process, as in production: sharing the detector's event loop would measure neither.
+    await shipInChild(fileA, brokers, topicsA);
+    mark('shipped');
     while (detA.totals.records < n) await new Promise((r) => setTimeout(r, 20));
     const e2eSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (process.env.LEAKSCOPE_BENCH_DEBUG) process.stderr.write(`${JSON.stringify(marks)}\n`);
     disclosures = detA.totals.disclosures;
+    const e2eBatches = detA.totals.batches;
     await detA.stop();
 
     // 2. Ship alone, into a second set of topics.
@@ -184,29 +226,32 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     // 4. Detector alone on the same filled topic (a backfill), timed from its first batch likewise.
     const storeB = await openClickHouseStore(clickhouseUrl);
     let d0 = 0n;
-    const timedStore: DisclosureStore = { ...storeB, write: async (b) => { if (d0 === 0n) d0 = process.hrtime.bigint(); await storeB.write(b); } } as DisclosureStore;
-    const wrapped = watchedStore(storeB, () => undefined);
-    wrapped.write = timedStore.write;
-    const detB = new Detector({ brokers, topics: topicsB, store: wrapped, keys, logger: log, metrics, settings: { groupId: 'bench-detect' } });
+    const wrapped = watchedStore(storeB, { before: () => { if (d0 === 0n) d0 = process.hrtime.bigint(); } });
+    const metricsB = createMetrics({ processMetrics: false });
+    const detB = new Detector({ brokers, topics: topicsB, store: wrapped, keys, logger: log, metrics: metricsB, settings: { groupId: 'bench-detect' } });
     await detB.start();
     while (detB.totals.records < n) await new Promise((r) => setTimeout(r, 10));
     const detectSec = Number(process.hrtime.bigint() - d0) / 1e9;
     await detB.stop();
+    const insertSum = (await metricsB.insertSeconds.get()).values.filter((v) => v.metricName === 'leakscope_insert_seconds_sum').reduce((a, v) => a + v.value, 0);
+    const detectBatches = detB.totals.batches;
 
     // 5. Latency: one disclosing request at a time through a running detector.
     const samples = options.latencySamples ?? 200;
     const sent = new Map<string, number>();
     const latencies: number[] = [];
     storeA = await openClickHouseStore(clickhouseUrl);
-    const storeL = watchedStore(storeA, (rows) => {
-      const now = performance.now();
-      for (const r of rows) {
-        const t = sent.get(r.requestKey);
-        if (t !== undefined) {
-          latencies.push(now - t);
-          sent.delete(r.requestKey);
+    const storeL = watchedStore(storeA, {
+      visible: (rows) => {
+        const now = performance.now();
+        for (const r of rows) {
+          const t = sent.get(r.requestKey);
+          if (t !== undefined) {
+            latencies.push(now - t);
+            sent.delete(r.requestKey);
+          }
         }
-      }
+      },
     });
     const detL = new Detector({ brokers, topics: topicsA, store: storeL, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
     await detL.start();
@@ -244,6 +289,9 @@ export async function benchStream(options: { requests?: number; latencySamples?:
       latencyP50Ms: Number(percentile(latencies, 50).toFixed(1)),
       latencyP99Ms: Number(percentile(latencies, 99).toFixed(1)),
       latencySamples: latencies.length,
+      detectBatches,
+      e2eBatches,
+      detectInsertSeconds: Number(insertSum.toFixed(2)),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -252,7 +300,12 @@ export async function benchStream(options: { requests?: number; latencySamples?:
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (process.argv[2] === '--ship-child') {
+  shipChild(process.argv[3]!, process.argv[4]!, process.argv[5]!).then(
+    () => process.exit(0),
+    (err) => { process.stderr.write(`${(err as Error).stack ?? err}\n`); process.exit(1); },
+  );
+} else if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const requests = process.argv[2] ? Number(process.argv[2]) : undefined;
   benchStream(requests ? { requests } : {}).then(
     (r) => { process.stdout.write(`${JSON.stringify(r, null, 2)}\n`); process.exit(0); },
