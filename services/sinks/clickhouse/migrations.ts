@@ -27,10 +27,43 @@ function monthOf(column: Sql): Sql {
   return sql`toYYYYMM(toDateTime(intDiv(${column}, 1000), 'UTC'))`;
 }
 
+function siteRollupTable(table: Sql): Sql {
+  return sql`CREATE TABLE IF NOT EXISTS ${table} (
+  bucket_ms Int64,
+  site String,
+  verdict ${VERDICT_TYPE},
+  violations_state AggregateFunction(uniqExact, String),
+  subscribers_state AggregateFunction(uniqExactIf, String, UInt8),
+  first_seen_state AggregateFunction(min, Int64),
+  last_seen_state AggregateFunction(max, Int64),
+  hosts_state AggregateFunction(groupUniqArray, String),
+  channels_state AggregateFunction(groupUniqArrayArray, Array(String))
+) ENGINE = AggregatingMergeTree()
+PARTITION BY ${monthOf(sql`bucket_ms`)}
+ORDER BY (bucket_ms, site, verdict)`;
+}
+
+function siteRollupView(view: Sql, table: Sql, source: Sql, bucketMs: number): Sql {
+  return sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${table} AS
+SELECT
+  toInt64(intDiv(ts_ms, ${int(bucketMs)}) * ${int(bucketMs)}) AS bucket_ms,
+  site,
+  verdict,
+  uniqExactState(id) AS violations_state,
+  uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
+  minState(ts_ms) AS first_seen_state,
+  maxState(ts_ms) AS last_seen_state,
+  groupUniqArrayState(host) AS hosts_state,
+  groupUniqArrayArrayState(channels) AS channels_state
+FROM ${source}
+WHERE verdict != 'authorized'
+GROUP BY bucket_ms, site, verdict`;
+}
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
-    name: 'disclosures, violations by time, site and subscriber rollups, meta',
+    name: 'disclosures, violations by time, site (hourly, daily) and subscriber rollups, meta',
     statements(db: string): Sql[] {
       const t = (name: string) => qualified(db, name);
       return [
@@ -79,23 +112,13 @@ ORDER BY (subscriber_hash, ts_ms, id)`,
 PARTITION BY ${monthOf(sql`ts_ms`)}
 ORDER BY (ts_ms, id)`,
 
-        // Site × UTC hour × verdict, violations only: what `report` reads. Every state is
-        // idempotent under a replayed insert: ids and subscribers are exact distinct sets,
-        // hosts and channels are sets, first/last are min/max. So a batch written twice
-        // (MVs see every insert) still counts once.
-        sql`CREATE TABLE IF NOT EXISTS ${t('site_hourly')} (
-  bucket_ms Int64,
-  site String,
-  verdict ${VERDICT_TYPE},
-  violations_state AggregateFunction(uniqExact, String),
-  subscribers_state AggregateFunction(uniqExactIf, String, UInt8),
-  first_seen_state AggregateFunction(min, Int64),
-  last_seen_state AggregateFunction(max, Int64),
-  hosts_state AggregateFunction(groupUniqArray, String),
-  channels_state AggregateFunction(groupUniqArrayArray, Array(String))
-) ENGINE = AggregatingMergeTree()
-PARTITION BY ${monthOf(sql`bucket_ms`)}
-ORDER BY (bucket_ms, site, verdict)`,
+        // Site × UTC hour (and × UTC day) × verdict, violations only: what `report` reads —
+        // days for the bulk of a window, hours for its partial days, and the hourly table for
+        // the timeline. Every state is idempotent under a replayed insert: ids and subscribers
+        // are exact distinct sets, hosts and channels are sets, first/last are min/max. So a
+        // batch written twice (MVs see every insert) still counts once.
+        siteRollupTable(t('site_hourly')),
+        siteRollupTable(t('site_daily')),
 
         // Subscriber × UTC day × recipient (host, verdict, partner), authorised ones included:
         // what `who-saw` reads, and `affected` for its whole days. The ciphertext differs per
@@ -121,20 +144,8 @@ SELECT ts_ms, id, site, host, subscriber_hash, ifNull(subscriber_enc, '') AS sub
 FROM ${t('disclosures')}
 WHERE verdict != 'authorized'`,
 
-        sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('site_hourly_mv')} TO ${t('site_hourly')} AS
-SELECT
-  toInt64(intDiv(ts_ms, ${int(HOUR_MS)}) * ${int(HOUR_MS)}) AS bucket_ms,
-  site,
-  verdict,
-  uniqExactState(id) AS violations_state,
-  uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
-  minState(ts_ms) AS first_seen_state,
-  maxState(ts_ms) AS last_seen_state,
-  groupUniqArrayState(host) AS hosts_state,
-  groupUniqArrayArrayState(channels) AS channels_state
-FROM ${t('disclosures')}
-WHERE verdict != 'authorized'
-GROUP BY bucket_ms, site, verdict`,
+        siteRollupView(t('site_hourly_mv'), t('site_hourly'), t('disclosures'), HOUR_MS),
+        siteRollupView(t('site_daily_mv'), t('site_daily'), t('disclosures'), DAY_MS),
 
         sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('subscriber_daily_mv')} TO ${t('subscriber_daily')} AS
 SELECT

@@ -1,7 +1,8 @@
 // The SQL of the three questions, reading the rollups. A window rarely falls on bucket
-// boundaries, so it is split: whole buckets come from the rollup, the partial buckets at
-// its edges from a time-sorted (or, for who-saw, subscriber-sorted) table, aggregated into
-// the same states, and both are merged in one query. Every count is a merge of exact
+// boundaries, so it is split: whole days from a daily rollup, whole hours of the partial days
+// from an hourly one, and the partial hours (or days) at its edges from a time-sorted (or,
+// for who-saw, subscriber-sorted) table, aggregated into the same states; one query merges
+// them all. Every count is a merge of exact
 // distinct sets of disclosure ids, so duplicates anywhere count once.
 import { VERDICTS, type Verdict } from '../../core/types.js';
 import { ident, int, joinSql, qualified, sql, str, type Sql } from './literal.js';
@@ -34,6 +35,32 @@ export function splitWindow(window: Range, unitMs: number): WindowSplit {
   return { whole: { from: wholeFrom, to: wholeTo }, edges };
 }
 
+/** A window cut into pieces per level: whole `units[0]` buckets, then whole `units[1]` buckets of what is left, …; `null` = raw rows. */
+export interface LevelPieces {
+  unit: number | null;
+  ranges: Range[];
+}
+
+export function splitLevels(window: Range, units: readonly number[]): LevelPieces[] {
+  const pieces = new Map<number | null, Range[]>();
+  const add = (unit: number | null, range: Range) => {
+    const list = pieces.get(unit) ?? [];
+    list.push(range);
+    pieces.set(unit, list);
+  };
+  const walk = (w: Range, level: number) => {
+    if (level === units.length) {
+      add(null, w);
+      return;
+    }
+    const split = splitWindow(w, units[level]!);
+    if (split.whole) add(units[level]!, split.whole);
+    for (const edge of split.edges) walk(edge, level + 1);
+  };
+  walk(window, 0);
+  return [...pieces].map(([unit, ranges]) => ({ unit, ranges }));
+}
+
 function rangeCondition(column: Sql, range: Range): Sql[] {
   const parts: Sql[] = [];
   if (range.from !== null) parts.push(sql`${column} >= ${int(range.from)}`);
@@ -41,11 +68,15 @@ function rangeCondition(column: Sql, range: Range): Sql[] {
   return parts;
 }
 
-function edgesCondition(edges: WindowSplit['edges']): Sql {
-  return sql`(${joinSql(edges.map((e) => {
-    const parts = rangeCondition(sql`ts_ms`, e);
+function rangesCondition(column: Sql, ranges: readonly Range[]): Sql {
+  return sql`(${joinSql(ranges.map((r) => {
+    const parts = rangeCondition(column, r);
     return parts.length === 0 ? sql`1` : sql`(${joinSql(parts, ' AND ')})`;
   }), ' OR ')})`;
+}
+
+function edgesCondition(edges: readonly Range[]): Sql {
+  return rangesCondition(sql`ts_ms`, edges);
 }
 
 function where(conditions: Sql[]): Sql {
@@ -61,18 +92,23 @@ const VIOLATION_VERDICTS = VERDICTS.filter((v) => v !== 'authorized');
 // ---------------------------------------------------------------------------------------
 // report: site_hourly + violations_by_time
 
-/** Rows (bucket_ms, site, verdict, *_state) of the violations in [from, to), optionally of one site; null when the window is empty. */
-export function reportSource(db: string, window: { from: number; to: number }, site?: string): Sql | null {
-  const split = splitWindow(window, HOUR_MS);
+const SITE_ROLLUPS: ReadonlyMap<number, string> = new Map([[DAY_MS, 'site_daily'], [HOUR_MS, 'site_hourly']]);
+
+/**
+ * Rows (bucket_ms, site, verdict, *_state) of the violations in [from, to), optionally of one
+ * site; null when the window is empty. `units` picks the rollups: [DAY_MS, HOUR_MS] for the
+ * per-site answer (fewest states to merge), [HOUR_MS] for the hourly timeline.
+ */
+export function reportSource(db: string, window: { from: number; to: number }, site?: string, units: readonly number[] = [DAY_MS, HOUR_MS]): Sql | null {
   const siteCondition = site === undefined ? [] : [sql`site = ${str(site)}`];
   const parts: Sql[] = [];
-  if (split.whole) {
-    parts.push(sql`SELECT bucket_ms, site, verdict, violations_state, subscribers_state, first_seen_state, last_seen_state, hosts_state, channels_state
-FROM ${qualified(db, 'site_hourly')}
-${where([...rangeCondition(sql`bucket_ms`, split.whole), ...siteCondition])}`);
-  }
-  if (split.edges.length > 0) {
-    parts.push(sql`SELECT toInt64(intDiv(ts_ms, ${int(HOUR_MS)}) * ${int(HOUR_MS)}) AS bucket_ms, site, verdict,
+  for (const { unit, ranges } of splitLevels(window, units)) {
+    if (unit !== null) {
+      parts.push(sql`SELECT bucket_ms, site, verdict, violations_state, subscribers_state, first_seen_state, last_seen_state, hosts_state, channels_state
+FROM ${qualified(db, SITE_ROLLUPS.get(unit)!)}
+${where([rangesCondition(sql`bucket_ms`, ranges), ...siteCondition])}`);
+    } else {
+      parts.push(sql`SELECT toInt64(intDiv(ts_ms, ${int(HOUR_MS)}) * ${int(HOUR_MS)}) AS bucket_ms, site, verdict,
   uniqExactState(id) AS violations_state,
   uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
   minState(ts_ms) AS first_seen_state,
@@ -80,8 +116,9 @@ ${where([...rangeCondition(sql`bucket_ms`, split.whole), ...siteCondition])}`);
   groupUniqArrayState(host) AS hosts_state,
   groupUniqArrayArrayState(channels) AS channels_state
 FROM ${qualified(db, 'violations_by_time')}
-${where([edgesCondition(split.edges), ...siteCondition])}
+${where([edgesCondition(ranges), ...siteCondition])}
 GROUP BY bucket_ms, site, verdict`);
+    }
   }
   return unionAll(parts);
 }

@@ -11,7 +11,7 @@ import { ClickHouseHttp } from './http.js';
 import { int, joinSql, qualified, sql, str, ident, type Sql } from './literal.js';
 import { appliedVersions, LATEST_VERSION } from './migrations.js';
 import {
-  affectedQuery, reportSitesQuery, reportSource, reportTimelineQuery, reportTotalsQuery, verdictColumn, whoSawQuery,
+  affectedQuery, DAY_MS, HOUR_MS, reportSitesQuery, reportSource, reportTimelineQuery, reportTotalsQuery, verdictColumn, whoSawQuery,
 } from './queries.js';
 import { DISCLOSURE_COLUMNS, disclosureRow } from './rows.js';
 
@@ -59,12 +59,14 @@ class ClickHouseStore implements DisclosureStore {
 
   async report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
     this.open();
-    const source = reportSource(this.db, window, site);
-    if (source === null) return { totals: { violations: 0, subscribers: 0, sites: 0 }, sites: [], timeline: [] };
+    // Per site from daily buckets (fewest states to merge); timeline and totals from hourly ones.
+    const bySite = reportSource(this.db, window, site, [DAY_MS, HOUR_MS]);
+    const byHour = reportSource(this.db, window, site, [HOUR_MS]);
+    if (bySite === null || byHour === null) return { totals: { violations: 0, subscribers: 0, sites: 0 }, sites: [], timeline: [] };
     const [siteRows, timelineRows, totalRows] = await Promise.all([
-      this.http.rows<Record<string, unknown>>(reportSitesQuery(source)),
-      this.http.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(source)),
-      this.http.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(source)),
+      this.http.rows<Record<string, unknown>>(reportSitesQuery(bySite)),
+      this.http.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(byHour)),
+      this.http.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(byHour)),
     ]);
     const sites: SiteAggregate[] = siteRows.map((r) => {
       const verdicts: Partial<Record<Verdict, number>> = {};

@@ -33,7 +33,7 @@ describe('leakscope migrate', () => {
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout).toMatch(/already at version 1, nothing to do/);
     const rows = await clickhouseRows<{ n: string }>(BASE, `SELECT count() AS n FROM system.tables WHERE database = '${db}'`);
-    expect(Number(rows[0]!.n)).toBe(9);
+    expect(Number(rows[0]!.n)).toBe(11);
   });
 
   it('exits 2 without a URL and 1 when the server cannot be reached', async () => {

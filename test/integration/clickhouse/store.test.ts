@@ -58,7 +58,8 @@ describe('clickhouse store', () => {
       const tablesAfter = await clickhouseRows<{ name: string }>(BASE, `SELECT name FROM system.tables WHERE database = '${db}' ORDER BY name`);
       expect(tablesAfter).toEqual(tablesBefore);
       expect(tablesAfter.map((t) => t.name)).toEqual([
-        'disclosures', 'meta', 'schema_migrations', 'site_hourly', 'site_hourly_mv', 'subscriber_daily', 'subscriber_daily_mv',
+        'disclosures', 'meta', 'schema_migrations', 'site_daily', 'site_daily_mv', 'site_hourly', 'site_hourly_mv',
+        'subscriber_daily', 'subscriber_daily_mv',
         'violations_by_time', 'violations_by_time_mv',
       ]);
       const recorded = await clickhouseRows<{ n: string }>(BASE, `SELECT count() AS n FROM ${db}.schema_migrations`);
@@ -105,7 +106,7 @@ describe('clickhouse store', () => {
       expect(Number(raw[0]!.n)).toBeGreaterThan(CONTRACT_DATA.length); // the duplicates really are there
       expect(await answers()).toEqual(once);
       const db = new URL(url).pathname.slice(1);
-      for (const table of ['disclosures', 'violations_by_time', 'site_hourly', 'subscriber_daily']) {
+      for (const table of ['disclosures', 'violations_by_time', 'site_hourly', 'site_daily', 'subscriber_daily']) {
         await clickhouseQuery(BASE, `OPTIMIZE TABLE ${db}.${table} FINAL`);
       }
       const merged = await clickhouseRows<{ n: string }>(BASE, `SELECT count() AS n FROM ${db}.disclosures`);

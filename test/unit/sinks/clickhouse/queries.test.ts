@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, HOUR_MS, reportSource, splitWindow, whoSawQuery, affectedQuery } from '../../../../services/sinks/clickhouse/queries.js';
+import { DAY_MS, HOUR_MS, reportSource, splitLevels, splitWindow, whoSawQuery, affectedQuery } from '../../../../services/sinks/clickhouse/queries.js';
 
 const T0 = Date.parse('2012-01-10T09:00:00.000Z');
 
@@ -36,14 +36,46 @@ describe('splitWindow', () => {
   });
 });
 
+describe('splitLevels', () => {
+  it('cuts a window into whole days, whole hours of the partial days, and raw edges', () => {
+    const day0 = Date.parse('2012-01-10T00:00:00.000Z');
+    expect(splitLevels({ from: day0 + 9 * HOUR_MS + 5, to: day0 + 2 * DAY_MS + 14 * HOUR_MS }, [DAY_MS, HOUR_MS])).toEqual([
+      { unit: DAY_MS, ranges: [{ from: day0 + DAY_MS, to: day0 + 2 * DAY_MS }] },
+      { unit: HOUR_MS, ranges: [{ from: day0 + 10 * HOUR_MS, to: day0 + DAY_MS }, { from: day0 + 2 * DAY_MS, to: day0 + 2 * DAY_MS + 14 * HOUR_MS }] },
+      { unit: null, ranges: [{ from: day0 + 9 * HOUR_MS + 5, to: day0 + 10 * HOUR_MS }] },
+    ]);
+  });
+
+  it('covers every instant of the window exactly once, each piece on its own boundaries', () => {
+    const bound = fc.integer({ min: 0, max: 10 * DAY_MS });
+    fc.assert(fc.property(bound, bound, bound, (a, b, t) => {
+      const from = Math.min(a, b);
+      const to = Math.max(a, b);
+      const pieces = splitLevels({ from, to }, [DAY_MS, HOUR_MS]);
+      let hits = 0;
+      for (const { unit, ranges } of pieces) {
+        for (const r of ranges) {
+          if (unit !== null && (r.from! % unit !== 0 || r.to! % unit !== 0)) return false;
+          if (t >= r.from! && t < r.to!) hits += 1;
+        }
+      }
+      return hits === (t >= from && t < to ? 1 : 0);
+    }), { numRuns: 5000 });
+  });
+});
+
 describe('queries', () => {
   it('read the rollups only for whole buckets', () => {
     const aligned = reportSource('leakscope', { from: T0, to: T0 + HOUR_MS })!.text;
     expect(aligned).toContain('`leakscope`.`site_hourly`');
+    const days = reportSource('leakscope', { from: T0 - 9 * HOUR_MS, to: T0 + 39 * HOUR_MS })!.text;
+    expect(days).toContain('`leakscope`.`site_daily`');
+    expect(days).not.toMatch(/site_hourly|violations_by_time|`disclosures`/);
     expect(aligned).not.toContain('violations_by_time');
     expect(aligned).not.toContain('`disclosures`');
     const ragged = reportSource('leakscope', { from: T0 + 1, to: T0 + HOUR_MS })!.text;
     expect(ragged).not.toContain('site_hourly');
+    expect(reportSource('leakscope', { from: T0 - 9 * HOUR_MS, to: T0 + 39 * HOUR_MS }, undefined, [HOUR_MS])!.text).not.toContain('site_daily');
     expect(ragged).toContain('violations_by_time');
     expect(whoSawQuery('leakscope', 'a'.repeat(64), { from: null, to: null })!.text).not.toContain('`disclosures`');
     expect(affectedQuery('leakscope', { from: T0 - 9 * HOUR_MS, to: T0 + 15 * HOUR_MS })!.text).not.toMatch(/violations_by_time|`disclosures`/);
