@@ -123,8 +123,9 @@ export interface RunningDetector {
 export async function startDetector(
   s: StreamEnv,
   options: Partial<Omit<DetectorOptions, 'brokers' | 'topics' | 'store' | 'keys' | 'logger' | 'metrics'>> = {},
+  wrapStore: (store: DisclosureStore) => DisclosureStore = (store) => store,
 ): Promise<RunningDetector> {
-  const store = await openClickHouseStore(s.clickhouseUrl);
+  const store = wrapStore(await openClickHouseStore(s.clickhouseUrl));
   const metrics = createMetrics({ processMetrics: false });
   const level = process.env.LEAKSCOPE_TEST_LOG_LEVEL;
   const detector = new Detector({
