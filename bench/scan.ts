@@ -26,6 +26,8 @@ export interface ScanBenchResult {
   disclosures: number;
   violations: number;
   rejected: number;
+  /** CPU time of the scan process (all threads), from /proc at the last poll before it exited: about 50 ms short. */
+  cpuSeconds: number;
   /** Size of the DuckDB file written. */
   dbBytes: number;
   workers: number | 'default';
@@ -51,6 +53,17 @@ function vmHwmKb(pid: number): number | null {
   }
 }
 
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** Scans `file` with the built CLI (run `npm run build` first) and measures it. */
 export async function benchScan(file: string, registryPath: string, options: ScanBenchOptions = {}): Promise<ScanBenchResult> {
   const root = repoRoot();
@@ -72,7 +85,11 @@ export async function benchScan(file: string, registryPath: string, options: Sca
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     let peakKb = 0;
-    const poll = setInterval(() => { peakKb = Math.max(peakKb, vmHwmKb(child.pid!) ?? 0); }, 50);
+    let cpuSeconds = 0;
+    const poll = setInterval(() => {
+      peakKb = Math.max(peakKb, vmHwmKb(child.pid!) ?? 0);
+      cpuSeconds = Math.max(cpuSeconds, cpuSecondsOf(child.pid!) ?? 0);
+    }, 50);
     const code = await new Promise<number | null>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (c) => resolve(c));
@@ -94,6 +111,7 @@ export async function benchScan(file: string, registryPath: string, options: Sca
       disclosures: summary['disclosures']!,
       violations: summary['violations']!,
       rejected: summary['rejected']!,
+      cpuSeconds,
       dbBytes: statSync(db).size,
       workers: options.workers ?? 'default',
     };

@@ -138,7 +138,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   if (options.inputs.length === 0) throw new LeakscopeError('USAGE', 'scan: no log files given (a path, or - for stdin)');
   if (options.inputs.filter((i) => i === '-').length > 1) throw new LeakscopeError('USAGE', 'scan: stdin (-) can be given only once');
 
-  const files = await inspectInputs(options.inputs);
+  const files = await inspectInputs(options.inputs, options.format);
   const rejects = new RejectsFile(options.rejectsPath ?? defaultRejectsPath(store));
   try {
     await access(dirname(rejects.path), fsConstants.W_OK);

@@ -3,6 +3,7 @@
 // in it), a gzip or small file whole. Stdin cannot be shared, so it never reaches here.
 import { open, stat } from 'node:fs/promises';
 import { LeakscopeError } from '../core/errors.js';
+import { detectFormat } from '../core/parse/index.js';
 
 export type ScanTask =
   | { id: number; kind: 'range'; path: string; start: number; end: number }
@@ -14,8 +15,15 @@ export interface InputFile {
   gzip: boolean;
 }
 
-/** Size and compression of each file input; a file that cannot be opened is refused before anything is scanned. */
-export async function inspectInputs(inputs: readonly string[]): Promise<InputFile[]> {
+/** Bytes read to find a plain file's first line when the format is told from it. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Size and compression of each file input. A file that cannot be opened, or (with `auto`) a
+ * plain file whose first line is neither NDJSON nor W3C, is refused before anything is
+ * scanned, so a refused scan stores nothing. Gzip files are checked when they are read.
+ */
+export async function inspectInputs(inputs: readonly string[], format: 'auto' | 'ndjson' | 'w3c' = 'auto'): Promise<InputFile[]> {
   const files: InputFile[] = [];
   for (const path of inputs) {
     if (path === '-') continue;
@@ -23,19 +31,35 @@ export async function inspectInputs(inputs: readonly string[]): Promise<InputFil
       const info = await stat(path);
       if (info.isDirectory()) throw Object.assign(new Error('it is a directory, not a file'), { code: 'EISDIR' });
       const handle = await open(path, 'r');
+      let head: Buffer;
       try {
-        const magic = Buffer.alloc(2);
-        const { bytesRead } = await handle.read(magic, 0, 2, 0);
-        files.push({ path, sizeBytes: info.isFile() ? info.size : 0, gzip: bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b });
+        const buffer = Buffer.alloc(HEAD_BYTES);
+        const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+        head = buffer.subarray(0, bytesRead);
       } finally {
         await handle.close();
       }
+      const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      files.push({ path, sizeBytes: info.isFile() ? info.size : 0, gzip });
+      if (format === 'auto' && !gzip) checkFormat(path, head);
     } catch (cause) {
+      if (cause instanceof LeakscopeError) throw cause;
       const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
       throw new LeakscopeError('INPUT_UNREADABLE', `cannot read log file ${path}: ${reason}`, { cause });
     }
   }
   return files;
+}
+
+function checkFormat(path: string, head: Buffer): void {
+  const text = head.toString('utf8');
+  const line = text.split('\n').find((l) => l.replace(/^\uFEFF/, '').trim() !== '');
+  if (line === undefined) return; // empty so far: nothing to tell, nothing to refuse
+  if (detectFormat(line) === null) {
+    throw new LeakscopeError('FORMAT_UNKNOWN',
+      `${path}: cannot tell the log format from its first line (${JSON.stringify(line.slice(0, 40))}): ` +
+      'NDJSON lines start with "{" and W3C logs with a "#" directive; pass --format ndjson or --format w3c');
+  }
 }
 
 /**

@@ -310,10 +310,14 @@ export class DuckDbStore implements DisclosureStore {
     });
   }
 
-  /** Records the start of a scan run; returns its id for finishScan. */
+  /**
+   * Records the start of a scan run; returns its id for finishScan. Runs still marked
+   * `running` were killed: this store holds the file's only write lock, so none is alive.
+   */
   beginScan(inputs: readonly string[], startedMs: number): Promise<number> {
     return this.exclusive('recording a scan', async () => {
       this.refuseReadOnly('beginScan');
+      await this.connection.run(`UPDATE scans SET outcome = 'interrupted' WHERE outcome = 'running'`);
       const [row] = await this.rows(`INSERT INTO scans (inputs, started_ms, outcome) VALUES ($1, $2, 'running') RETURNING id`,
         [listValue([...inputs]), BigInt(startedMs)]);
       return num(row?.['id']);

@@ -132,7 +132,9 @@ describe('scanFiles', () => {
 
   it('refuses a log whose format cannot be told, and a format forced wrong', async () => {
     const text = file('a.txt', 'hello world\n');
-    expect(await codeOf(scanFiles(options([text])))).toBe('FORMAT_UNKNOWN');
+    const log0 = file('first.ndjson', NDJSON_LOG);
+    expect(await codeOf(scanFiles(options([log0, text])))).toBe('FORMAT_UNKNOWN');
+    expect(await store.count()).toEqual({ disclosures: 0, violations: 0 }); // refused before anything was stored
     const log = file('a.ndjson', NDJSON_LOG);
     // Forced W3C, NDJSON lines are rejects (never dropped), not a refusal.
     const summary = await scanFiles(options([log], { format: 'w3c' }));

@@ -125,6 +125,10 @@ describe('duckdb store', () => {
       id, inputs: ['a.log', 'b.log.gz'], startedMs: 1000, finishedMs: 2000, outcome: 'done',
       lines: 5, requests: 4, disclosures: 3, violations: 2, rejected: 1,
     }]);
+    // A run that never finished (killed) is marked interrupted when the next one starts.
+    const killed = await store.beginScan(['c.log'], 3000);
+    await store.beginScan(['c.log'], 4000);
+    expect((await store.scans()).map((s) => [s.id, s.outcome])).toEqual([[id, 'done'], [killed, 'interrupted'], [killed + 1, 'running']]);
     await store.close();
   });
 
