@@ -14,6 +14,7 @@ export interface ClickHouseBenchResult {
   server: string;
   disclosures: number;
   subscribers: number;
+  sites: number;
   insertSeconds: number;
   insertRowsPerSec: number;
   report15d: LatencyResult;
@@ -36,11 +37,11 @@ function lcg(seed: number): () => number {
   };
 }
 
-function batchOf(from: number, count: number, subscribers: number, random: () => number): StoredDisclosure[] {
+function batchOf(from: number, count: number, subscribers: number, sites: number, random: () => number): StoredDisclosure[] {
   const out: StoredDisclosure[] = [];
   for (let i = from; i < from + count; i++) {
     const sub = Math.floor(random() ** 2 * subscribers);
-    const site = `site${Math.floor(random() ** 3 * 20_000)}.co.uk`;
+    const site = `site${Math.floor(random() ** 3 * sites)}.co.uk`;
     const verdict = VERDICTS[random() < 0.2 ? 0 : 1 + Math.floor(random() * 3)]!;
     out.push({
       id: `bench-${i}`, requestKey: `gw:${i}`, ts: START + Math.floor(random() * 15 * D), host: `www.${site}`, site,
@@ -76,10 +77,11 @@ async function post(base: string, query: string): Promise<string> {
 /** `url` is a ClickHouse server (its path is ignored: a fresh database is used and dropped). */
 export async function benchClickHouseReport(
   url: string,
-  options: { disclosures?: number; subscribers?: number; batch?: number; runs?: number; database?: string; keep?: boolean } = {},
+  options: { disclosures?: number; subscribers?: number; sites?: number; batch?: number; runs?: number; database?: string; keep?: boolean } = {},
 ): Promise<ClickHouseBenchResult> {
   const n = options.disclosures ?? 1_000_000;
   const subscribers = options.subscribers ?? 200_000;
+  const sites = options.sites ?? 20_000;
   const batch = options.batch ?? 50_000;
   const runs = options.runs ?? 30;
   const db = options.database ?? `lk_bench_${randomBytes(4).toString('hex')}`;
@@ -91,7 +93,7 @@ export async function benchClickHouseReport(
     const random = lcg(11);
     const t = process.hrtime.bigint();
     for (let i = 0; i < n; i += batch) {
-      const rows = batchOf(i, Math.min(batch, n - i), subscribers, random);
+      const rows = batchOf(i, Math.min(batch, n - i), subscribers, sites, random);
       await store.write(rows);
       if ((i / batch) % 10 === 3) await store.write(rows); // a replayed batch
     }
@@ -104,6 +106,7 @@ export async function benchClickHouseReport(
       server: migrated.server.text,
       disclosures: n,
       subscribers,
+      sites,
       insertSeconds: Math.round(insertSeconds * 100) / 100,
       insertRowsPerSec: Math.round((n * 1.1) / insertSeconds),
       report15d: await time(runs, () => store.report(full)),
@@ -117,7 +120,7 @@ export async function benchClickHouseReport(
       whoSawRagged: await time(runs * 3, (i) => store.whoSaw(hashOf(i), { from: START + 5 * H + 17, to: START + 12 * D + 3 })),
       rowsBy: {},
     };
-    for (const table of ['disclosures', 'violations_by_time', 'site_hourly', 'subscriber_daily']) {
+    for (const table of ['disclosures', 'violations_by_time', 'site_hourly', 'site_daily', 'subscriber_daily']) {
       result.rowsBy[table] = Number((await post(base, `SELECT count() FROM ${db}.${table}`)).trim());
     }
     return result;
