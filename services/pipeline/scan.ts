@@ -65,7 +65,10 @@ export interface ScanOptions {
   stdin?: NodeJS.ReadableStream;
   /** Called after every batch is stored. */
   onProgress?: (progress: ScanProgress) => void;
-  /** Worker threads for large inputs; default the machine's available parallelism; 0 or 1 = none. */
+  /**
+   * Worker threads for large inputs; 0 = none. Default: one fewer than the CPUs, at least 1:
+   * the main thread is busy too, as the store's writer, and DuckDB works on its own threads.
+   */
   workers?: number;
   /** Total size of the file inputs from which workers are used; default 64 MiB. */
   parallelMinBytes?: number;
@@ -125,8 +128,8 @@ async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, ke
 /** Should the scan use worker threads? Only for big file inputs, never with stdin. */
 function workerCount(options: ScanOptions, files: readonly InputFile[], script: URL | null): number {
   if (script === null || options.inputs.includes('-')) return 0;
-  const wanted = options.workers ?? availableParallelism();
-  if (wanted <= 1) return 0;
+  const wanted = options.workers ?? Math.max(1, availableParallelism() - 1);
+  if (wanted < 1) return 0;
   const total = files.reduce((sum, f) => sum + f.sizeBytes, 0);
   return total >= (options.parallelMinBytes ?? DEFAULT_PARALLEL_MIN_BYTES) ? wanted : 0;
 }

@@ -34,8 +34,10 @@ Options:
   --rejects FILE    where lines that cannot be read are appended as NDJSON
                     {source, line, reason, raw} (default <db>.rejects.ndjson; owner-only,
                     since raw lines hold subscribers' numbers)
-  --workers N       worker threads for inputs over 64 MiB of plain or gzip files
-                    (default: the number of CPUs; 0 = one thread). Stdin is read in one thread.
+  --workers N       worker threads that parse and judge inputs over 64 MiB of files (a big
+                    plain file is cut into byte ranges, a gzip file is one piece); the main
+                    thread writes the store. Default: CPUs - 1, at least 1; 0 = all in one
+                    thread. Stdin is always read in one thread.
   --json            print the summary as one JSON object:
                     {lines, requests, disclosures, violations, rejected, db, rejects_file, elapsed_ms}
 
