@@ -48,11 +48,70 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'scan',
+    async run() {
+      const { incidentLog } = await import('./incident-logs.js');
+      const { benchScan } = await import('./scan.js');
+      const { benchDuckDbBaseline } = await import('./duckdb-baseline.js');
+      const requests = Number(process.env.BENCH_SCAN_REQUESTS ?? 3_200_000); // ≈ 1 GB per format
+      const out: Record<string, unknown> = {};
+      for (const format of ['ndjson', 'w3c'] as const) {
+        const log = await incidentLog(format, requests);
+        const both = await benchScan(log.file, log.registry);
+        const one = await benchScan(log.file, log.registry, { workers: 0 });
+        const line = (r: typeof both) => `${fmt(r.linesPerSec)} lines/s, ${fmt(r.mbPerSec, 1)} MB/s, peak RSS ${fmt(r.peakRssMb)} MB, ${fmt(r.cpuSeconds, 1)} CPU-s`;
+        out[`${format} ${fmt(both.bytes / 2 ** 30, 2)} GiB, ${fmt(both.lines)} lines, ${fmt(both.disclosures)} disclosures — scan, both cores`] = line(both);
+        out[`${format} — scan, one thread (--workers 0)`] = line(one);
+        if (format === 'ndjson') {
+          const duck = await benchDuckDbBaseline(log.file, log.exactPartnerHosts);
+          out['ndjson — DuckDB alone (read_json joined to exact partner hosts, 2 threads)'] = `${fmt(duck.linesPerSec)} lines/s, ${fmt(duck.mbPerSec, 1)} MB/s`;
+          out['ratio leakscope / DuckDB (both cores)'] = fmt(both.mbPerSec / duck.mbPerSec, 2);
+        }
+      }
+      out.goal = 'ratio >= 1.0 using both cores';
+      return out;
+    },
+  },
+  {
     name: 'store',
     async run() {
       const { benchStoreQueries } = await import('./store-queries.js');
       const r = await benchStoreQueries();
       return { 'stored disclosures': fmt(r.rows), '15-day report': `${fmt(r.report15DaysMs)} ms`, 'who-saw p50': `${fmt(r.whoSawP50Ms, 1)} ms`, 'who-saw p99': `${fmt(r.whoSawP99Ms, 1)} ms`, lookups: r.lookups };
+    },
+  },
+  {
+    name: 'clickhouse',
+    async run() {
+      const url = process.env.CLICKHOUSE_URL;
+      if (!url) throw new Error('CLICKHOUSE_URL is not set: run eval "$(bash deploy/local/stack up)" first');
+      const { benchClickHouseReport } = await import('./clickhouse.js');
+      const r = await benchClickHouseReport(url);
+      return {
+        server: r.server, 'stored disclosures': fmt(r.disclosures), 'insert rate': `${fmt(r.insertRowsPerSec)} rows/s`,
+        '15-day report from rollups p50/p99': `${fmt(r.report15d.p50Ms, 1)} / ${fmt(r.report15d.p99Ms, 1)} ms`,
+        '15-day report by hand from the raw table p50/p99 (baseline)': `${fmt(r.rawReport15d.p50Ms, 1)} / ${fmt(r.rawReport15d.p99Ms, 1)} ms`,
+        'who-saw p50/p99': `${fmt(r.whoSaw.p50Ms, 1)} / ${fmt(r.whoSaw.p99Ms, 1)} ms`,
+      };
+    },
+  },
+  {
+    name: 'stream',
+    async run() {
+      if (!process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL) throw new Error('KAFKA_BROKERS and CLICKHOUSE_URL must be set: run eval "$(bash deploy/local/stack up)" first');
+      const { benchStream } = await import('./stream.js');
+      const r = await benchStream();
+      return {
+        requests: fmt(r.requests), 'disclosure share': `${fmt((100 * r.disclosures) / r.requests, 1)} %`,
+        'end to end (ship ‖ detect → ClickHouse)': `${fmt(r.e2eRecordsPerSec)} requests/s`,
+        'ship alone': `${fmt(r.shipRecordsPerSec)} requests/s`,
+        'detect alone (backfill)': `${fmt(r.detectRecordsPerSec)} requests/s`,
+        'bare kafkajs consumer, decode and discard (baseline)': `${fmt(r.bareConsumerRecordsPerSec)} requests/s`,
+        'ratio end to end / bare consumer': fmt(r.ratio, 2),
+        'ratio detect alone / bare consumer': fmt(r.detectRatio, 2),
+        'produce → row visible p50/p99': `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)} ms`,
+        goal: '>= 100,000 requests/s end to end, ratio >= 0.7',
+      };
     },
   },
 ];
