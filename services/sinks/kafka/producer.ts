@@ -18,17 +18,26 @@ export interface ProducerOptions {
   idempotent?: boolean;
   /** gzip the record batches; default true. */
   compress?: boolean;
+  /**
+   * Most messages handed to kafkajs in one produce call; a larger send is split into calls of
+   * this size, all awaited. Default 2048. kafkajs groups a call's messages by partition in time
+   * quadratic in the messages per partition (kafkajs#1576), so one call of 8192 spends more time
+   * there than in encoding; the idempotent producer sends one request per broker at a time anyway.
+   */
+  maxMessagesPerRequest?: number;
 }
 
 export class StreamProducer {
   private readonly producer: Producer;
   private readonly compression: number;
+  private readonly maxMessagesPerRequest: number;
 
   constructor(kafka: KafkaClient, private readonly codec: AvroCodec, options: ProducerOptions = {}) {
     const idempotent = options.idempotent ?? true;
     // An idempotent producer keeps order and de-duplicates its retries only with at most 5 requests in flight.
     this.producer = kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false });
     this.compression = options.compress === false ? CompressionTypes.None : CompressionTypes.GZIP;
+    this.maxMessagesPerRequest = options.maxMessagesPerRequest ?? 2048;
   }
 
   async connect(): Promise<void> {
@@ -43,15 +52,25 @@ export class StreamProducer {
     await this.producer.disconnect().catch(() => undefined);
   }
 
-  /** Sends messages to several topics in one request set; resolves when all are acknowledged. */
+  /**
+   * Sends messages to several topics; resolves when all are acknowledged. Up to
+   * maxMessagesPerRequest messages go in one produce call, more in several calls in flight at
+   * once; a failure of any rejects the send (the caller resends all of it: duplicates, never loss).
+   */
   async send(batches: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
-    const topicMessages = batches.filter((b) => b.messages.length > 0);
-    if (topicMessages.length === 0) return;
-    try {
-      await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
-    } catch (err) {
-      throw brokerError(`producing to ${topicMessages.map((b) => b.topic).join(', ')}`, err);
-    }
+    const calls = chunkTopicMessages(batches, this.maxMessagesPerRequest);
+    if (calls.length === 0) return;
+    const sent = calls.map(async (topicMessages) => {
+      try {
+        await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
+      } catch (err) {
+        throw brokerError(`producing to ${topicMessages.map((b) => b.topic).join(', ')}`, err);
+      }
+    });
+    // Every call is awaited before the send settles, so no rejection is left unobserved.
+    const results = await Promise.allSettled(sent);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Avro single-object messages of requests, keyed by the session's MSISDN, else the gateway id. */
@@ -71,6 +90,28 @@ export class StreamProducer {
   alertMessage(alert: AvroLeakAlert): Message {
     return { key: alert.site ?? alert.id, value: this.codec.encode('LeakAlert', alert) };
   }
+}
+
+/** Topic batches cut into produce calls of at most `max` messages, in order; empty batches dropped. */
+export function chunkTopicMessages(batches: ReadonlyArray<{ topic: string; messages: Message[] }>, max: number): Array<Array<{ topic: string; messages: Message[] }>> {
+  const calls: Array<Array<{ topic: string; messages: Message[] }>> = [];
+  let current: Array<{ topic: string; messages: Message[] }> = [];
+  let room = max;
+  for (const { topic, messages } of batches) {
+    for (let i = 0; i < messages.length;) {
+      const take = Math.min(room, messages.length - i);
+      current.push({ topic, messages: i === 0 && take === messages.length ? messages : messages.slice(i, i + take) });
+      i += take;
+      room -= take;
+      if (room === 0) {
+        calls.push(current);
+        current = [];
+        room = max;
+      }
+    }
+  }
+  if (current.length > 0) calls.push(current);
+  return calls;
 }
 
 /** A log line that could not be read, as a dead-letter message: its raw text and why. */

@@ -5,6 +5,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, KafkaConfig, LogEntry } from 'kafkajs';
 import { LeakscopeError, isLeakscopeError } from '../../core/errors.js';
 import type { Logger } from '../../observability/index.js';
+import { useFastGzip } from './gzip.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -30,9 +31,10 @@ export interface ClientOptions {
 
 /**
  * A kafkajs client with bounded retries (a broker that stays away fails the command instead of
- * hanging), and kafkajs' log lines forwarded to pino.
+ * hanging), kafkajs' log lines forwarded to pino, and gzip at a faster level (gzip.ts).
  */
 export function createKafkaClient(options: ClientOptions): KafkaClient {
+  useFastGzip();
   const log = options.logger;
   const config: KafkaConfig = {
     clientId: options.clientId,
