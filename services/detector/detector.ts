@@ -49,6 +49,11 @@ export interface DetectorTotals {
   alerts: number;
 }
 
+/** Records judged between two turns of the event loop while a batch is judged. */
+const YIELD_EVERY = 4096;
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Stopped on purpose (signal, --once finished) vs. a fault. */
 export type DetectorEnd = { kind: 'stopped' } | { kind: 'failed'; error: Error };
 
@@ -281,6 +286,9 @@ export class Detector {
     const verdicts: Partial<Record<Verdict, number>> = {};
     const messages = batch.messages;
     for (let i = 0; i < messages.length; i++) {
+      // A fetch can hand over 100 000 records per partition; judging them in one go would hold
+      // the event loop for a second, and with it the answers of the other batches' inserts.
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToIo();
       const m = messages[i]!;
       let disclosure: Disclosure | null;
       try {
