@@ -12,7 +12,7 @@ interface Column {
 
 /** Columns of `disclosures`, in the order the appender fills them. */
 export const DISCLOSURE_COLUMNS: readonly Column[] = [
-  { name: 'id', type: 'VARCHAR', notNull: true },               // deterministic from the request key
+  { name: 'id', type: 'VARCHAR', notNull: true },               // deterministic from the request key; (id, ts_ms) is unique
   { name: 'request_key', type: 'VARCHAR', notNull: true },
   { name: 'ts_ms', type: 'BIGINT', notNull: true },             // request time, epoch ms UTC
   { name: 'host', type: 'VARCHAR', notNull: true },             // lower-case ASCII, punycode
@@ -35,11 +35,15 @@ export const DISCLOSURE_COLUMNS: readonly Column[] = [
 
 const COLUMN_NAMES = DISCLOSURE_COLUMNS.map((c) => c.name).join(', ');
 
-/** Statements that create (or find) the schema; each is idempotent. */
+/**
+ * Statements that create (or find) the schema; each is idempotent. `disclosures` has no
+ * PRIMARY KEY: keeping an ART index of random 32-hex ids took 9 µs of CPU per stored row
+ * (as much as parsing, storing and compressing the row together); MOVE_STAGED keeps rows
+ * unique by (id, ts_ms) instead. Stores made before have PRIMARY KEY (id) and keep it.
+ */
 export const CREATE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS disclosures (
-     ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n     ')},
-     PRIMARY KEY (id))`,
+     ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n     ')})`,
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
   `CREATE SEQUENCE IF NOT EXISTS scans_id`,
   `CREATE TABLE IF NOT EXISTS scans (
@@ -64,7 +68,22 @@ export const CREATE_SCHEMA: readonly string[] = [
 export const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS staging (
   ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`;
 
+/**
+ * Moves the staged batch into `disclosures`, each (id, ts_ms) once: repeats within the batch
+ * are dropped, and so are rows already stored. The id is a hash of the request key and a
+ * request has one time, so a rescan finds its rows again; comparing the time too lets the
+ * anti-join read only the stored rows of the batch's time range (zone maps of ts_ms skip the
+ * rest: gateway logs are written in time order), so its cost does not grow with the store.
+ */
 export const MOVE_STAGED = `INSERT INTO disclosures (${COLUMN_NAMES})
+  SELECT ${COLUMN_NAMES} FROM (SELECT DISTINCT ON (id, ts_ms) * FROM temp.staging) AS s
+  WHERE NOT EXISTS (
+    SELECT 1 FROM disclosures AS d
+    WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
+      AND d.id = s.id AND d.ts_ms = s.ts_ms)`;
+
+/** The same for a store made with PRIMARY KEY (id), by an earlier leakscope: its index decides. */
+export const MOVE_STAGED_KEYED = `INSERT INTO disclosures (${COLUMN_NAMES})
   SELECT ${COLUMN_NAMES} FROM temp.staging ON CONFLICT DO NOTHING`;
 
 /** Reads one encoded batch (staging-format.ts) into the staging table; `file` is a path we made. */

@@ -11,7 +11,7 @@ import type { Verdict } from '../../core/types.js';
 import type {
   AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../../store/types.js';
-import { CREATE_SCHEMA, CREATE_STAGING, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import { CREATE_SCHEMA, CREATE_STAGING, MOVE_STAGED, MOVE_STAGED_KEYED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
 
 export interface DuckDbStoreOptions {
@@ -64,6 +64,7 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     throw translateOpenError(path, cause);
   }
   let connection: DuckDBConnection | null = null;
+  let keyed = false;
   try {
     connection = await instance.connect();
     if (readOnly) {
@@ -75,6 +76,9 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     } else {
       for (const statement of CREATE_SCHEMA) await connection.run(statement);
       await connection.run(CREATE_STAGING);
+      const keys = await connection.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_constraints()
+          WHERE database_name = current_database() AND table_name = 'disclosures' AND constraint_type = 'PRIMARY KEY'`);
+      keyed = (keys.getRowObjectsJS()[0]?.['n'] as number) > 0;
     }
     const version = await connection.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
     const found = version.getRowObjectsJS()[0]?.['value'];
@@ -88,7 +92,7 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     if (cause instanceof LeakscopeError) throw cause;
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
-  return new DuckDbStore(path, instance, connection, readOnly);
+  return new DuckDbStore(path, instance, connection, readOnly, keyed);
 }
 
 function translateOpenError(path: string, cause: unknown): LeakscopeError {
@@ -150,6 +154,8 @@ export class DuckDbStore implements DisclosureStore {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
+    /** The store has PRIMARY KEY (id) (made by an earlier leakscope): batches move with ON CONFLICT. */
+    private readonly keyed = false,
   ) {}
 
   private exclusive<T>(what: string, task: () => Promise<T>): Promise<T> {
@@ -184,7 +190,7 @@ export class DuckDbStore implements DisclosureStore {
   /**
    * One transaction per batch: the batch (NDJSON, see staging-format.ts; scan workers encode
    * it) is read into the temporary staging table by read_json on DuckDB's own threads, moved
-   * with INSERT … ON CONFLICT DO NOTHING (the id is the primary key), and staging is emptied.
+   * without the rows already stored (MOVE_STAGED), and staging is emptied.
    * A failure or a kill before COMMIT leaves nothing of the batch; a batch written twice is stored once.
    */
   writeEncoded(batch: EncodedBatch): Promise<void> {
@@ -197,7 +203,7 @@ export class DuckDbStore implements DisclosureStore {
       await this.connection.run('BEGIN TRANSACTION');
       try {
         await this.connection.run(stageFromNdjson(file));
-        await this.connection.run(MOVE_STAGED);
+        await this.connection.run(this.keyed ? MOVE_STAGED_KEYED : MOVE_STAGED);
         await this.connection.run('DELETE FROM temp.staging');
         await this.connection.run('COMMIT');
       } catch (cause) {
