@@ -18,7 +18,7 @@ import type { DisclosureStore } from '../store/types.js';
 import type { EncodedBatch } from '../sinks/duckdb/staging-format.js';
 import { keyCheckOf } from './key-check.js';
 import { runPool } from './pool.js';
-import { processBatch, type ProcessedBatch } from './process-batch.js';
+import { BatchAssembler, readBatchLines, type ProcessedBatch } from './process-batch.js';
 import { RejectsFile } from './rejects-file.js';
 import { inspectInputs, planTasks, type InputFile } from './tasks.js';
 
@@ -188,7 +188,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } else {
-      await scanInThread(options, batchLines, (batch) => processBatch(batch, snapshot, protectorOf(keys), encode), commit);
+      await scanInThread(options, batchLines, new BatchAssembler(snapshot, protectorOf(keys), encode, batchLines), commit);
     }
     outcome = options.signal?.aborted ? 'interrupted' : 'done';
   } finally {
@@ -213,19 +213,25 @@ function protectorOf(keys: PrivacyKeys): Protector {
 async function scanInThread(
   options: ScanOptions,
   batchLines: number,
-  process: (batch: Parameters<typeof processBatch>[0]) => ProcessedBatch,
+  assembler: BatchAssembler,
   commit: (batch: ProcessedBatch) => Promise<void>,
 ): Promise<void> {
   let writing: Promise<void> = Promise.resolve();
+  const write = async (processed: ProcessedBatch): Promise<void> => {
+    await writing;
+    writing = commit(processed);
+    writing.catch(() => undefined); // handled at the next await; this only keeps Node from calling it unhandled meanwhile
+  };
   try {
-    for await (const batch of readLogs(options.inputs, { format: options.format, batchLines, ...(options.stdin ? { stdin: options.stdin } : {}) })) {
-      if (options.signal?.aborted) break;
-      const processed = process(batch);
-      await writing;
-      writing = commit(processed);
-      writing.catch(() => undefined); // handled at the next await; this only keeps Node from calling it unhandled meanwhile
-      if (options.signal?.aborted) break;
+    const readOptions = { format: options.format, batchLines: readBatchLines(batchLines), ...(options.stdin ? { stdin: options.stdin } : {}) };
+    let aborted = false;
+    for await (const batch of readLogs(options.inputs, readOptions)) {
+      if (options.signal?.aborted) { aborted = true; break; }
+      for (const processed of assembler.add(batch)) await write(processed);
+      if (options.signal?.aborted) { aborted = true; break; }
     }
+    const last = aborted ? null : assembler.flush();
+    if (last !== null) await write(last);
   } finally {
     await writing;
   }

@@ -7,7 +7,7 @@ import { isLeakscopeError } from '../core/errors.js';
 import { buildSnapshot } from '../core/registry/index.js';
 import { readLogFile, readLogRange, type LogBatch } from '../sources/files/index.js';
 import { Protector } from '../store/index.js';
-import { processBatch } from './process-batch.js';
+import { BatchAssembler, readBatchLines, type ProcessedBatch } from './process-batch.js';
 import type { ErrorShape, FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import type { ScanTask } from './tasks.js';
 
@@ -41,19 +41,27 @@ function post(message: FromWorker): void {
 }
 
 function batchesOf(task: ScanTask): AsyncIterable<LogBatch> {
-  const options = { format: init.format, batchLines: init.batchLines };
+  const options = { format: init.format, batchLines: readBatchLines(init.batchLines) };
   return task.kind === 'range'
     ? readLogRange(task.path, { ...options, start: task.start, end: task.end })
     : readLogFile(task.path, options);
 }
 
+async function send(taskId: number, batch: ProcessedBatch): Promise<void> {
+  while (inFlight >= init.maxInFlight) await new Promise<void>((resolve) => { wakeOnAck = resolve; });
+  inFlight++;
+  post({ type: 'batch', taskId, batch });
+}
+
 async function runTask(task: ScanTask): Promise<void> {
   try {
+    // One assembler per task: a store batch never spans two tasks.
+    const assembler = new BatchAssembler(snapshot, protector, init.encode, init.batchLines);
     for await (const batch of batchesOf(task)) {
-      while (inFlight >= init.maxInFlight) await new Promise<void>((resolve) => { wakeOnAck = resolve; });
-      inFlight++;
-      post({ type: 'batch', taskId: task.id, batch: processBatch(batch, snapshot, protector, init.encode) });
+      for (const processed of assembler.add(batch)) await send(task.id, processed);
     }
+    const last = assembler.flush();
+    if (last !== null) await send(task.id, last);
     post({ type: 'done', taskId: task.id });
   } catch (err) {
     const error: ErrorShape = isLeakscopeError(err)
