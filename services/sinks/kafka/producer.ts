@@ -7,6 +7,7 @@ import type { Kafka as KafkaClient, Message, Producer } from 'kafkajs';
 import type { GatewayRequest, RejectRecord } from '../../core/types.js';
 import { toAvroGatewayRequest, type AvroCodec, type AvroLeakAlert, type AvroPartnerRecord } from '../../avro/index.js';
 import { brokerError } from '../../sources/kafka/index.js';
+import { keyPartitioner } from './partitioner.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -35,7 +36,7 @@ export class StreamProducer {
   constructor(kafka: KafkaClient, private readonly codec: AvroCodec, options: ProducerOptions = {}) {
     const idempotent = options.idempotent ?? true;
     // An idempotent producer keeps order and de-duplicates its retries only with at most 5 requests in flight.
-    this.producer = kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false, createPartitioner: keyPartitioner });
     this.compression = options.compress === false ? CompressionTypes.None : CompressionTypes.GZIP;
     this.maxMessagesPerRequest = options.maxMessagesPerRequest ?? 2048;
   }
