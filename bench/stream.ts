@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { AvroCodec, fromAvroGatewayRequest } from '../services/avro/index.js';
-import { Detector } from '../services/detector/index.js';
+import { DEFAULT_DETECTOR_SETTINGS, Detector } from '../services/detector/index.js';
 import { createMetrics, silentLogger } from '../services/observability/index.js';
 import { migrateClickHouse, openClickHouseStore } from '../services/sinks/clickhouse/index.js';
 import { StreamProducer, shipInputs } from '../services/sinks/kafka/index.js';
@@ -44,6 +44,11 @@ export interface StreamBenchResult {
   /** Batches the detector took in the end-to-end run (fewer, larger batches: fewer inserts). */
   e2eBatches: number;
   detectInsertSeconds: number;
+  /** CPU of the end-to-end run per request, microseconds: the shipper process, and the detector's (this process). */
+  e2eShipCpuUsPerRequest: number;
+  e2eDetectCpuUsPerRequest: number;
+  /** Start-up of the shipper's process (fork, imports, producer connected); not in the end-to-end time. */
+  shipStartupMs: number;
 }
 
 const HASH_KEY = '33'.repeat(32);
@@ -112,11 +117,22 @@ function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visi
   };
 }
 
-/** `leakscope ship` in a child process (same Node flags and loaders as this one). */
-async function shipInChild(file: string, brokers: readonly string[], topics: TopicNames): Promise<void> {
+/**
+ * `leakscope ship` in a child process (same Node flags and loaders as this one). `onReady` runs
+ * when the child has its producer connected and starts reading the file: the process start-up
+ * is not shipping (ship alone, below, reuses a connected producer too). Resolves with the CPU
+ * microseconds the child spent shipping.
+ */
+async function shipInChild(file: string, brokers: readonly string[], topics: TopicNames, onReady: () => void): Promise<number> {
   const child = fork(fileURLToPath(import.meta.url), ['--ship-child', file, brokers.join(','), JSON.stringify(topics)], { stdio: 'inherit' });
+  let cpuUs = NaN;
+  child.on('message', (m: { ready?: boolean; cpuUs?: number }) => {
+    if (m.ready) onReady();
+    if (m.cpuUs !== undefined) cpuUs = m.cpuUs;
+  });
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the shipper child exited ${code}`);
+  return cpuUs;
 }
 
 async function shipChild(file: string, brokers: string, topicsJson: string): Promise<void> {
@@ -124,7 +140,12 @@ async function shipChild(file: string, brokers: string, topicsJson: string): Pro
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'leakscope-bench-ship', logger: log });
   const producer = new StreamProducer(kafka, new AvroCodec());
   await producer.connect();
-  await shipInputs([file], { producer, topics: JSON.parse(topicsJson) as TopicNames, format: 'ndjson', metrics: createMetrics({ processMetrics: false }), logger: log });
+  const metrics = createMetrics({ processMetrics: false });
+  const cpu0 = process.cpuUsage();
+  process.send?.({ ready: true });
+  await shipInputs([file], { producer, topics: JSON.parse(topicsJson) as TopicNames, format: 'ndjson', metrics, logger: log });
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise<void>((resolve) => process.send!({ cpuUs: cpu.user + cpu.system }, () => resolve()));
   await producer.disconnect();
 }
 
@@ -185,12 +206,19 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     const detA = new Detector({ brokers, topics: topicsA, store: storeE, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
     await detA.start();
     await waitAssigned(detA);
-    const t0 = process.hrtime.bigint();
+    const forked = process.hrtime.bigint();
+    let t0 = 0n;
+    let detectCpu0 = process.cpuUsage();
     // The shipper runs in its own process, as in production: sharing the detector's event loop would measure neither.
-    await shipInChild(fileA, brokers, topicsA);
+    const shipCpuUs = await shipInChild(fileA, brokers, topicsA, () => {
+      t0 = process.hrtime.bigint();
+      detectCpu0 = process.cpuUsage();
+    });
+    const shipStartupMs = Number(t0 - forked) / 1e6;
     mark('shipped');
-    while (detA.totals.records < n) await new Promise((r) => setTimeout(r, 20));
+    while (detA.totals.records < n) await new Promise((r) => setTimeout(r, 5));
     const e2eSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    const detectCpu = process.cpuUsage(detectCpu0);
     if (process.env.LEAKSCOPE_BENCH_DEBUG) process.stderr.write(`${JSON.stringify(marks)}\n`);
     disclosures = detA.totals.disclosures;
     const e2eBatches = detA.totals.batches;
@@ -203,7 +231,12 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     await producer.disconnect();
 
     // 3. Bare consumer on the filled topic: decode and discard.
-    const bare = kafka.consumer({ groupId: 'bench-bare', maxBytes: 64 * 2 ** 20, maxBytesPerPartition: 16 * 2 ** 20, maxWaitTimeInMs: 250, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+    // The detector's fetch settings and concurrency, so only the work per batch differs.
+    const d = DEFAULT_DETECTOR_SETTINGS;
+    const bare = kafka.consumer({
+      groupId: 'bench-bare', maxBytes: d.maxBytes, maxBytesPerPartition: d.maxBytesPerPartition, minBytes: d.minBytes, maxWaitTimeInMs: d.maxWaitTimeMs,
+      sessionTimeout: 10_000, heartbeatInterval: 1000,
+    });
     await bare.connect();
     await bare.subscribe({ topics: [topicsB.requests], fromBeginning: true });
     let seen = 0;
@@ -211,7 +244,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     // Timed from the group join (partitions assigned), as the detector below: the first fetch counts.
     bare.on(bare.events.GROUP_JOIN, () => { b0 = process.hrtime.bigint(); });
     await bare.run({
-      partitionsConsumedConcurrently: 4,
+      partitionsConsumedConcurrently: d.partitionsConsumedConcurrently,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           if (m.value) fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', m.value));
@@ -219,7 +252,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
         seen += batch.messages.length;
       },
     });
-    while (seen < n) await new Promise((r) => setTimeout(r, 10));
+    while (seen < n) await new Promise((r) => setTimeout(r, 5));
     const bareSec = Number(process.hrtime.bigint() - b0) / 1e9;
     await bare.disconnect();
 
@@ -232,7 +265,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     await detB.start();
     await waitAssigned(detB);
     d0 = process.hrtime.bigint();
-    while (detB.totals.records < n) await new Promise((r) => setTimeout(r, 10));
+    while (detB.totals.records < n) await new Promise((r) => setTimeout(r, 5));
     const detectSec = Number(process.hrtime.bigint() - d0) / 1e9;
     await detB.stop();
     const insertSum = (await metricsB.insertSeconds.get()).values.filter((v) => v.metricName === 'leakscope_insert_seconds_sum').reduce((a, v) => a + v.value, 0);
@@ -294,6 +327,9 @@ export async function benchStream(options: { requests?: number; latencySamples?:
       detectBatches,
       e2eBatches,
       detectInsertSeconds: Number(insertSum.toFixed(2)),
+      e2eShipCpuUsPerRequest: Number((shipCpuUs / n).toFixed(1)),
+      e2eDetectCpuUsPerRequest: Number(((detectCpu.user + detectCpu.system) / n).toFixed(1)),
+      shipStartupMs: Math.round(shipStartupMs),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
