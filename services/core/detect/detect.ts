@@ -32,7 +32,7 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
   // subscriber is the number carried by an identity header, if it carries one.
   const identityHeaders = snapshot.identityHeaders;
   for (const [name, value] of request.headers) {
-    if (!identityHeaders.has(name) || value.trim() === '') continue;
+    if (!identityHeaders.has(name) || isPlaceholder(value)) continue;
     (channels ??= new Set()).add(`header:${name}`);
     if (number === null && !NON_NUMBER_HEADERS.has(name)) number = firstNumberIn(value, region);
   }
@@ -44,21 +44,27 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
   if (number !== null) {
     for (const [name, value] of request.headers) {
       if (name === 'host' || identityHeaders.has(name)) continue;
-      if (findNumber(value, number) !== null) (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
+      // A Referer is a URL (its query form-encoded); other values may carry %-escapes (cookies).
+      if (findNumber(value, number) !== null || findNumber(decodeLoosely(value, name === 'referer'), number) !== null) {
+        (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
+      }
     }
-    const path = maskIn(request.path, number);
-    const query = maskIn(request.query, number);
+    const path = maskIn(request.path, number, false);
+    const query = maskIn(request.query, number, true);
     if (path !== null || query !== null) (channels ??= new Set()).add('url');
     if (path !== null) pathMasked = path;
     if (query !== null) queryMasked = query;
   }
   if (channels === null) return null;
 
-  const host = normalizeHost(request.host) ?? request.host.toLowerCase();
+  // The parsers refuse hosts that do not normalise; a record from elsewhere (an old shipper)
+  // with such a host is never looked up among partners, and is stored escaped.
+  const normalized = normalizeHost(request.host);
+  const host = normalized ?? `invalid:${encodeURIComponent(request.host.toLowerCase())}`;
   const sortedChannels = [...channels].sort();
-  const { verdict, partnerId } = judge(snapshot.matchHost(host), sortedChannels, request.ts);
+  const { verdict, partnerId } = judge(normalized === null ? [] : snapshot.matchHost(host), sortedChannels, request.ts);
   return {
-    id: disclosureId(request.requestKey),
+    id: disclosureId(request.requestKey, request.ts),
     requestKey: request.requestKey,
     ts: request.ts,
     host,
@@ -109,34 +115,57 @@ function allows(entry: PartnerEntry, channel: Channel): boolean {
   return allowed.has(channel);
 }
 
-/** Deterministic from the request's identity, so a replayed or rescanned request is stored once. */
-export function disclosureId(requestKey: string): string {
-  return createHash('sha256').update(requestKey).digest('hex').slice(0, 32);
+/**
+ * Deterministic from the request's identity and time, so a replayed or rescanned request is
+ * stored once, while two requests that share a gateway's request id (counters restart with
+ * the gateway) stay two.
+ */
+export function disclosureId(requestKey: string, ts: number): string {
+  return createHash('sha256').update(`${requestKey}\u0000${ts}`).digest('hex').slice(0, 32);
+}
+
+/** Values gateways send in an identity header when they know no subscriber. */
+const PLACEHOLDERS: ReadonlySet<string> = new Set(['', '-', 'unknown', 'null', 'none', 'n/a', 'na', 'undefined', '0']);
+
+function isPlaceholder(value: string): boolean {
+  return value.length <= 9 && PLACEHOLDERS.has(value.trim().toLowerCase());
 }
 
 /**
- * Looks for the number in a path or query, percent-decoded when it holds escapes
- * (`%2B44%207700…`), and masks every occurrence. When decoding was needed to find it, the
- * masked text is the decoded one: the stored form must never hold the number. Null when
- * the number is not there.
+ * Percent-decodes every well-formed %XX run and leaves malformed escapes as they are (one bad
+ * `%` must not hide the rest); with `form`, `+` is a space first, as in a query string.
  */
-function maskIn(text: string, number: NumberForms): string | null {
-  if (text.length < number.minLength) return null;
-  let subject = text;
-  if (text.includes('%')) {
+export function decodeLoosely(text: string, form: boolean): string {
+  let out = form && text.includes('+') ? text.replaceAll('+', ' ') : text;
+  if (!out.includes('%')) return out;
+  out = out.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
     try {
-      subject = decodeURIComponent(text);
+      return decodeURIComponent(run);
     } catch {
-      subject = text;
+      // An invalid UTF-8 sequence: decode byte by byte as Latin-1 so digits still come out.
+      return run.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     }
-  }
+  });
+  return out;
+}
+
+/**
+ * Looks for the number in a path or query (loosely decoded: `%2B44%207700…`, `07700+900123`
+ * in a query) and masks every occurrence, a `+` just before it included. The masked text is
+ * the decoded one, so no spelling of the number survives in what is stored, escaped or not.
+ * Null when the number is not there (the text is then stored as logged).
+ */
+function maskIn(text: string, number: NumberForms, form: boolean): string | null {
+  if (text.length < number.minLength) return null;
+  const subject = decodeLoosely(text, form);
   const ranges = findNumber(subject, number);
   if (ranges === null) return null;
   const masked = maskNumber(number.e164);
   let out = '';
   let at = 0;
   for (const [start, end] of ranges) {
-    out += subject.slice(at, start) + masked;
+    const from = start > at && subject.charCodeAt(start - 1) === 43 /* + */ ? start - 1 : start;
+    out += subject.slice(at, from) + masked;
     at = end;
   }
   return out + subject.slice(at);

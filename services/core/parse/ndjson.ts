@@ -8,6 +8,8 @@ import { requestKeyOf } from './request-key.js';
 import { parseTarget, splitHostPort, splitPathQuery, parsePortText, type HostPort } from './target.js';
 import { parseEpochMs, parseEpochMsText, parseIsoDateTime } from './time.js';
 
+const EPOCH_MS_FLOOR = 100_000_000_000;
+
 const SKIP: ParseResult = { ok: 'skip' };
 
 /** Longest JSON.parse message kept in a reason: V8 quotes the input in it. */
@@ -68,10 +70,21 @@ function optionalCount(o: Json, key: string): number | null {
 function readTs(o: Json): number {
   const v = o.ts;
   let ms: number | null = null;
-  if (typeof v === 'string') ms = parseIsoDateTime(v) ?? parseEpochMsText(v);
-  else if (typeof v === 'number') ms = parseEpochMs(v);
-  else if (v === undefined || v === null) fail('ts: missing');
+  let epoch = false;
+  if (typeof v === 'string') {
+    ms = parseIsoDateTime(v);
+    if (ms === null) {
+      ms = parseEpochMsText(v);
+      epoch = true;
+    }
+  } else if (typeof v === 'number') {
+    ms = parseEpochMs(v);
+    epoch = true;
+  } else if (v === undefined || v === null) fail('ts: missing');
   if (ms === null) fail('ts: not ISO-8601 with a zone or epoch milliseconds');
+  // Epoch seconds read as milliseconds would land in January 1970, outside every window and
+  // judged against 1970's registry: refuse rather than mis-date (1e11 ms is March 1973).
+  if (epoch && ms! < EPOCH_MS_FLOOR) fail('ts: epoch value before 1973: epoch milliseconds expected (is it in seconds?)');
   return ms;
 }
 

@@ -4,6 +4,8 @@
 // Hand-written with indexOf instead of `new URL`, which is slow per line, rewrites hosts
 // and paths, and refuses the authority-form targets that CONNECT requests log.
 
+import { normalizeHost } from '../registry/host.js';
+
 /** A result or the reason it could not be read (without a field prefix). */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -58,6 +60,9 @@ export function splitHostPort(authority: string): Parsed<HostPort> {
     }
   }
   if (host.length === 0) return { ok: false, reason: `no host in ${JSON.stringify(authority)}` };
+  // A host that is not a host name (`evil.com\\.partner.example`, spaces, `%2e`) could
+  // never have been connected to, and must never reach the partner lookup.
+  if (normalizeHost(host) === null) return { ok: false, reason: `${JSON.stringify(host.slice(0, 256))} is not a host name` };
   const port = parsePortText(portText);
   if (!port.ok) return port;
   return { ok: true, value: { host, port: port.value } };

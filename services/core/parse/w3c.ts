@@ -216,10 +216,14 @@ export interface W3cParser {
  */
 export function createW3cParser(): W3cParser {
   let plan: FieldPlan | null = null;
+  /** True after a #Fields directive was refused: data lines are rejected until a good one. */
+  let refused = false;
   let values: (string | null)[] = [];
 
   function parseData(text: string): ParseResult {
-    if (plan === null) return { ok: false, reason: 'data line before any #Fields directive' };
+    if (plan === null) {
+      return { ok: false, reason: refused ? 'data line after a refused #Fields directive' : 'data line before any #Fields directive' };
+    }
     const n = splitValues(text, values, plan.names);
     if (typeof n === 'string') return { ok: false, reason: n };
     if (n !== plan.slots.length) {
@@ -366,8 +370,16 @@ export function createW3cParser(): W3cParser {
       if (text.charCodeAt(0) === 35 /* # */) {
         if (text.length >= 8 && text.slice(0, 8).toLowerCase() === '#fields:') {
           const next = planFields(text);
-          if (typeof next === 'string') return { ok: false, reason: next };
+          if (typeof next === 'string') {
+            // The lines that follow were written for the refused layout: reading them with the
+            // previous one would put values in the wrong fields, so they are rejected until
+            // the next good #Fields.
+            plan = null;
+            refused = true;
+            return { ok: false, reason: next };
+          }
           plan = next;
+          refused = false;
           values = new Array<string | null>(next.slots.length).fill(null);
         }
         return SKIP;

@@ -81,6 +81,12 @@ describe('detect: which requests disclose, through which channels', () => {
     ['a percent-encoded number in the query', { query: 'n=%2B44%207700%20900123' }, ['url']],
     ['the number in the Referer', { headers: [['referer', 'http://m.ageverify.example/ok?cli=447700900123']] }, ['referer']],
     ['several channels at once, sorted', { query: 'm=447700900123', headers: [['x-msisdn', '447700900123'], ['referer', 'http://a.example/?447700900123']] }, ['header:x-msisdn', 'referer', 'url']],
+    ['a form-encoded space in the query', { query: 'tel=07700+900123' }, ['url']],
+    ['a %20 next to a malformed escape in the query', { query: 'tel=07700%20900123&p=100%' }, ['url']],
+    ['a %2B-encoded plus in the query', { query: 'n=%2B447700900123' }, ['url']],
+    ['an encoded number in the Referer', { headers: [['referer', 'http://a.example/?t=07700%20900123']] }, ['referer']],
+    ['a form-encoded number in the Referer', { headers: [['referer', 'http://a.example/?t=07700+900123']] }, ['referer']],
+    ['an encoded number in a cookie', { headers: [['cookie', 'm=07700%20900123']] }, ['header:cookie']],
     ['the same header twice counts once', { headers: [['x-msisdn', '447700900123'], ['x-msisdn', '447700900123']] }, ['header:x-msisdn']],
   ] as const)('finds %s', (_title, over, channels) => {
     const d = detect(request(over as Partial<GatewayRequest>), snapshot);
@@ -96,6 +102,8 @@ describe('detect: which requests disclose, through which channels', () => {
     ['a different subscriber\'s number', { headers: [['x-debug', '447700900999']] }],
     ['the number in the Host header only', { host: '447700900123.example.com', headers: [['host', '447700900123.example.com']] }],
     ['an identity header with an empty value', { headers: [['x-msisdn', '  ']] }],
+    ['an identity header with a placeholder dash', { headers: [['x-msisdn', '-']] }],
+    ['an identity header saying unknown', { headers: [['x-up-calling-line-id', 'Unknown']] }],
     ['a Wi-Fi session with the number in the URL (no session number to look for)', { msisdn: null, query: 'n=447700900123' }],
   ] as const)('does not flag %s', (_title, over) => {
     expect(detect(request(over as Partial<GatewayRequest>), snapshot)).toBeNull();
@@ -123,6 +131,16 @@ describe('detect: which requests disclose, through which channels', () => {
     expect(d!.subscriber).toBe('+447700900123');
   });
 
+  it.each([
+    ['tel=07700+900123', 'tel=+4477009****23'],
+    ['tel=07700%20900123&p=100%', 'tel=+4477009****23&p=100%'],
+    ['n=%2B447700900123', 'n=+4477009****23'],
+    ['a=447700900123&b=07700%20900123', 'a=+4477009****23&b=+4477009****23'],
+  ])('stores the query %j as %j, with no spelling of the number left', (query, stored) => {
+    const d = detect(request({ query }), snapshot)!;
+    expect(d.queryMasked).toBe(stored);
+  });
+
   it('masks the number in the stored query and path', () => {
     const d = detect(request({ path: '/u/07700900123', query: 'a=1&msisdn=447700900123&b=2' }), snapshot);
     expect(d!.queryMasked).not.toContain('447700900123');
@@ -136,7 +154,13 @@ describe('detect: which requests disclose, through which channels', () => {
     const c = detect(request({ requestKey: 'gw-lon-01:2', headers: [['x-msisdn', '447700900123']] }), snapshot)!;
     expect(a.id).toBe(b.id);
     expect(a.id).not.toBe(c.id);
-    expect(a.id).toBe(disclosureId('gw-lon-01:1'));
+    expect(a.id).toBe(disclosureId('gw-lon-01:1', T));
+  });
+
+  it('keeps two requests apart that share a request id but not a time (gateway counters restart)', () => {
+    const a = detect(request({ headers: [['x-msisdn', '447700900123']] }), snapshot)!;
+    const b = detect(request({ ts: T + 86_400_000, headers: [['x-msisdn', '447700900123']] }), snapshot)!;
+    expect(a.id).not.toBe(b.id);
   });
 });
 
@@ -169,6 +193,12 @@ describe('detect: verdicts, by recipient host and time', () => {
     expect(d).not.toBeNull();
     expect(d!.verdict).toBe(verdict);
     expect(d!.partnerId).toBe(partner);
+  });
+
+  it('never looks up a host that is not a host name among partners', () => {
+    const d = detect(request({ host: 'evil.com\\.m.ageverify.example', headers: [['x-msisdn', '447700900123']] }), snapshot)!;
+    expect(d.verdict).toBe('unauthorized_recipient');
+    expect(d.host).toBe('invalid:evil.com%5C.m.ageverify.example');
   });
 
   it('writes hosts as lower-case ASCII, IDNs in punycode, and groups them by registrable domain', () => {

@@ -20,7 +20,7 @@ describe('detectFormat', () => {
 describe('createLineParser', () => {
   it('parses NDJSON lines', () => {
     const parser = createLineParser('ndjson');
-    expect(parser.parseLine('{"ts":0,"host":"www.example.com"}')).toMatchObject({ ok: true, request: { host: 'www.example.com' } });
+    expect(parser.parseLine('{"ts":1326187862123,"host":"www.example.com"}')).toMatchObject({ ok: true, request: { host: 'www.example.com' } });
   });
 
   it('parses W3C lines with the #Fields directive it has seen', () => {

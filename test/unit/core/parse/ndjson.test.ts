@@ -138,7 +138,7 @@ describe('parseNdjsonLine', () => {
     ['a path carrying its query', { host: 'a.example', path: '/p?x=1' }, [null, 'a.example', null, '/p', 'x=1']],
     ['a query with its leading ?', { host: 'a.example', path: '/p', query: '?x=1' }, [null, 'a.example', null, '/p', 'x=1']],
   ])('reads the target from %s', (_title, fields, [scheme, host, port, path, query]) => {
-    const r = request(parseNdjsonLine(JSON.stringify({ ts: 0, ...fields })));
+    const r = request(parseNdjsonLine(JSON.stringify({ ts: 1326187862123, ...fields })));
     expect([r.scheme, r.host, r.port, r.path, r.query]).toEqual([scheme, host, port, path, query]);
   });
 
@@ -146,23 +146,25 @@ describe('parseNdjsonLine', () => {
     ['from the host field', { url: '/news?id=1', host: 'www.example.com' }],
     ['from the Host header', { url: '/news?id=1', headers: { Host: 'www.example.com' } }],
   ])('takes the host of an origin-form url %s', (_title, fields) => {
-    const r = request(parseNdjsonLine(JSON.stringify({ ts: 0, ...fields })));
+    const r = request(parseNdjsonLine(JSON.stringify({ ts: 1326187862123, ...fields })));
     expect([r.host, r.path, r.query]).toEqual(['www.example.com', '/news', 'id=1']);
   });
 
   it.each([
-    ['no url and no host', { ts: 0 }, 'missing url or host'],
-    ['an empty url and no host', { ts: 0, url: '' }, 'missing url or host'],
-    ['a url that is a number', { ts: 0, url: 5 }, 'url: not a string (got a number)'],
-    ['an origin-form url with no host anywhere', { ts: 0, url: '/news' }, 'url: a path without a host, and no host field or Host header'],
-    ['a url port out of range', { ts: 0, url: 'http://a.example:70000/' }, 'url: port "70000" is not a number 0-65535'],
-    ['a url port that is not a number', { ts: 0, url: 'http://a.example:http/' }, 'url: port "http" is not a number 0-65535'],
-    ['an unterminated IPv6 literal', { ts: 0, url: 'http://[::1/' }, 'url: unterminated IPv6 literal in "[::1"'],
-    ['text after an IPv6 literal', { ts: 0, host: '[::1]x' }, 'host: unexpected "x" after IPv6 literal'],
-    ['a url with no host', { ts: 0, url: 'http:///path' }, 'url: no host in ""'],
-    ['a host that is only a port', { ts: 0, host: ':80' }, 'host: no host in ":80"'],
-    ['a port field out of range', { ts: 0, host: 'a.example', port: 65536 }, 'port: not a number 0-65535'],
-    ['a port field that is a boolean', { ts: 0, host: 'a.example', port: true }, 'port: not a number 0-65535 (got a boolean)'],
+    ['no url and no host', { ts: 1326187862123 }, 'missing url or host'],
+    ['a host that is not a host name', { ts: 1326187862123, url: 'http://evil.com%2ewww.ageverify.example/' }, 'url: "evil.com%2ewww.ageverify.example" is not a host name'],
+    ['epoch seconds for milliseconds', { ts: 1326187862, url: 'http://a.example/' }, 'ts: epoch value before 1973: epoch milliseconds expected (is it in seconds?)'],
+    ['an empty url and no host', { ts: 1326187862123, url: '' }, 'missing url or host'],
+    ['a url that is a number', { ts: 1326187862123, url: 5 }, 'url: not a string (got a number)'],
+    ['an origin-form url with no host anywhere', { ts: 1326187862123, url: '/news' }, 'url: a path without a host, and no host field or Host header'],
+    ['a url port out of range', { ts: 1326187862123, url: 'http://a.example:70000/' }, 'url: port "70000" is not a number 0-65535'],
+    ['a url port that is not a number', { ts: 1326187862123, url: 'http://a.example:http/' }, 'url: port "http" is not a number 0-65535'],
+    ['an unterminated IPv6 literal', { ts: 1326187862123, url: 'http://[::1/' }, 'url: unterminated IPv6 literal in "[::1"'],
+    ['text after an IPv6 literal', { ts: 1326187862123, host: '[::1]x' }, 'host: unexpected "x" after IPv6 literal'],
+    ['a url with no host', { ts: 1326187862123, url: 'http:///path' }, 'url: no host in ""'],
+    ['a host that is only a port', { ts: 1326187862123, host: ':80' }, 'host: no host in ":80"'],
+    ['a port field out of range', { ts: 1326187862123, host: 'a.example', port: 65536 }, 'port: not a number 0-65535'],
+    ['a port field that is a boolean', { ts: 1326187862123, host: 'a.example', port: true }, 'port: not a number 0-65535 (got a boolean)'],
   ])('rejects a record with %s', (_title, fields, reason) => {
     expect(parseNdjsonLine(JSON.stringify(fields))).toEqual({ ok: false, reason });
   });
@@ -250,7 +252,7 @@ describe('parseNdjsonLine', () => {
   });
 
   it('ignores fields it does not know, __proto__ included', () => {
-    const text = '{"ts":0,"url":"http://a.example/","shipper":{"host":"x"},"__proto__":{"host":"evil"},"headers":{"__proto__":"x"}}';
+    const text = '{"ts":1326187862123,"url":"http://a.example/","shipper":{"host":"x"},"__proto__":{"host":"evil"},"headers":{"__proto__":"x"}}';
     const r = request(parseNdjsonLine(text));
     expect([r.host, r.headers]).toEqual(['a.example', [['__proto__', 'x']]]);
   });

@@ -73,10 +73,12 @@ describe('createW3cParser', () => {
     expect(reason(parseLast('#Version: 1.0', LINE))).toBe('data line before any #Fields directive');
   });
 
-  it('rejects a #Fields directive that declares nothing, and keeps the one in force', () => {
+  it('rejects a #Fields directive that declares nothing, and the data lines written for it, until the next good one', () => {
     const parser = createW3cParser();
     parser.parseLine(FIELDS);
     expect(reason(parser.parseLine('#Fields:   '))).toBe('#Fields: declares no fields');
+    expect(reason(parser.parseLine(LINE))).toBe('data line after a refused #Fields directive');
+    parser.parseLine(FIELDS);
     expect(parser.parseLine(LINE).ok).toBe(true);
   });
 
