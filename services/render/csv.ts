@@ -7,14 +7,16 @@ import { VERDICTS, type Verdict } from '../core/types.js';
 const NEEDS_QUOTES = /[",\r\n]/;
 // Spreadsheets run a cell starting with one of these as a formula (CSV injection). A host
 // cannot start with them, but a hostile value from a log could; a leading apostrophe disarms it.
-// `+` followed by digits is an E.164 number and is left alone.
-const FORMULA_START = /^(?:[=@\t\r]|[+-](?![0-9]))/;
+// Only a value that is wholly a number (an E.164 number, a count) may start with `+` or `-`:
+// `-2+3+cmd|' /C calc'!A0` starts with a digit after its sign and is still a formula.
+const FORMULA_START = /^[=@\t\r+-]/;
+const PLAIN_NUMBER = /^[+-]?[0-9]+(?:\.[0-9]+)?$/;
 
 /** One field, quoted when RFC 4180 requires it and disarmed when a spreadsheet would run it. */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
-  if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
+  if (typeof value === 'string' && FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) text = `'${text}`;
   return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

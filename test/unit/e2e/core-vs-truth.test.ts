@@ -26,11 +26,15 @@ describe('the detection core on the incident fixture', () => {
     const logs = ['gw-lon-01.ndjson', 'gw-man-02.log', 'gw-gla-03.ndjson.gz'].map((f) => join(FIXTURE, 'logs', f));
     const found = new Map<string, Disclosure>();
     let rejected = 0;
+    let disclosing = 0;
     for await (const batch of readLogs(logs, { format: 'auto' })) {
       rejected += batch.rejects.length;
       for (const request of batch.requests) {
         const d = detect(request, snapshot);
-        if (d) found.set(d.requestKey, d);
+        if (d) {
+          disclosing++;
+          found.set(d.id, d);
+        }
       }
     }
     const truth = readFileSync(join(FIXTURE, 'truth/disclosures.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TruthRow);
@@ -47,5 +51,6 @@ describe('the detection core on the incident fixture', () => {
     const actual = [...found.values()].map(project).sort((a, b) => a.request_key.localeCompare(b.request_key));
     expect(actual).toEqual(expected);
     expect(rejected).toBe(summary.totals.rejects);
+    expect(found.size).toBe(disclosing); // no two disclosures share an id
   });
 });

@@ -15,6 +15,10 @@ describe('csvField', () => {
     ['-cmd', "'-cmd"],
     ['+447700900123', '+447700900123'],
     ['-1', '-1'],
+    ['-2.5', '-2.5'],
+    ["-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"],
+    ['+44 7700 900123', "'+44 7700 900123"],
+    ['\tTAB', "'\tTAB"],
   ])('writes %j as %j', (value, field) => {
     expect(csvField(value)).toBe(field);
   });
