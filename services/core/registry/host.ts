@@ -16,6 +16,9 @@ const PORT = /^[0-9]{0,5}$/;
 // silently (`example.com/x` → `example.com`); a host containing them is refused instead.
 const NOT_IN_HOST = /[\s/\\?#@%<>^|"'`{}\[\]]/u;
 
+/** What a canonical name may hold: LDH labels (underscore tolerated, as DNS does in practice). */
+const ASCII_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+
 const SLOW_CACHE_LIMIT = 10_000;
 const slowCache = new Map<string, string | null>();
 
@@ -42,6 +45,9 @@ function canonicalName(name: string): string | null {
   if (ascii === '') return null;
   // WHATWG parsing keeps empty labels; a name with one is not a host anybody can reach.
   if (ascii.startsWith('.') || ascii.endsWith('.') || ascii.includes('..')) return null;
+  // Unicode compatibility mapping can turn a character into ASCII punctuation (U+FE37 → `{`):
+  // what comes out must itself be a host name, or a second normalisation would refuse it.
+  if (!ASCII_HOST.test(ascii)) return null;
   return ascii;
 }
 

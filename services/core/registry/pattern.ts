@@ -56,7 +56,11 @@ export function parseDomainPattern(raw: string): PatternResult {
   if (colons > 1) return parseIpv6(raw, body, wildcard);
 
   const name = hostInternals.canonicalName(body);
-  if (name === null) return notAPattern(raw);
+  if (name === null) {
+    // Name the first offending ASCII label when there is one: more useful than "not a pattern".
+    const bad = body.replace(/\.$/, '').split('.').find((l) => /^[\x20-\x7e]+$/.test(l) && !LABEL.test(l.toLowerCase()));
+    return bad === undefined ? notAPattern(raw) : notAPattern(raw, `label ${JSON.stringify(bad)} is not letters, digits and inner hyphens`);
+  }
   if (LOOKS_IPV4.test(name)) {
     if (wildcard) return notAPattern(raw, 'an IP address cannot have a wildcard');
     // WHATWG parsing reads `10.1` as 10.0.0.1 and `010.0.0.1` as octal; in a registry that
@@ -77,7 +81,9 @@ export function parseDomainPattern(raw: string): PatternResult {
     }
   }
   if (wildcard) {
-    const suffix = getPublicSuffix(name, { allowPrivateDomains: false });
+    // Private suffixes too (blogspot.com, github.io): their subdomains belong to different owners,
+    // which is also why sites are counted with them (detect/site.ts).
+    const suffix = getPublicSuffix(name, { allowPrivateDomains: true });
     if (suffix === name) {
       return {
         ok: false,

@@ -42,6 +42,8 @@ describe('normalizeHost', () => {
     ['1.2.3.256'],
     ['user@example.com'],
     ['example.com/path'],
+    ['\u{FE37}'], // NFKC maps it to `{`, which is no host character
+    ['a\u{FE37}b.example'],
   ])('refuses %j as not a host', (host) => {
     expect(normalizeHost(host)).toBeNull();
   });

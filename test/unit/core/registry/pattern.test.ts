@@ -45,6 +45,7 @@ describe('parseDomainPattern', () => {
     ['*.com', '"*.com": a wildcard over the public suffix "com" would match every site under it; name the partner\'s own domain'],
     ['*.co.uk', '"*.co.uk": a wildcard over the public suffix "co.uk" would match every site under it; name the partner\'s own domain'],
     ['*.example', '"*.example": a wildcard over the public suffix "example" would match every site under it; name the partner\'s own domain'],
+    ['*.blogspot.com', '"*.blogspot.com": a wildcard over the public suffix "blogspot.com" would match every site under it; name the partner\'s own domain'],
   ])('refuses %j with a message saying why', (raw, problem) => {
     expect(parseDomainPattern(raw)).toEqual({ ok: false, problem });
   });
