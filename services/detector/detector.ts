@@ -288,7 +288,11 @@ export class Detector {
     for (let i = 0; i < messages.length; i++) {
       // A fetch can hand over 100 000 records per partition; judging them in one go would hold
       // the event loop for a second, and with it the answers of the other batches' inserts.
-      if (i > 0 && i % YIELD_EVERY === 0) await yieldToIo();
+      if (i > 0 && i % YIELD_EVERY === 0) {
+        await yieldToIo();
+        // Partition taken away (or the detector stopping) meanwhile: its new owner reads the batch again.
+        if (!isRunning() || isStale()) return;
+      }
       const m = messages[i]!;
       let disclosure: Disclosure | null;
       try {
