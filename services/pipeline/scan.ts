@@ -74,7 +74,12 @@ export interface ScanOptions {
   parallelMinBytes?: number;
   /** Size of the byte ranges a big plain file is cut into for workers; default 64 MiB. */
   rangeBytes?: number;
-  /** Lines per batch (= per store transaction); default 8192. */
+  /**
+   * Lines per batch (= per store transaction); default 32768. DuckDB's cost per batch
+   * (staging, the anti-join, the commit) is the reason: on 1.26M lines, 8192-line batches
+   * took 15.5 CPU-s, 32768-line ones 13.8 s (65536: 14.2 s) for a peak RSS of 513, 709
+   * (778) MB.
+   */
   batchLines?: number;
   /** The worker script; default dist/pipeline/worker.js next to this module, when it exists (not under vitest from sources). */
   workerScript?: URL | null;
@@ -87,7 +92,7 @@ export interface ScanOptions {
 const MIB = 1024 * 1024;
 const DEFAULT_PARALLEL_MIN_BYTES = 64 * MIB;
 const DEFAULT_RANGE_BYTES = 64 * MIB;
-const DEFAULT_BATCH_LINES = 8192;
+const DEFAULT_BATCH_LINES = 32768;
 /** Batches a worker may be ahead of the writer: enough to keep it busy while one is written. */
 const WORKER_MAX_IN_FLIGHT = 2;
 

@@ -74,6 +74,11 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
         throw new LeakscopeError('INPUT_UNREADABLE', `${path} is a DuckDB file but not a leakscope store (no disclosures table)`);
       }
     } else {
+      // DuckDB checkpoints when the WAL passes 16 MB by default: every ~27k stored rows, and
+      // each checkpoint compresses the last, partly filled row group again. At 128 MB a scan
+      // of 1.26M lines took 15.5 CPU-s instead of 19.2 (peak RSS 513 MB instead of 554). The
+      // WAL stays the durable record in between: what was committed survives a kill as before.
+      await connection.run(`SET checkpoint_threshold = '128MB'`);
       for (const statement of CREATE_SCHEMA) await connection.run(statement);
       await connection.run(CREATE_STAGING);
       const keys = await connection.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_constraints()
