@@ -49,6 +49,15 @@ export interface DetectorTotals {
   alerts: number;
 }
 
+/** One batch's verdicts, before anything is written. */
+interface Judged {
+  active: ActiveRegistry;
+  stored: StoredDisclosure[];
+  violations: Disclosure[];
+  dlq: Message[];
+  verdicts: Partial<Record<Verdict, number>>;
+}
+
 /** Records judged between two turns of the event loop while a batch is judged. */
 const YIELD_EVERY = 4096;
 
@@ -78,6 +87,8 @@ export class Detector {
   private started = false;
   private onceTimer: NodeJS.Timeout | null = null;
   private readonly assigned = new Set<number>();
+  /** The batch being judged; the next waits for it (see judge). */
+  private judging: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DetectorOptions) {
     this.settings = detectorSettings(options.settings);
@@ -274,24 +285,35 @@ export class Detector {
     this.onceTimer = setTimeout(() => void check(), this.settings.caughtUpCheckMs);
   }
 
-  private async processBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
-    if (batch.isEmpty()) return;
-    const { topics, metrics } = this.options;
+  /**
+   * Judges a batch's records: decode, detect against one registry snapshot, protect. Batches
+   * of several partitions take turns (one judged at a time, in arrival order) and yield to I/O
+   * every YIELD_EVERY records: the first batch's insert then runs in ClickHouse while the next
+   * is judged. Interleaving them instead would finish all at once and leave ClickHouse idle
+   * until then. Null when the partition was taken away (or the detector stops) meanwhile.
+   */
+  private judge(payload: EachBatchPayload): Promise<Judged | null> {
+    const turn = this.judging.then(() => this.judgeNow(payload));
+    this.judging = turn.then(() => undefined, () => undefined);
+    return turn;
+  }
+
+  private async judgeNow(payload: EachBatchPayload): Promise<Judged | null> {
+    const { batch, isRunning, isStale } = payload;
+    if (!isRunning() || isStale()) return null;
+    const { topics } = this.options;
     const active = this.registryState.current!; // read once per batch: one snapshot judges a whole batch
     const snapshot = active.snapshot;
-    const stored: StoredDisclosure[] = [];
-    const violations: Disclosure[] = [];
-    const dlq: Message[] = [];
-    const verdicts: Partial<Record<Verdict, number>> = {};
+    const judged: Judged = { active, stored: [], violations: [], dlq: [], verdicts: {} };
+    const { stored, violations, dlq, verdicts } = judged;
     const messages = batch.messages;
     for (let i = 0; i < messages.length; i++) {
       // A fetch can hand over 100 000 records per partition; judging them in one go would hold
-      // the event loop for a second, and with it the answers of the other batches' inserts.
+      // the event loop for a second, and with it the answers of the inserts in flight.
       if (i > 0 && i % YIELD_EVERY === 0) {
         await yieldToIo();
         // Partition taken away (or the detector stopping) meanwhile: its new owner reads the batch again.
-        if (!isRunning() || isStale()) return;
+        if (!isRunning() || isStale()) return null;
       }
       const m = messages[i]!;
       let disclosure: Disclosure | null;
@@ -310,6 +332,17 @@ export class Detector {
       if (disclosure.verdict !== 'authorized') violations.push(disclosure);
       stored.push(this.protector.toStored(disclosure));
     }
+    return judged;
+  }
+
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale } = payload;
+    if (batch.isEmpty()) return;
+    const { topics, metrics } = this.options;
+    const judged = await this.judge(payload);
+    if (judged === null) return;
+    const { active, stored, violations, dlq, verdicts } = judged;
+    const messages = batch.messages;
 
     const pending = this.alerts.consider(violations, (this.options.now ?? Date.now)());
     const outgoing = [
