@@ -45,7 +45,7 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
     for (const [name, value] of request.headers) {
       if (name === 'host' || identityHeaders.has(name)) continue;
       // A Referer is a URL (its query form-encoded); other values may carry %-escapes (cookies).
-      if (findNumber(value, number) !== null || findNumber(decodeLoosely(value, name === 'referer'), number) !== null) {
+      if (findNumber(value, number) !== null || foundDecoded(value, name === 'referer', number)) {
         (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
       }
     }
@@ -122,6 +122,11 @@ function allows(entry: PartnerEntry, channel: Channel): boolean {
  */
 export function disclosureId(requestKey: string, ts: number): string {
   return createHash('sha256').update(`${requestKey}\u0000${ts}`).digest('hex').slice(0, 32);
+}
+
+function foundDecoded(value: string, form: boolean, number: NumberForms): boolean {
+  const decoded = decodeLoosely(value, form);
+  return decoded !== value && findNumber(decoded, number) !== null;
 }
 
 /** Values gateways send in an identity header when they know no subscriber. */
