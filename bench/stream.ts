@@ -4,7 +4,7 @@
 // discards the same topic, in the same run on the same machine. Then produce → row-visible
 // latency of single requests through a running detector. Own topics and database; the
 // database is dropped at the end.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,8 @@ export interface StreamBenchResult {
 
 const HASH_KEY = '33'.repeat(32);
 const ENC_KEY = '44'.repeat(32);
-const REGISTRY = fileURLToPath(new URL('../test/fixtures/incident/registry.yaml', import.meta.url));
+// From bench/ (sources) or dist-bench/bench/ (compiled): the fixture is found upwards.
+const REGISTRY = [1, 2].map((up) => fileURLToPath(new URL(`${'../'.repeat(up)}test/fixtures/incident/registry.yaml`, import.meta.url))).find((p) => existsSync(p))!;
 
 function lcg(seed: number): () => number {
   let state = seed >>> 0;

@@ -3,8 +3,8 @@
 // Every known writer schema (schemas/*.avsc and schemas/history/*.avsc) is resolved against the
 // current reader schema once, at construction; avsc errors become LeakscopeErrors here.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { LeakscopeError } from '../core/errors.js';
@@ -19,7 +19,19 @@ const MARKER_1 = 0x01;
 const HEADER_BYTES = 10;
 
 /** From services/avro/*.ts and from dist/avro/*.js alike, the schemas are two folders up. */
-export const DEFAULT_SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
+/**
+ * The repository's schemas/ folder, found upwards from this module: two levels up from
+ * services/avro (vitest) and dist/avro (the CLI), three from dist-bench/services/avro.
+ */
+export const DEFAULT_SCHEMAS_DIR = findSchemasDir(fileURLToPath(new URL('.', import.meta.url)));
+
+function findSchemasDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'schemas');
+    if (existsSync(join(candidate, 'GatewayRequest.avsc'))) return candidate;
+    if (dirname(dir) === dir) return join(from, '..', '..', 'schemas'); // the codec names the missing file
+  }
+}
 
 export type DecodedMessage = { [N in SchemaName]: { schemaName: N; value: AvroRecords[N] } }[SchemaName];
 
