@@ -20,7 +20,7 @@ import { keyCheckOf } from '../pipeline/key-check.js';
 import { RegistryState, type ActiveRegistry } from '../registry-state/index.js';
 import { TopicFollower, brokerError, createKafkaClient, ensureTopics, fetchHighWatermarks, type FollowedMessage, type TopicNames } from '../sources/kafka/index.js';
 import { StreamProducer, poisonMessage } from '../sinks/kafka/index.js';
-import { componentLogger, type Logger, type StreamMetrics } from '../observability/index.js';
+import { componentLogger, redactNumbers, type Logger, type StreamMetrics } from '../observability/index.js';
 import { AlertTracker } from './alerts.js';
 import { detectorSettings, type DetectorSettings } from './config.js';
 
@@ -324,7 +324,7 @@ export class Detector {
         const reason = isLeakscopeError(err) ? err.message : `cannot judge the request: ${(err as Error)?.message ?? String(err)}`;
         const source = `${batch.topic}/${batch.partition}@${m.offset}`;
         dlq.push(poisonMessage(m.value, m.key, reason, source));
-        this.log.warn({ source, reason, topic: topics.dlq }, 'record rejected');
+        this.log.warn({ source, reason: redactNumbers(reason), topic: topics.dlq }, 'record rejected');
         continue;
       }
       if (disclosure === null) continue;

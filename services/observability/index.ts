@@ -5,4 +5,5 @@ export type { Component, Logger, LoggerOptions } from './logger.js';
 export { createMetrics } from './metrics.js';
 export type { MetricsOptions, StreamMetrics } from './metrics.js';
 export { parseMetricsPort, startTelemetryServer } from './http-server.js';
+export { redactNumbers } from './redact.js';
 export type { Health, TelemetryServer } from './http-server.js';

@@ -55,23 +55,18 @@ export class StreamProducer {
 
   /**
    * Sends messages to several topics; resolves when all are acknowledged. Up to
-   * maxMessagesPerRequest messages go in one produce call, more in several calls in flight at
-   * once; a failure of any rejects the send (the caller resends all of it: duplicates, never loss).
+   * maxMessagesPerRequest messages go in one produce call, the calls one after another: an
+   * idempotent producer's sequence numbers and a key's order are only safe that way. A failure
+   * rejects the send (the caller resends all of it: duplicates, never loss).
    */
   async send(batches: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
-    const calls = chunkTopicMessages(batches, this.maxMessagesPerRequest);
-    if (calls.length === 0) return;
-    const sent = calls.map(async (topicMessages) => {
+    for (const topicMessages of chunkTopicMessages(batches, this.maxMessagesPerRequest)) {
       try {
         await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
       } catch (err) {
         throw brokerError(`producing to ${topicMessages.map((b) => b.topic).join(', ')}`, err);
       }
-    });
-    // Every call is awaited before the send settles, so no rejection is left unobserved.
-    const results = await Promise.allSettled(sent);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    }
   }
 
   /** Avro single-object messages of requests, keyed by the session's MSISDN, else the gateway id. */

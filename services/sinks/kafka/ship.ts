@@ -8,7 +8,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { readLogs, type LogBatch } from '../../sources/files/index.js';
 import type { TopicNames } from '../../sources/kafka/index.js';
-import type { Logger, StreamMetrics } from '../../observability/index.js';
+import { redactNumbers, type Logger, type StreamMetrics } from '../../observability/index.js';
 import { rejectMessage, type StreamProducer } from './producer.js';
 
 export interface ShipSummary {
@@ -72,7 +72,7 @@ export async function produceBatch(batch: LogBatch, options: Pick<ShipOptions, '
   metrics.batchSize.observe({ source: 'file' }, batch.requests.length);
   if (batch.rejects.length > 0) {
     metrics.rejects.inc({ source: 'file' }, batch.rejects.length);
-    for (const r of batch.rejects) logger.warn({ source: r.source, line: r.line, reason: r.reason, topic: topics.dlq }, 'record rejected');
+    for (const r of batch.rejects) logger.warn({ source: r.source, line: r.line, reason: redactNumbers(r.reason), topic: topics.dlq }, 'record rejected');
   }
 }
 
