@@ -105,6 +105,15 @@ export class RegistryState {
       const problems = isLeakscopeError(err) && err.problems.length > 0 ? err.problems : [String((err as Error)?.message ?? err)];
       return { kind: 'refused', version, problems };
     }
+    // Numbers already stored were normalised (and hashed) with the region in force: a new
+    // region would make the same subscriber hash differently, and who-saw miss them.
+    if (this.active && registry.region !== this.active.registry.region) {
+      this.lastRefusedDigest = digest;
+      return {
+        kind: 'refused', version,
+        problems: [`region: ${registry.region} differs from ${this.active.registry.region}, the region of the numbers already judged; a new region needs a new store`],
+      };
+    }
     this.active = Object.freeze({ registry, snapshot: buildSnapshot(registry), digest });
     return { kind: 'applied', version, partners: this.partners.size, entries: registry.partners.length };
   }

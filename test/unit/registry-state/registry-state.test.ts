@@ -91,6 +91,15 @@ describe('RegistryState', () => {
     expect(state.applyMessage('billing', value)).toMatchObject({ kind: 'refused', key: 'billing' });
   });
 
+  it('refuses a version with another region and keeps the one in use', () => {
+    const state = new RegistryState(codec);
+    applyAll(state, messagesOf(registryText('v1', AGE)));
+    const outcome = applyAll(state, messagesOf(registryText('v2', AGE).replace('region: GB', 'region: FI')));
+    expect(outcome).toMatchObject({ kind: 'refused', version: 'v2' });
+    if (outcome.kind === 'refused') expect(outcome.problems[0]).toMatch(/^region: FI differs from GB/);
+    expect(state.current!.registry.version).toBe('v1');
+  });
+
   it('reports the same registry twice as unchanged', () => {
     const state = new RegistryState(codec);
     applyAll(state, messagesOf(registryText('v1', AGE)));
