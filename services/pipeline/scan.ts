@@ -3,6 +3,7 @@
 // interrupted scan leaves whole batches only and a rerun completes the store (ids are
 // deterministic, writes idempotent). Big plain-file inputs are parsed and judged by worker
 // threads while the main thread stays the store's single writer.
+import { createHash } from 'node:crypto';
 import { constants as fsConstants, existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -128,6 +129,34 @@ async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, ke
       'the same subscriber would be stored under two numbers; use a registry with the same region, or scan into a new --db');
   }
   if (meta.keyCheck === null || meta.region === null) await store.writeMeta({ region: registry.region, keyCheck });
+  await checkRegistryVersion(store, registry);
+}
+
+/** A store that remembers which registry content each version label stood for (DuckDB does). */
+interface RegistryLedger {
+  registryDigest(version: string): Promise<string | null>;
+  recordRegistryDigest(version: string, digest: string): Promise<void>;
+}
+
+function isRegistryLedger(store: DisclosureStore): store is DisclosureStore & RegistryLedger {
+  return typeof (store as Partial<RegistryLedger>).registryDigest === 'function';
+}
+
+/**
+ * A rescan with another registry version judges stored requests again (the store replaces
+ * them); a changed registry under the same version label would keep the old verdicts beside
+ * new ones, so it is refused: the label is what every stored verdict names.
+ */
+async function checkRegistryVersion(store: DisclosureStore, registry: Registry): Promise<void> {
+  if (!isRegistryLedger(store)) return;
+  const digest = createHash('sha256').update(JSON.stringify(registry)).digest('hex');
+  const known = await store.registryDigest(registry.version);
+  if (known === null) await store.recordRegistryDigest(registry.version, digest);
+  else if (known !== digest) {
+    throw new LeakscopeError('REGISTRY_INVALID',
+      `this store was scanned with a different registry labelled version "${registry.version}": ` +
+      'give the changed registry a new version label (every stored verdict names its version), then scan again');
+  }
 }
 
 /** Should the scan use worker threads? Only for big file inputs, never with stdin. */

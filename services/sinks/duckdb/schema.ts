@@ -86,6 +86,16 @@ export const MOVE_STAGED = `INSERT INTO disclosures (${COLUMN_NAMES})
     WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
       AND d.id = s.id AND d.ts_ms = s.ts_ms)`;
 
+/**
+ * Before MOVE_STAGED: a request stored under another registry version is judged again, so its
+ * old row goes and the new one takes its place (a rescan with a corrected registry gives that
+ * registry's answers). Rows of the same version are left to MOVE_STAGED's anti-join.
+ */
+export const DROP_REJUDGED = `DELETE FROM disclosures AS d
+  USING (SELECT DISTINCT id, ts_ms, registry_version FROM temp.staging) AS s
+  WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
+    AND d.id = s.id AND d.ts_ms = s.ts_ms AND d.registry_version <> s.registry_version`;
+
 /** The same for a store made with PRIMARY KEY (id), by an earlier leakscope: its index decides. */
 export const MOVE_STAGED_KEYED = `INSERT INTO disclosures (${COLUMN_NAMES})
   SELECT ${COLUMN_NAMES} FROM temp.staging ON CONFLICT DO NOTHING`;

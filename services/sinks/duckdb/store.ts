@@ -11,7 +11,7 @@ import type { Verdict } from '../../core/types.js';
 import type {
   AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../../store/types.js';
-import { CREATE_SCHEMA, CREATE_STAGING, MOVE_STAGED, MOVE_STAGED_KEYED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, MOVE_STAGED_KEYED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
 
 export interface DuckDbStoreOptions {
@@ -208,6 +208,7 @@ export class DuckDbStore implements DisclosureStore {
       await this.connection.run('BEGIN TRANSACTION');
       try {
         await this.connection.run(stageFromNdjson(file));
+        await this.connection.run(DROP_REJUDGED);
         await this.connection.run(this.keyed ? MOVE_STAGED_KEYED : MOVE_STAGED);
         await this.connection.run('DELETE FROM temp.staging');
         await this.connection.run('COMMIT');
@@ -318,6 +319,21 @@ export class DuckDbStore implements DisclosureStore {
     return this.exclusive('writing meta data', async () => {
       this.refuseReadOnly('writeMeta');
       await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('region', $1), ('key_check', $2)`, [meta.region, meta.keyCheck]);
+    });
+  }
+
+  /** The digest of the registry content first scanned under version label `version`, or null. */
+  registryDigest(version: string): Promise<string | null> {
+    return this.exclusive('reading meta data', async () => {
+      const rows = await this.rows(`SELECT value FROM meta WHERE key = $1`, [`registry_digest:${version}`]);
+      return (rows[0]?.['value'] as string | undefined) ?? null;
+    });
+  }
+
+  recordRegistryDigest(version: string, digest: string): Promise<void> {
+    return this.exclusive('writing meta data', async () => {
+      this.refuseReadOnly('recordRegistryDigest');
+      await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [`registry_digest:${version}`, digest]);
     });
   }
 
