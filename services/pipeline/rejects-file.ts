@@ -15,6 +15,8 @@ export class RejectsFile {
   async open(): Promise<void> {
     try {
       this.handle = await open(this.path, 'a', 0o600);
+      // The mode above applies only when the file is created: an existing one is narrowed too.
+      await this.handle.chmod(0o600);
     } catch (cause) {
       throw new LeakscopeError('INPUT_UNREADABLE', `cannot open the rejects file ${this.path} for writing: ${(cause as Error).message}`, { cause });
     }

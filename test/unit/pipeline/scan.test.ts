@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -92,6 +92,14 @@ describe('scanFiles', () => {
     await scanFiles(options([log]));
     const rejects = readFileSync(join(work, 'rejects.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rejects).toEqual([{ source: log, line: 4, reason: expect.any(String), raw: 'this is not json' }]);
+  });
+
+  it('keeps the rejects file owner-only, even one that existed with wider permissions', async () => {
+    const log = file('a.ndjson', NDJSON_LOG);
+    writeFileSync(join(work, 'rejects.ndjson'), '', { mode: 0o644 });
+    chmodSync(join(work, 'rejects.ndjson'), 0o644);
+    await scanFiles(options([log]));
+    expect(statSync(join(work, 'rejects.ndjson')).mode & 0o777).toBe(0o600);
   });
 
   it('leaves the same store when the same logs are scanned again', async () => {
