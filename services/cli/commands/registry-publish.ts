@@ -9,7 +9,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import { AvroCodec, toAvroPartnerRecords, type AvroPartnerRecord } from '../../avro/index.js';
 import { readRegistryFile } from '../../sources/files/index.js';
 import {
-  STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, TopicFollower, createKafkaClient, ensureTopics, streamConnection, brokerError,
+  STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, TopicFollower, createKafkaClient, prepareTopics, streamConnection,
 } from '../../sources/kafka/index.js';
 import { StreamProducer } from '../../sinks/kafka/index.js';
 import { REGISTRY_SETTINGS_KEY } from '../../registry-state/index.js';
@@ -38,15 +38,7 @@ export const registryPublish: Command = {
     const kafka = createKafkaClient({ brokers: conn.brokers, clientId: 'leakscope-registry-publish', logger: componentLogger(root, 'source.kafka') });
     const codec = new AvroCodec();
 
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await ensureTopics(admin, conn.topics);
-    } catch (err) {
-      throw brokerError('preparing topics', err);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    await prepareTopics(kafka, conn.topics);
 
     // What the topic holds now: the keys whose last record is not a tombstone.
     const present = new Set<string>();

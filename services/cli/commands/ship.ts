@@ -7,7 +7,7 @@ import { parseFlags } from '../command.js';
 import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { AvroCodec } from '../../avro/index.js';
-import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, brokerError, createKafkaClient, ensureTopics, streamConnection } from '../../sources/kafka/index.js';
+import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../sources/kafka/index.js';
 import { StreamProducer, followDirectory, shipInputs } from '../../sinks/kafka/index.js';
 import { componentLogger, createLogger, createMetrics, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
 
@@ -57,15 +57,7 @@ export const ship: Command = {
     const log = componentLogger(root, values.follow ? 'ship.follow' : 'ship');
     const metrics = createMetrics();
     const kafka = createKafkaClient({ brokers: conn.brokers, clientId: 'leakscope-ship', logger: componentLogger(root, 'source.kafka') });
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await ensureTopics(admin, conn.topics);
-    } catch (err) {
-      throw brokerError('preparing topics', err);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    await prepareTopics(kafka, conn.topics);
     const producer = new StreamProducer(kafka, new AvroCodec());
     await producer.connect();
     let healthy = true;

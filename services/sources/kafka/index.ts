@@ -2,7 +2,7 @@
 // beginning (the partner registry) while following it.
 export { KAFKA_BROKERS_ENV, brokerError, createKafkaClient, parseBrokers } from './client.js';
 export type { ClientOptions } from './client.js';
-export { TOPIC_PREFIX_ENV, ensureTopics, topicNames } from './topics.js';
+export { TOPIC_PREFIX_ENV, ensureTopics, prepareTopics, topicNames } from './topics.js';
 export type { TopicLayout, TopicNames } from './topics.js';
 export { TopicFollower, fetchHighWatermarks } from './follow-topic.js';
 export type { FollowedMessage, TopicFollowerOptions } from './follow-topic.js';

@@ -2,7 +2,7 @@
 // missing ones. partner-registry has ONE partition: a registry version is published as several
 // records, and a reader must see them in the order they were written to know when it holds a
 // whole version (ordering only holds within a partition).
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { LeakscopeError } from '../../core/errors.js';
 import { brokerError } from './client.js';
 
@@ -63,5 +63,18 @@ export async function ensureTopics(admin: Admin, names: TopicNames, layout: Topi
     // Two processes creating the same topic at once: the loser sees TOPIC_ALREADY_EXISTS.
     if (/already exists/i.test((err as Error)?.message ?? '')) return;
     throw brokerError(`creating topics ${Object.values(names).join(', ')}`, err);
+  }
+}
+
+/** ensureTopics with an admin client of its own, connected for the call and closed after it. */
+export async function prepareTopics(kafka: Kafka, names: TopicNames, layout: TopicLayout = {}): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await ensureTopics(admin, names, layout);
+  } catch (err) {
+    throw err instanceof LeakscopeError ? err : brokerError('preparing topics', err);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
