@@ -2,3 +2,4 @@
 export { scanFiles, ScanInterrupted } from './scan.js';
 export type { ScanLog, ScanOptions, ScanProgress, ScanSummary } from './scan.js';
 export { keyCheckOf } from './key-check.js';
+export { inspectInputs } from './tasks.js';

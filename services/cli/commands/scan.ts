@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { loadKeys } from '../../keys/index.js';
-import { ScanInterrupted, scanFiles, type ScanSummary } from '../../pipeline/index.js';
+import { ScanInterrupted, inspectInputs, scanFiles, type ScanSummary } from '../../pipeline/index.js';
 import { openDuckDbStore } from '../../sinks/duckdb/index.js';
 import { readRegistryFile } from '../../sources/files/index.js';
 import type { Command } from '../command.js';
@@ -91,6 +91,9 @@ export const scan: Command = {
         `scan needs the partner registry: pass --registry FILE (there is no ./${DEFAULT_REGISTRY}); without it every recipient would be judged unauthorised`);
     }
     const registry = await readRegistryFile(registryPath);
+    // Every input is checked (readable, format known) before anything is created: a refused
+    // scan leaves no empty store and no key file behind.
+    await inspectInputs(inputs, format as LogFormat | 'auto');
 
     const keyFile = `${db}.keys.json`;
     const loaded = await loadKeys({ env: io.env, keyFile, createIfMissing: true });

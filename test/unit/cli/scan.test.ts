@@ -113,6 +113,8 @@ describe('leakscope scan', () => {
     const r = await run(['a.ndjson', 'missing.log'], cwd);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('missing.log');
+    // Refused before anything was created: no empty store, no key file.
+    expect([existsSync(join(cwd, 'leakscope.duckdb')), existsSync(join(cwd, 'leakscope.duckdb.keys.json'))]).toEqual([false, false]);
   });
 
   it('refuses an unknown --format and a log whose format cannot be told, exit 2', async () => {
