@@ -1,7 +1,7 @@
 // DisclosureStore on an embedded DuckDB file: the store of `leakscope scan`, `report` and
 // `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. One
 // connection per store; every call is serialised on it, so a batch is never interleaved.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,8 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
   } catch (cause) {
     throw translateOpenError(path, cause);
   }
+  // The store holds keyed hashes and ciphertexts of subscribers' numbers: owner-only, like the key file.
+  if (!readOnly && path !== ':memory:' && existsSync(path)) chmodSync(path, 0o600);
   let connection: DuckDBConnection | null = null;
   let keyed = false;
   try {

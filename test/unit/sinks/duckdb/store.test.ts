@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,14 @@ describe('duckdb store', () => {
     expect(await again.count()).toEqual({ disclosures: 9, violations: 8 });
     expect(await again.readMeta()).toEqual({ region: 'GB', keyCheck: 'k1' });
     await again.close();
+  });
+
+  it('keeps its file owner-only', async () => {
+    const path = freshPath();
+    const store = await openDuckDbStore(path);
+    await store.write(CONTRACT_DATA);
+    await store.close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('round-trips every field of a disclosure', async () => {
