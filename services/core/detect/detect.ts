@@ -78,8 +78,8 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
     bearer: request.bearer,
     method: request.method,
     scheme: request.scheme,
-    path: pathMasked,
-    queryMasked,
+    path: maskOtherNumbers(pathMasked, region),
+    queryMasked: maskOtherNumbers(queryMasked, region),
     status: request.status,
   };
 }
@@ -127,6 +127,23 @@ export function disclosureId(requestKey: string, ts: number): string {
 function foundDecoded(value: string, form: boolean, number: NumberForms): boolean {
   const decoded = decodeLoosely(value, form);
   return decoded !== value && findNumber(decoded, number) !== null;
+}
+
+/** A run of 9 to 15 digits, maybe after a `+`, maybe split by single spaces, dots or dashes. */
+const NUMBER_LIKE = /\+?\d(?:[ .-]?\d){8,14}(?![ .-]?\d)/g;
+
+/**
+ * What is stored of a disclosing request's path and query holds no phone number at all, not
+ * only the subscriber's: another person's number in a URL (a friend's, a caller's) is masked
+ * too when libphonenumber reads it as a possible number of the region. Long ids that happen to
+ * read as numbers are masked as well; a store that over-masks is the safer error.
+ */
+function maskOtherNumbers(text: string, region: string): string {
+  if (text.length < 9) return text;
+  return text.replace(NUMBER_LIKE, (run) => {
+    const forms = normalizeNumber(run, region);
+    return forms === null ? run : maskNumber(forms.e164);
+  });
 }
 
 /** Values gateways send in an identity header when they know no subscriber. */

@@ -141,6 +141,13 @@ describe('detect: which requests disclose, through which channels', () => {
     expect(d.queryMasked).toBe(stored);
   });
 
+  it('masks another person\'s number in the stored query and path too, and leaves short ids alone', () => {
+    const d = detect(request({ path: '/call/07700900999', query: 'to=447700900555&from=447700900123&id=12345', headers: [['x-msisdn', '447700900123']] }), snapshot)!;
+    expect(d.channels).toEqual(['header:x-msisdn', 'url']);
+    expect(d.queryMasked).toBe('to=+4477009****55&from=+4477009****23&id=12345');
+    expect(d.path).toBe('/call/+4477009****99');
+  });
+
   it('masks the number in the stored query and path', () => {
     const d = detect(request({ path: '/u/07700900123', query: 'a=1&msisdn=447700900123&b=2' }), snapshot);
     expect(d!.queryMasked).not.toContain('447700900123');
