@@ -5,6 +5,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { LeakscopeError } from '../core/errors.js';
 import type { RejectRecord } from '../core/types.js';
 
+const REJECTS_CHUNK_CHARS = 8 * 2 ** 20;
+
 export class RejectsFile {
   private handle: FileHandle | null = null;
   written = 0;
@@ -25,9 +27,18 @@ export class RejectsFile {
   async append(rejects: readonly RejectRecord[]): Promise<void> {
     if (rejects.length === 0) return;
     if (this.handle === null) await this.open();
-    const text = rejects.map((r) => JSON.stringify({ source: r.source, line: r.line, reason: r.reason, raw: r.raw })).join('\n') + '\n';
     try {
-      await this.handle!.appendFile(text, 'utf8');
+      // Written in chunks of bounded size: a store batch may hold tens of thousands of rejects
+      // of up to 1 MiB each, more than one string can hold.
+      let chunk = '';
+      for (const r of rejects) {
+        chunk += JSON.stringify({ source: r.source, line: r.line, reason: r.reason, raw: r.raw }) + '\n';
+        if (chunk.length >= REJECTS_CHUNK_CHARS) {
+          await this.handle!.appendFile(chunk, 'utf8');
+          chunk = '';
+        }
+      }
+      if (chunk !== '') await this.handle!.appendFile(chunk, 'utf8');
     } catch (cause) {
       throw new LeakscopeError('STORE_FAILED', `cannot write to the rejects file ${this.path}: ${(cause as Error).message}`, { cause });
     }

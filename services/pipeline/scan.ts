@@ -258,13 +258,13 @@ async function scanInThread(
   };
   try {
     const readOptions = { format: options.format, batchLines: readBatchLines(batchLines), ...(options.stdin ? { stdin: options.stdin } : {}) };
-    let aborted = false;
     for await (const batch of readLogs(options.inputs, readOptions)) {
-      if (options.signal?.aborted) { aborted = true; break; }
       for (const processed of assembler.add(batch)) await write(processed);
-      if (options.signal?.aborted) { aborted = true; break; }
+      if (options.signal?.aborted) break;
     }
-    const last = aborted ? null : assembler.flush();
+    // Lines read so far were judged whole: they make a complete batch, stored even when
+    // interrupted (stdin cannot be read again).
+    const last = assembler.flush();
     if (last !== null) await write(last);
   } finally {
     await writing;

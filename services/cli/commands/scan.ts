@@ -103,7 +103,16 @@ export const scan: Command = {
     }
     for (const warning of loaded.warnings) io.stderr.write(`leakscope scan: warning: ${warning}\n`);
 
-    const store = await openDuckDbStore(db);
+    // Everything the scan creates holds subscribers' data in some form: the store, its
+    // write-ahead log (which DuckDB creates later, outside our open), staging and rejects files.
+    const umask = process.umask(0o077);
+    let store: Awaited<ReturnType<typeof openDuckDbStore>>;
+    try {
+      store = await openDuckDbStore(db);
+    } catch (error) {
+      process.umask(umask);
+      throw error;
+    }
     const controller = new AbortController();
     const onSigint = (): void => {
       if (controller.signal.aborted) {
@@ -138,6 +147,7 @@ export const scan: Command = {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
       await store.close();
+      process.umask(umask);
     }
     progress.done();
     const elapsedMs = Date.now() - started;

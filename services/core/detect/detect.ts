@@ -150,7 +150,8 @@ function maskOtherNumbers(text: string, region: string): string {
 const PLACEHOLDERS: ReadonlySet<string> = new Set(['', '-', 'unknown', 'null', 'none', 'n/a', 'na', 'undefined', '0']);
 
 function isPlaceholder(value: string): boolean {
-  return value.length <= 9 && PLACEHOLDERS.has(value.trim().toLowerCase());
+  const trimmed = value.trim();
+  return trimmed.length <= 9 && PLACEHOLDERS.has(trimmed.toLowerCase());
 }
 
 /**

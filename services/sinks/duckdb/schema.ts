@@ -2,7 +2,10 @@
 // key/value `meta` (region, key check, schema version) and `scans`, a log of scan runs.
 // Times are epoch milliseconds (BIGINT, UTC) so values round-trip exactly to the interface.
 
-export const SCHEMA_VERSION = '1';
+// 2: disclosure ids hash the request time too, and (id, ts_ms) is kept unique by MOVE_STAGED
+// instead of a PRIMARY KEY; a version-1 store would get its requests a second time under the
+// new ids, so it is refused (scan into a new --db).
+export const SCHEMA_VERSION = '2';
 
 interface Column {
   name: string;
@@ -39,7 +42,7 @@ const COLUMN_NAMES = DISCLOSURE_COLUMNS.map((c) => c.name).join(', ');
  * Statements that create (or find) the schema; each is idempotent. `disclosures` has no
  * PRIMARY KEY: keeping an ART index of random 32-hex ids took 9 µs of CPU per stored row
  * (as much as parsing, storing and compressing the row together); MOVE_STAGED keeps rows
- * unique by (id, ts_ms) instead. Stores made before have PRIMARY KEY (id) and keep it.
+ * unique by (id, ts_ms) instead.
  */
 export const CREATE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS disclosures (
@@ -96,9 +99,6 @@ export const DROP_REJUDGED = `DELETE FROM disclosures AS d
   WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
     AND d.id = s.id AND d.ts_ms = s.ts_ms AND d.registry_version <> s.registry_version`;
 
-/** The same for a store made with PRIMARY KEY (id), by an earlier leakscope: its index decides. */
-export const MOVE_STAGED_KEYED = `INSERT INTO disclosures (${COLUMN_NAMES})
-  SELECT ${COLUMN_NAMES} FROM temp.staging ON CONFLICT DO NOTHING`;
 
 /** Reads one encoded batch (staging-format.ts) into the staging table; `file` is a path we made. */
 export function stageFromNdjson(file: string): string {

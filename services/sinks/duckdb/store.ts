@@ -11,7 +11,7 @@ import type { Verdict } from '../../core/types.js';
 import type {
   AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../../store/types.js';
-import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, MOVE_STAGED_KEYED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
 
 export interface DuckDbStoreOptions {
@@ -66,7 +66,6 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
   // The store holds keyed hashes and ciphertexts of subscribers' numbers: owner-only, like the key file.
   if (!readOnly && path !== ':memory:' && existsSync(path)) chmodSync(path, 0o600);
   let connection: DuckDBConnection | null = null;
-  let keyed = false;
   try {
     connection = await instance.connect();
     if (readOnly) {
@@ -83,9 +82,6 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
       await connection.run(`SET checkpoint_threshold = '128MB'`);
       for (const statement of CREATE_SCHEMA) await connection.run(statement);
       await connection.run(CREATE_STAGING);
-      const keys = await connection.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_constraints()
-          WHERE database_name = current_database() AND table_name = 'disclosures' AND constraint_type = 'PRIMARY KEY'`);
-      keyed = (keys.getRowObjectsJS()[0]?.['n'] as number) > 0;
     }
     const version = await connection.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
     const found = version.getRowObjectsJS()[0]?.['value'];
@@ -99,7 +95,7 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     if (cause instanceof LeakscopeError) throw cause;
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
-  return new DuckDbStore(path, instance, connection, readOnly, keyed);
+  return new DuckDbStore(path, instance, connection, readOnly);
 }
 
 function translateOpenError(path: string, cause: unknown): LeakscopeError {
@@ -161,8 +157,6 @@ export class DuckDbStore implements DisclosureStore {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
-    /** The store has PRIMARY KEY (id) (made by an earlier leakscope): batches move with ON CONFLICT. */
-    private readonly keyed = false,
   ) {}
 
   private exclusive<T>(what: string, task: () => Promise<T>): Promise<T> {
@@ -211,7 +205,7 @@ export class DuckDbStore implements DisclosureStore {
       try {
         await this.connection.run(stageFromNdjson(file));
         await this.connection.run(DROP_REJUDGED);
-        await this.connection.run(this.keyed ? MOVE_STAGED_KEYED : MOVE_STAGED);
+        await this.connection.run(MOVE_STAGED);
         await this.connection.run('DELETE FROM temp.staging');
         await this.connection.run('COMMIT');
       } catch (cause) {

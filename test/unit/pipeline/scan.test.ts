@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -169,6 +169,25 @@ describe('scanFiles', () => {
     expect((await store.scans())[0]!.outcome).toBe('interrupted');
     await scanFiles(options([log]));
     expect(await store.count()).toEqual({ disclosures: 40, violations: 40 });
+  });
+
+  it('keeps every stdin line already read when interrupted, since stdin cannot be read again', async () => {
+    const stdin = new PassThrough();
+    const controller = new AbortController();
+    stdin.write(Array.from({ length: 25 }, (_, i) => ndjson(500 + i)).join('\n') + '\n');
+    const error = await scanFiles(options(['-'], {
+      stdin, batchLines: 10, signal: controller.signal,
+      onProgress: (p) => {
+        if (p.lines >= 20 && !controller.signal.aborted) {
+          controller.abort();
+          stdin.end(ndjson(999) + '\n'); // may or may not be read with the rest: either way it is counted as stored
+        }
+      },
+    })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScanInterrupted);
+    const stored = (await store.count()).disclosures;
+    expect(stored).toBeGreaterThanOrEqual(25); // the 5 lines read after the last full batch are kept
+    expect((error as ScanInterrupted).summary.disclosures).toBe(stored);
   });
 
   it('reports progress in bytes against the total size', async () => {

@@ -104,6 +104,8 @@ describe('detect: which requests disclose, through which channels', () => {
     ['an identity header with an empty value', { headers: [['x-msisdn', '  ']] }],
     ['an identity header with a placeholder dash', { headers: [['x-msisdn', '-']] }],
     ['an identity header saying unknown', { headers: [['x-up-calling-line-id', 'Unknown']] }],
+    ['an identity header of ten spaces', { headers: [['x-msisdn', ' '.repeat(10)]] }],
+    ['an identity header saying unknown between spaces', { headers: [['x-msisdn', '   unknown   ']] }],
     ['a Wi-Fi session with the number in the URL (no session number to look for)', { msisdn: null, query: 'n=447700900123' }],
   ] as const)('does not flag %s', (_title, over) => {
     expect(detect(request(over as Partial<GatewayRequest>), snapshot)).toBeNull();
