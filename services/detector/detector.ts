@@ -243,13 +243,18 @@ export class Detector {
     }
   }
 
-  /** The store's key check must be this detector's key (who-saw lookups need one key for all writers). */
+  /** The store's key check and region must be this detector's (who-saw lookups need one key and one region for all writers). */
   private async checkStoreMeta(active: ActiveRegistry): Promise<void> {
     const keyCheck = keyCheckOf(this.options.keys);
     const meta = await this.options.store.readMeta();
     if (meta.keyCheck !== null && meta.keyCheck !== keyCheck) {
       throw new LeakscopeError('KEY_INVALID',
         'the store holds disclosures written with another hash key; give the detector the same LEAKSCOPE_HASH_KEY (or --key-file) as every other writer of this store');
+    }
+    if (meta.region !== null && meta.region !== active.registry.region) {
+      throw new LeakscopeError('REGISTRY_INVALID',
+        `the store holds numbers normalised with region ${meta.region}, and the published registry says region ${active.registry.region}: ` +
+        'the same subscriber would be stored under two hashes; publish a registry with the store\'s region, or use a new ClickHouse database');
     }
     if (meta.keyCheck === null || meta.region === null) await this.options.store.writeMeta({ region: active.registry.region, keyCheck });
   }

@@ -149,7 +149,25 @@ function isRegistryLedger(store: DisclosureStore): store is DisclosureStore & Re
  */
 async function checkRegistryVersion(store: DisclosureStore, registry: Registry): Promise<void> {
   if (!isRegistryLedger(store)) return;
-  const digest = createHash('sha256').update(JSON.stringify(registry)).digest('hex');
+  // Only what decides verdicts: names, purposes and the order of entries may change freely.
+  const decisive = {
+    region: registry.region,
+    identityHeaders: [...registry.identityHeaders].sort(),
+    partners: registry.partners
+      .map((p) => [p.id, [...p.domains].sort(), [...p.identifiers].sort(), p.validFrom, p.validTo])
+      .map((e) => JSON.stringify(e)).sort(),
+  };
+  const digest = createHash('sha256').update(JSON.stringify(decisive)).digest('hex');
+  // Which requests disclose at all depends on the identity headers: a rescan under another
+  // list could leave requests stored that no longer disclose, so the list may not change.
+  const headers = JSON.stringify(decisive.identityHeaders);
+  const knownHeaders = await store.registryDigest('\u0000identity_headers');
+  if (knownHeaders === null) await store.recordRegistryDigest('\u0000identity_headers', headers);
+  else if (knownHeaders !== headers) {
+    throw new LeakscopeError('REGISTRY_INVALID',
+      `this store was scanned with identity_headers ${knownHeaders}, and this registry has ${headers}: ` +
+      'which requests disclose depends on that list, so scan into a new --db');
+  }
   const known = await store.registryDigest(registry.version);
   if (known === null) await store.recordRegistryDigest(registry.version, digest);
   else if (known !== digest) {

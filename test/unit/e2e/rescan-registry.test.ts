@@ -47,6 +47,28 @@ describe('rescanning with another registry', () => {
     expect(after).toEqual(await report(fresh));
   });
 
+  it('refuses a registry with other identity headers: which requests disclose would change', async () => {
+    const db = join(dir, 'headers.duckdb');
+    expect((await run(['scan', '--registry', join(FIXTURE, 'registry.yaml'), '--db', db, ...logs])).code).toBe(0);
+    const original = await readFile(join(FIXTURE, 'registry.yaml'), 'utf8');
+    expect(original).toMatch(/x-o2-subscriber/);
+    const fewer = join(dir, 'fewer-headers.yaml');
+    await writeFile(fewer, original.replace(/^version: .*$/m, 'version: "fewer-headers"').replace(/^\s*- x-o2-subscriber\s*$/m, '  - x-other-header'));
+    const r = await run(['scan', '--registry', fewer, '--db', db, ...logs]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/identity_headers/);
+  });
+
+  it('accepts a cosmetic change (a partner renamed) under the same version label', async () => {
+    const db = join(dir, 'cosmetic.duckdb');
+    const original = await readFile(join(FIXTURE, 'registry.yaml'), 'utf8');
+    expect((await run(['scan', '--registry', join(FIXTURE, 'registry.yaml'), '--db', db, ...logs])).code).toBe(0);
+    const renamed = join(dir, 'renamed.yaml');
+    await writeFile(renamed, original.replace('name: "AgeVerify Ltd"', 'name: "AgeVerify Ltd (renamed)"'));
+    expect(await readFile(renamed, 'utf8')).not.toBe(original);
+    expect((await run(['scan', '--registry', renamed, '--db', db, ...logs])).code).toBe(0);
+  });
+
   it('refuses a changed registry that kept its version label', async () => {
     const db = join(dir, 'label.duckdb');
     expect((await run(['scan', '--registry', join(FIXTURE, 'registry.yaml'), '--db', db, ...logs])).code).toBe(0);
