@@ -161,6 +161,9 @@ export class Detector {
     await this.seedAlerts();
 
     const endOffsets = this.settings.once ? await fetchHighWatermarks(this.admin, topics.requests) : null;
+    // A rebalance may give any partition to another member: until the group is joined again,
+    // nothing is judged or committed (what was written is read again, and stored once).
+    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.assigned.clear();
       for (const p of e.payload.memberAssignment[topics.requests] ?? []) this.assigned.add(p);
@@ -297,6 +300,15 @@ export class Detector {
    * is judged. Interleaving them instead would finish all at once and leave ClickHouse idle
    * until then. Null when the partition was taken away (or the detector stops) meanwhile.
    */
+  /**
+   * Whether this member still owns the batch's partition. kafkajs' isStale() only says a seek
+   * is pending; revocation is known from the group events (assigned is cleared on REBALANCING
+   * and refilled on GROUP_JOIN).
+   */
+  private owns(payload: EachBatchPayload): boolean {
+    return payload.isRunning() && !payload.isStale() && this.assigned.has(payload.batch.partition);
+  }
+
   private judge(payload: EachBatchPayload): Promise<Judged | null> {
     const turn = this.judging.then(() => this.judgeNow(payload));
     this.judging = turn.then(() => undefined, () => undefined);
@@ -304,8 +316,8 @@ export class Detector {
   }
 
   private async judgeNow(payload: EachBatchPayload): Promise<Judged | null> {
-    const { batch, isRunning, isStale } = payload;
-    if (!isRunning() || isStale()) return null;
+    const { batch } = payload;
+    if (!this.owns(payload)) return null;
     const { topics } = this.options;
     const active = this.registryState.current!; // read once per batch: one snapshot judges a whole batch
     const snapshot = active.snapshot;
@@ -318,7 +330,7 @@ export class Detector {
       if (i > 0 && i % YIELD_EVERY === 0) {
         await yieldToIo();
         // Partition taken away (or the detector stopping) meanwhile: its new owner reads the batch again.
-        if (!isRunning() || isStale()) return null;
+        if (!this.owns(payload)) return null;
       }
       const m = messages[i]!;
       let disclosure: Disclosure | null;
@@ -341,7 +353,7 @@ export class Detector {
   }
 
   private async processBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+    const { batch, heartbeat } = payload;
     if (batch.isEmpty()) return;
     const { topics, metrics } = this.options;
     const judged = await this.judge(payload);
@@ -395,7 +407,7 @@ export class Detector {
     }
     // 3. Only now: commit. A batch whose partition went to another member is not committed;
     // the new owner reads it again and the store keeps it once.
-    if (!isRunning() || isStale()) return;
+    if (!this.owns(payload)) return;
     payload.resolveOffset(lastOffset);
     try {
       await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
@@ -442,7 +454,7 @@ export class Detector {
       }
       const until = Date.now() + delay;
       while (Date.now() < until) {
-        if (this.stopping || !payload.isRunning() || payload.isStale()) return false;
+        if (this.stopping || !this.owns(payload)) return false;
         await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
         await payload.heartbeat().catch(() => undefined);
       }
