@@ -157,7 +157,7 @@ describe('loadKeys from a key file', () => {
     expect(loaded.warnings.join('\n')).toMatch(/no encryption key/);
   });
 
-  it.skipIf(process.platform === 'win32')('warns when the key file is readable by others', async () => {
+  it('warns when the key file is readable by others', async () => {
     const keyFile = join(dir, 'k.json');
     await createKeyFile(keyFile);
     await chmod(keyFile, 0o644);
@@ -165,7 +165,7 @@ describe('loadKeys from a key file', () => {
     expect(loaded.warnings.join('\n')).toMatch(/readable by group or others \(mode 0644\); run chmod 600/);
   });
 
-  it.skipIf(process.platform === 'win32')('refuses a key file writable by others', async () => {
+  it('refuses a key file writable by others', async () => {
     const keyFile = join(dir, 'k.json');
     await createKeyFile(keyFile);
     await chmod(keyFile, 0o662);
