@@ -22,5 +22,4 @@ export type {
   AvroRecords,
   PartnerRecordContent,
   SchemaName,
-  StoredDisclosure,
 } from './records.js';

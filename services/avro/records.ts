@@ -2,8 +2,8 @@
 // types. Avro uses snake_case (read by other languages and by ClickHouse); the core uses camelCase.
 // A unit test checks that each interface here has exactly the fields of its .avsc file.
 
-import type { Disclosure, GatewayRequest, PartnerEntry, Registry, Verdict } from '../core/types.js';
-import type { ProtectedSubscriber } from '../core/privacy/index.js';
+import type { GatewayRequest, PartnerEntry, Registry, Verdict } from '../core/types.js';
+import type { StoredDisclosure } from '../store/types.js';
 
 export interface AvroHeader {
   name: string;
@@ -211,20 +211,17 @@ export function fromAvroPartnerRecord(a: AvroPartnerRecord): PartnerRecordConten
   };
 }
 
-/** A disclosure as stored: the subscriber only in its protected forms (privacy/protect). */
-export type StoredDisclosure = Omit<Disclosure, 'subscriber'> & { subscriber: ProtectedSubscriber | null };
-
-/** `subscriber` is protect(keys, d.subscriber) when d.subscriber is not null, else null. */
-export function toAvroDisclosure(d: Disclosure, subscriber: ProtectedSubscriber | null): AvroDisclosure {
+/** The Avro form of a stored disclosure (services/store: the subscriber only protected). */
+export function toAvroDisclosure(d: StoredDisclosure): AvroDisclosure {
   return {
     id: d.id,
     request_key: d.requestKey,
     ts: d.ts,
     host: d.host,
     site: d.site,
-    subscriber_hash: subscriber?.subscriberHash ?? null,
-    subscriber_masked: subscriber?.subscriberMasked ?? null,
-    subscriber_enc: subscriber?.subscriberEnc ?? null,
+    subscriber_hash: d.subscriberHash,
+    subscriber_masked: d.subscriberMasked,
+    subscriber_enc: d.subscriberEnc,
     channels: [...d.channels],
     verdict: d.verdict,
     partner_id: d.partnerId,
@@ -246,10 +243,9 @@ export function fromAvroDisclosure(a: AvroDisclosure): StoredDisclosure {
     ts: a.ts,
     host: a.host,
     site: a.site,
-    subscriber:
-      a.subscriber_hash === null
-        ? null
-        : { subscriberHash: a.subscriber_hash, subscriberMasked: a.subscriber_masked ?? '', subscriberEnc: a.subscriber_enc },
+    subscriberHash: a.subscriber_hash,
+    subscriberMasked: a.subscriber_masked,
+    subscriberEnc: a.subscriber_enc,
     channels: a.channels,
     verdict: a.verdict,
     partnerId: a.partner_id,

@@ -2,7 +2,6 @@
 // access logs". Stateful only in the `#Fields:` directive in force, which may be declared
 // again anywhere and applies from there on. Pure otherwise; never throws on a line.
 import type { GatewayRequest, ParseResult } from '../types.js';
-import { lowerHeaderName } from './headers.js';
 import { isBlank, stripLineEnd } from './line-text.js';
 import { requestKeyOf } from './request-key.js';
 import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';

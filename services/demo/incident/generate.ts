@@ -26,7 +26,7 @@ import {
   type NdjsonStyle,
   type NdjsonVariant,
 } from './render.js';
-import { WeightedPicker, createRng, type Rng } from './rng.js';
+import { createRng, type Rng } from './rng.js';
 import { ReportAccumulator, WhoSawAccumulator, type FileSummary, type ReportJson, type TruthDisclosure, type WhoSawJson } from './truth.js';
 import { GATEWAY_IDS, type GatewayId, type GenHeader, type GenRequest, type LogFormatChoice, type RejectEvent, type RejectKind } from './types.js';
 import { EXAMPLE_SUBSCRIBER, PARTNER_TARGETS, buildWorld, type PartnerTarget, type Site, type Subscriber, type World } from './world.js';

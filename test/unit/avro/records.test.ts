@@ -10,6 +10,7 @@ import {
   toAvroPartnerRecords,
 } from '../../../services/avro/index.js';
 import { decryptNumber, protect } from '../../../services/core/privacy/index.js';
+import { Protector } from '../../../services/store/index.js';
 import type { Disclosure, GatewayRequest, Registry } from '../../../services/core/types.js';
 
 const codec = new AvroCodec();
@@ -106,19 +107,22 @@ describe('Disclosure mapping', () => {
   };
 
   it('stores the subscriber only protected, and the number decrypts back', () => {
-    const avroValue = toAvroDisclosure(disclosure, protect(keys, '+447700900123'));
+    const protector = new Protector(keys);
+    const avroValue = toAvroDisclosure(protector.toStored(disclosure));
     const bytes = codec.encode('Disclosure', avroValue);
     expect(bytes.includes(Buffer.from('447700900123'))).toBe(false);
     const stored = fromAvroDisclosure(codec.decodeAs('Disclosure', bytes));
-    const { subscriber, ...rest } = stored;
+    const { subscriberHash, subscriberMasked, subscriberEnc, ...rest } = stored;
     const { subscriber: _plain, ...expected } = disclosure;
     expect(rest).toEqual(expected);
-    expect(subscriber?.subscriberMasked).toBe('+4477009****23');
-    expect(decryptNumber(keys.encKey, subscriber?.subscriberEnc as string)).toBe('+447700900123');
+    expect(subscriberHash).toBe(protect(keys, '+447700900123').subscriberHash);
+    expect(subscriberMasked).toBe('+4477009****23');
+    expect(decryptNumber(keys.encKey, subscriberEnc as string)).toBe('+447700900123');
   });
 
   it('stores a token-only disclosure without subscriber fields', () => {
-    const stored = fromAvroDisclosure(codec.decodeAs('Disclosure', codec.encode('Disclosure', toAvroDisclosure({ ...disclosure, subscriber: null }, null))));
-    expect(stored.subscriber).toBeNull();
+    const protector = new Protector(keys);
+    const stored = fromAvroDisclosure(codec.decodeAs('Disclosure', codec.encode('Disclosure', toAvroDisclosure(protector.toStored({ ...disclosure, subscriber: null })))));
+    expect([stored.subscriberHash, stored.subscriberMasked, stored.subscriberEnc]).toEqual([null, null, null]);
   });
 });
