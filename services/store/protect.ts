@@ -23,27 +23,13 @@ export class Protector {
   }
 
   toStored(d: Disclosure): StoredDisclosure {
-    const s = d.subscriber === null ? null : this.subscriber(d.subscriber);
+    const { subscriber, ...rest } = d;
+    const s = subscriber === null ? null : this.subscriber(subscriber);
     return {
-      id: d.id,
-      requestKey: d.requestKey,
-      ts: d.ts,
-      host: d.host,
-      site: d.site,
+      ...rest,
       subscriberHash: s?.subscriberHash ?? null,
       subscriberMasked: s?.subscriberMasked ?? null,
       subscriberEnc: s?.subscriberEnc ?? null,
-      channels: d.channels,
-      verdict: d.verdict,
-      partnerId: d.partnerId,
-      registryVersion: d.registryVersion,
-      gatewayId: d.gatewayId,
-      bearer: d.bearer,
-      method: d.method,
-      scheme: d.scheme,
-      path: d.path,
-      queryMasked: d.queryMasked,
-      status: d.status,
     };
   }
 }

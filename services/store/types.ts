@@ -2,32 +2,16 @@
 // disclosures with privacy applied (StoredDisclosure) and answer the three questions of
 // DESIGN.md with aggregates; services/store/answers.ts turns those into the contract JSON,
 // so both stores give byte-identical answers.
-import type { Channel, Verdict } from '../core/types.js';
+import type { Channel, Disclosure, Verdict } from '../core/types.js';
 
 /** A disclosure as stored: the number only as keyed hash, masked form and ciphertext. */
-export interface StoredDisclosure {
-  id: string;
-  requestKey: string;
-  ts: number;
-  host: string;
-  site: string;
+export type StoredDisclosure = Omit<Disclosure, 'subscriber'> & {
   /** HMAC-SHA-256 hex of the E.164 number; null when only a token was disclosed. */
   subscriberHash: string | null;
   subscriberMasked: string | null;
   /** AES-256-GCM ciphertext of the E.164 number (versioned string). */
   subscriberEnc: string | null;
-  channels: readonly Channel[];
-  verdict: Verdict;
-  partnerId: string | null;
-  registryVersion: string;
-  gatewayId: string | null;
-  bearer: string | null;
-  method: string | null;
-  scheme: string | null;
-  path: string;
-  queryMasked: string;
-  status: number | null;
-}
+};
 
 /** A window [from, to) in epoch ms; null = unbounded on that side. */
 export interface Window {
