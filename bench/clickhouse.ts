@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { VERDICTS } from '../services/core/types.js';
 import type { StoredDisclosure } from '../services/store/types.js';
-import { migrateClickHouse, openClickHouseStore } from '../services/sinks/clickhouse/index.js';
+import { migrateClickHouse, openClickHouseStore } from '../services/store/clickhouse/index.js';
 
 export interface LatencyResult { p50Ms: number; p99Ms: number; runs: number }
 

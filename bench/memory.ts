@@ -27,7 +27,7 @@ async function writeRepeated(path: string, block: Buffer, times: number, gzip = 
 
 /** Reads `file` with readLogs in a fresh node process; returns its peak RSS and the lines read. */
 function readInChild(file: string): { peakRssMb: number; lines: number } {
-  const logs = new URL('../services/sources/files/index.js', import.meta.url).href;
+  const logs = new URL('../services/files/index.js', import.meta.url).href;
   const script = `
     const { readLogs } = await import(${JSON.stringify(logs)});
     let lines = 0;

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { LogFormat } from '../services/core/types.js';
-import { readLogs } from '../services/sources/files/index.js';
+import { readLogs } from '../services/files/index.js';
 
 export interface ParseBenchResult {
   format: LogFormat;

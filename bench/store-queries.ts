@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDuckDbStore } from '../services/sinks/duckdb/index.js';
+import { openDuckDbStore } from '../services/store/duckdb/index.js';
 
 export interface StoreQueryBenchResult {
   rows: number;

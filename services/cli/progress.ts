@@ -1,7 +1,7 @@
 // A one-line progress display for long commands (`scan`): bytes read against the total, lines
 // per second and time left, redrawn in place on stderr at most a few times a second. Only on
 // a terminal: on a pipe or a file it writes nothing, so logs and `--json` output stay clean.
-import type { ScanProgress } from '../pipeline/index.js';
+import type { ScanProgress } from '../scan/index.js';
 
 export interface ProgressDisplay {
   update(progress: ScanProgress): void;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
 import { HASH_KEY_ENV, loadKeys } from '../keys/index.js';
-import { keyCheckOf } from '../pipeline/index.js';
+import { keyCheckOf } from '../keys/index.js';
 import type { DisclosureStore, StoreMeta } from '../store/types.js';
 
 /** Default DuckDB file, relative to the working directory (the one `scan` writes by default). */
@@ -98,11 +98,11 @@ export type StoreOpener = (location: StoreLocation) => Promise<DisclosureStore>;
 /** Opens a located store for reading. A DuckDB file that does not exist is refused (exit 2), never created. */
 export async function openStore(location: StoreLocation): Promise<DisclosureStore> {
   if (location.kind === 'clickhouse') {
-    const { openClickHouseStore } = await import('../sinks/clickhouse/index.js');
+    const { openClickHouseStore } = await import('../store/clickhouse/index.js');
     return await openClickHouseStore(location.url);
   }
   await requireFile(location.path);
-  const { openDuckDbStore } = await import('../sinks/duckdb/index.js');
+  const { openDuckDbStore } = await import('../store/duckdb/index.js');
   return await openDuckDbStore(location.path, { readOnly: true });
 }
 

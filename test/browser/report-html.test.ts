@@ -8,8 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Disclosure, Verdict } from '../../services/core/types.js';
-import { keyCheckOf } from '../../services/pipeline/index.js';
-import { openDuckDbStore } from '../../services/sinks/duckdb/index.js';
+import { keyCheckOf } from '../../services/keys/index.js';
+import { openDuckDbStore } from '../../services/store/duckdb/index.js';
 import { Protector, type ReportJson } from '../../services/store/index.js';
 import { run } from '../unit/cli/query-fixture.js';
 

@@ -25,7 +25,7 @@ export const migrate: Command = {
     const url = values.clickhouse ?? io.env[CLICKHOUSE_URL_ENV]?.trim();
     if (!url) throw new LeakscopeError('USAGE', `migrate needs --clickhouse URL (or ${CLICKHOUSE_URL_ENV}), e.g. http://127.0.0.1:8123/leakscope`);
     // Loaded on demand, like the query commands do: nothing else needs the ClickHouse sink.
-    const { migrateClickHouse, LATEST_VERSION } = await import('../../sinks/clickhouse/index.js');
+    const { migrateClickHouse, LATEST_VERSION } = await import('../../store/clickhouse/index.js');
     const result = await migrateClickHouse(url);
     const where = `ClickHouse ${result.server.text} at ${redactUrl(url)}`;
     io.stdout.write(result.applied.length === 0

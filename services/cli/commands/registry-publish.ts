@@ -7,12 +7,12 @@ import type { Command } from '../command.js';
 import { parseFlags } from '../command.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { AvroCodec, toAvroPartnerRecords, type AvroPartnerRecord } from '../../avro/index.js';
-import { readRegistryFile } from '../../sources/files/index.js';
+import { readRegistryFile } from '../../files/index.js';
 import {
   STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, TopicFollower, createKafkaClient, prepareTopics, streamConnection,
-} from '../../sources/kafka/index.js';
-import { StreamProducer } from '../../sinks/kafka/index.js';
-import { REGISTRY_SETTINGS_KEY } from '../../registry-state/index.js';
+} from '../../kafka/index.js';
+import { StreamProducer } from '../../kafka/index.js';
+import { REGISTRY_SETTINGS_KEY } from '../../detector/registry-state/index.js';
 import { componentLogger, createLogger } from '../../observability/index.js';
 
 export const registryPublish: Command = {

@@ -2,7 +2,7 @@
 import type { Command } from '../command.js';
 import { parseFlags } from '../command.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { readRegistryFile } from '../../sources/files/index.js';
+import { readRegistryFile } from '../../files/index.js';
 
 export const registryValidate: Command = {
   name: 'registry validate',

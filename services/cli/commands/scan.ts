@@ -1,14 +1,14 @@
 // `leakscope scan`: reads gateway logs, judges every request against the partner registry
 // and stores the disclosures in the embedded DuckDB file. Flags, defaults and key handling
-// live here; the work is services/pipeline's scanFiles.
+// live here; the work is services/scan's scanFiles.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { loadKeys } from '../../keys/index.js';
-import { ScanInterrupted, inspectInputs, scanFiles, type ScanSummary } from '../../pipeline/index.js';
-import { openDuckDbStore } from '../../sinks/duckdb/index.js';
-import { readRegistryFile } from '../../sources/files/index.js';
+import { ScanInterrupted, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
+import { openDuckDbStore } from '../../store/duckdb/index.js';
+import { readRegistryFile } from '../../files/index.js';
 import type { Command } from '../command.js';
 import { parseFlags } from '../command.js';
 import { createProgress, formatCount } from '../progress.js';

@@ -7,8 +7,9 @@ import { parseFlags } from '../command.js';
 import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { AvroCodec } from '../../avro/index.js';
-import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../sources/kafka/index.js';
-import { StreamProducer, followDirectory, shipInputs } from '../../sinks/kafka/index.js';
+import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
+import { StreamProducer } from '../../kafka/index.js';
+import { followDirectory, shipInputs } from '../../shipper/index.js';
 import { componentLogger, createLogger, createMetrics, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
 
 const FORMATS = ['auto', 'ndjson', 'w3c'] as const;

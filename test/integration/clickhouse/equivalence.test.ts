@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, buildWhoSaw } from '../../../services/store/answers.js';
 import type { DisclosureStore, StoredDisclosure } from '../../../services/store/types.js';
 import { VERDICTS } from '../../../services/core/types.js';
-import { migrateClickHouse, openClickHouseStore } from '../../../services/sinks/clickhouse/index.js';
-import { openDuckDbStore } from '../../../services/sinks/duckdb/index.js';
+import { migrateClickHouse, openClickHouseStore } from '../../../services/store/clickhouse/index.js';
+import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
 import { clickhouseQuery, requireClickHouse, uniqueName } from '../support/servers.js';
 
 const BASE = requireClickHouse();

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clickhouseRows, requireClickHouse } from '../support/servers.js';
-import { array, int, str, MAX_STRING_LITERAL } from '../../../services/sinks/clickhouse/literal.js';
+import { array, int, str, MAX_STRING_LITERAL } from '../../../services/store/clickhouse/literal.js';
 
 const BASE = requireClickHouse();
 

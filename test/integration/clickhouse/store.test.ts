@@ -10,7 +10,7 @@ import type { DisclosureStore, StoredDisclosure } from '../../../services/store/
 import { LeakscopeError } from '../../../services/core/errors.js';
 import {
   clickhouseVersion, migrateClickHouse, openClickHouseStore, LATEST_VERSION, MIGRATIONS,
-} from '../../../services/sinks/clickhouse/index.js';
+} from '../../../services/store/clickhouse/index.js';
 
 const BASE = requireClickHouse();
 const databases: string[] = [];

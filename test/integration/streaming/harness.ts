@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { main } from '../../../services/cli/main.js';
-import { migrateClickHouse } from '../../../services/sinks/clickhouse/index.js';
+import { migrateClickHouse } from '../../../services/store/clickhouse/index.js';
 import { REPO_ROOT, clickhouseQuery, requireClickHouse, requireKafka, uniqueName } from '../support/servers.js';
 
 export const INCIDENT = join(REPO_ROOT, 'test/fixtures/incident');
@@ -104,8 +104,8 @@ export function truthAnswers(): { report: unknown; whoSaw: Record<string, unknow
 
 import { Detector, type DetectorOptions } from '../../../services/detector/index.js';
 import { createLogger, createMetrics, silentLogger, type StreamMetrics } from '../../../services/observability/index.js';
-import { openClickHouseStore } from '../../../services/sinks/clickhouse/index.js';
-import { topicNames } from '../../../services/sources/kafka/index.js';
+import { openClickHouseStore } from '../../../services/store/clickhouse/index.js';
+import { topicNames } from '../../../services/kafka/index.js';
 import type { DisclosureStore } from '../../../services/store/index.js';
 import type { PrivacyKeys } from '../../../services/core/privacy/index.js';
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CliIo } from '../../../services/cli/command.js';
 import { main } from '../../../services/cli/main.js';
-import { keyCheckOf } from '../../../services/pipeline/index.js';
+import { keyCheckOf } from '../../../services/keys/index.js';
 import type { Disclosure } from '../../../services/core/types.js';
-import { openDuckDbStore } from '../../../services/sinks/duckdb/index.js';
+import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
 import { Protector } from '../../../services/store/index.js';
 
 export const HASH_KEY_HEX = '11'.repeat(32);

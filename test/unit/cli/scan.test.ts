@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../services/cli/command.js';
 import { main } from '../../../services/cli/main.js';
 import { formatProgress } from '../../../services/cli/progress.js';
-import { openDuckDbStore } from '../../../services/sinks/duckdb/index.js';
+import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
 import { buildReport, type ReportJson } from '../../../services/store/index.js';
 
 const REGISTRY_YAML = `version: "2012-01-25.1"

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detect } from '../../../services/core/detect/index.js';
 import { buildSnapshot } from '../../../services/core/registry/index.js';
-import { readLogs, readRegistryFile } from '../../../services/sources/files/index.js';
+import { readLogs, readRegistryFile } from '../../../services/files/index.js';
 import type { Disclosure } from '../../../services/core/types.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/incident');

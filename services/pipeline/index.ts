@@ -1,5 +1,0 @@
-// The scan pipeline: log files → parse → detect → protect → store, in-thread or with workers.
-export { scanFiles, ScanInterrupted } from './scan.js';
-export type { ScanLog, ScanOptions, ScanProgress, ScanSummary } from './scan.js';
-export { keyCheckOf } from './key-check.js';
-export { inspectInputs } from './tasks.js';

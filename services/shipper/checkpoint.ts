@@ -1,0 +1,90 @@
+// The position of `ship --follow` in each file of the directory it tails, saved only after
+// Kafka acknowledged everything before it, so a restart resends at most the batch that was
+// in flight. A file is known by its identity (device and inode), not its name, so a rotated
+// (renamed) file is finished where it was left; `head` (a hash of its first bytes) tells a
+// reused inode or a file truncated and rewritten from an old one.
+//
+// File format (JSON, written to a temporary file and renamed over the old one):
+//   {"version":1,"files":{"<dev>:<ino>":{"path":"/var/log/gw/access.log","offset":1234,"line":17,"head":"9f…"}}}
+import { open, readFile, rename } from 'node:fs/promises';
+import { LeakscopeError } from '../core/errors.js';
+
+export interface FilePosition {
+  /** Where the file was last seen (for people; identity is the key). */
+  path: string;
+  /** Bytes acknowledged: the next line to send starts here. */
+  offset: number;
+  /** Lines acknowledged: the next line's number is line + 1. */
+  line: number;
+  /** sha256 (hex, 16 digits) of the file's first HEAD_BYTES bytes when first read; '' while shorter. */
+  head: string;
+}
+
+export interface CheckpointContent {
+  version: 1;
+  files: Record<string, FilePosition>;
+}
+
+export class Checkpoint {
+  private constructor(private readonly path: string, readonly content: CheckpointContent) {}
+
+  /** Reads the checkpoint file, or starts an empty one when it does not exist. */
+  static async load(path: string): Promise<Checkpoint> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Checkpoint(path, { version: 1, files: {} });
+      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: cannot read: ${(err as Error).message}`, { cause: err });
+    }
+    let content: unknown;
+    try {
+      content = JSON.parse(text);
+    } catch (err) {
+      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: not JSON (${(err as Error).message}); move it away to start over from the beginning of every file`);
+    }
+    const c = content as Partial<CheckpointContent>;
+    if (c === null || typeof c !== 'object' || c.version !== 1 || typeof c.files !== 'object' || c.files === null) {
+      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: expected {"version":1,"files":{…}}; move it away to start over`);
+    }
+    for (const [key, pos] of Object.entries(c.files)) {
+      if (!/^\d+:\d+$/.test(key) || typeof pos?.offset !== 'number' || typeof pos.line !== 'number' || typeof pos.head !== 'string') {
+        throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: files["${key}"] is not {path, offset, line, head}`);
+      }
+    }
+    return new Checkpoint(path, c as CheckpointContent);
+  }
+
+  get(key: string): FilePosition | undefined {
+    return this.content.files[key];
+  }
+
+  set(key: string, position: FilePosition): void {
+    this.content.files[key] = position;
+  }
+
+  /** Forgets files that are gone from the directory. */
+  retain(keys: ReadonlySet<string>): boolean {
+    let changed = false;
+    for (const key of Object.keys(this.content.files)) {
+      if (!keys.has(key)) {
+        delete this.content.files[key];
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Writes atomically: a crash leaves the old checkpoint or the new one, never half of one. */
+  async save(): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(this.content)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.path);
+  }
+}

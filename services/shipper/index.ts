@@ -1,0 +1,8 @@
+// The log shipper (`leakscope ship`): log files to gateway-requests, and its directory
+// follower with checkpoints saved only after Kafka acknowledged.
+export { expandInputs, produceBatch, shipInputs } from './ship.js';
+export type { ShipOptions, ShipSummary } from './ship.js';
+export { followDirectory } from './follow.js';
+export type { FollowOptions, FollowTotals } from './follow.js';
+export { Checkpoint } from './checkpoint.js';
+export type { CheckpointContent, FilePosition } from './checkpoint.js';

@@ -1,0 +1,176 @@
+// DisclosureStore on ClickHouse. Writes go to `disclosures` only (materialized views fill
+// the rest); report, who-saw and affected read the rollups, plus the partial buckets at a
+// window's edges. A batch written twice, whole or in part, counts once: see README.md.
+import { LeakscopeError } from '../../core/errors.js';
+import { VERDICTS, type Verdict } from '../../core/types.js';
+import type {
+  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+} from '../types.js';
+import { clickhouseConfig, type ClickHouseOptions } from './config.js';
+import { ClickHouseHttp } from './http.js';
+import { int, joinSql, qualified, sql, str, ident, type Sql } from './literal.js';
+import { appliedVersions, LATEST_VERSION } from './migrations.js';
+import {
+  affectedQuery, DAY_MS, HOUR_MS, reportSitesQuery, reportSource, reportTimelineQuery, reportTotalsQuery, verdictColumn, whoSawQuery,
+} from './queries.js';
+import { DISCLOSURE_COLUMNS, disclosureRow } from './rows.js';
+
+/** A UInt64/Int64 from JSONEachRow (quoted) or a small number; refuses what a JS number cannot hold exactly. */
+function num(value: unknown, what: string): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(n)) throw new LeakscopeError('STORE_FAILED', `ClickHouse returned ${JSON.stringify(value)} for ${what}; expected an integer`);
+  return n;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+const VIOLATION_VERDICTS = VERDICTS.filter((v) => v !== 'authorized');
+
+class ClickHouseStore implements DisclosureStore {
+  private closed = false;
+  private lastMetaVersion = 0;
+
+  constructor(private readonly http: ClickHouseHttp) {}
+
+  private get db(): string {
+    return this.http.config.database;
+  }
+
+  private open(): void {
+    if (this.closed) throw new LeakscopeError('STORE_FAILED', 'ClickHouse store is closed', { retryable: false });
+  }
+
+  async write(batch: readonly StoredDisclosure[]): Promise<void> {
+    this.open();
+    if (batch.length === 0) return;
+    // Encode (and validate) the whole batch before sending any of it.
+    const lines = batch.map(disclosureRow);
+    const insert = sql`INSERT INTO ${qualified(this.db, 'disclosures')} (${joinSql(DISCLOSURE_COLUMNS.map((c) => ident(c)), ', ')}) FORMAT JSONEachRow`;
+    const size = this.http.config.maxRowsPerInsert;
+    for (let i = 0; i < lines.length; i += size) {
+      await this.http.exec(insert, {
+        data: `${lines.slice(i, i + size).join('\n')}\n`,
+        settings: { input_format_skip_unknown_fields: '0' },
+      });
+    }
+  }
+
+  async report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
+    this.open();
+    // Per site from daily buckets (fewest states to merge); timeline and totals from hourly ones.
+    const bySite = reportSource(this.db, window, site, [DAY_MS, HOUR_MS]);
+    const byHour = reportSource(this.db, window, site, [HOUR_MS]);
+    if (bySite === null || byHour === null) return { totals: { violations: 0, subscribers: 0, sites: 0 }, sites: [], timeline: [] };
+    const [siteRows, timelineRows, totalRows] = await Promise.all([
+      this.http.rows<Record<string, unknown>>(reportSitesQuery(bySite)),
+      this.http.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(byHour)),
+      this.http.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(byHour)),
+    ]);
+    const sites: SiteAggregate[] = siteRows.map((r) => {
+      const verdicts: Partial<Record<Verdict, number>> = {};
+      for (const v of VIOLATION_VERDICTS) {
+        const n = num(r[verdictColumn(v)], `verdict count ${v}`);
+        if (n > 0) verdicts[v] = n;
+      }
+      return {
+        site: String(r.site),
+        hosts: strings(r.hosts),
+        violations: num(r.violations, 'violations'),
+        subscribers: num(r.subscribers, 'subscribers'),
+        firstSeen: num(r.first_seen, 'first_seen'),
+        lastSeen: num(r.last_seen, 'last_seen'),
+        identifiers: strings(r.identifiers),
+        verdicts,
+      };
+    });
+    const t = totalRows[0];
+    return {
+      totals: {
+        violations: t ? num(t.violations, 'total violations') : 0,
+        subscribers: t ? num(t.subscribers, 'total subscribers') : 0,
+        sites: t ? num(t.sites, 'total sites') : 0,
+      },
+      sites,
+      timeline: timelineRows.map((r) => ({ bucket: num(r.bucket_ms, 'bucket'), violations: num(r.violations, 'violations') }))
+        .filter((b) => b.violations > 0),
+    };
+  }
+
+  async whoSaw(subscriberHash: string, window: Window): Promise<RecipientAggregate[]> {
+    this.open();
+    const query = whoSawQuery(this.db, subscriberHash, window);
+    if (query === null) return [];
+    const rows = await this.http.rows<Record<string, unknown>>(query);
+    return rows.map((r) => ({
+      site: String(r.site),
+      host: String(r.host),
+      verdict: String(r.verdict) as Verdict,
+      partnerId: r.partner_key === '' ? null : String(r.partner_key),
+      requests: num(r.requests, 'requests'),
+      identifiers: strings(r.identifiers),
+      firstSeen: num(r.first_seen, 'first_seen'),
+      lastSeen: num(r.last_seen, 'last_seen'),
+    }));
+  }
+
+  async affected(window: Window & { from: number; to: number }): Promise<AffectedSubscriber[]> {
+    this.open();
+    const query = affectedQuery(this.db, window);
+    if (query === null) return [];
+    const rows = await this.http.rows<Record<string, unknown>>(query);
+    return rows.map((r) => ({
+      subscriberHash: String(r.subscriber_hash),
+      subscriberEnc: String(r.subscriber_enc),
+      sites: strings(r.sites),
+      violations: num(r.violations, 'violations'),
+      firstSeen: num(r.first_seen, 'first_seen'),
+      lastSeen: num(r.last_seen, 'last_seen'),
+    }));
+  }
+
+  async readMeta(): Promise<StoreMeta> {
+    this.open();
+    const rows = await this.http.rows<{ key: string; value_json: string }>(
+      sql`SELECT key, argMax(value_json, version) AS value_json FROM ${qualified(this.db, 'meta')} GROUP BY key`,
+    );
+    const values = new Map(rows.map((r) => [r.key, JSON.parse(r.value_json) as unknown]));
+    const text = (key: string): string | null => {
+      const v = values.get(key);
+      return typeof v === 'string' ? v : null;
+    };
+    return { region: text('region'), keyCheck: text('keyCheck') };
+  }
+
+  async writeMeta(meta: StoreMeta): Promise<void> {
+    this.open();
+    // Versions increase within this process even when two writes share a millisecond.
+    this.lastMetaVersion = Math.max(Date.now(), this.lastMetaVersion + 1);
+    const v = int(this.lastMetaVersion);
+    const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
+    await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
+      [row('region', meta.region), row('keyCheck', meta.keyCheck)], ', ')}`);
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: fetch's keep-alive pool is process-wide and idles out by itself.
+    this.closed = true;
+  }
+}
+
+/**
+ * Opens the disclosure store in the database named by the URL's path. The schema must be
+ * in place (`leakscope migrate`); a server that cannot be reached gives a retryable STORE_FAILED.
+ */
+export async function openClickHouseStore(url: string, options: ClickHouseOptions = {}): Promise<DisclosureStore> {
+  const http = new ClickHouseHttp(clickhouseConfig(url, options));
+  const versions = await appliedVersions(http);
+  if (!versions.includes(LATEST_VERSION)) {
+    const found = versions.length === 0 ? 'no leakscope schema' : `schema version ${Math.max(...versions)}`;
+    throw new LeakscopeError('STORE_FAILED',
+      `ClickHouse database ${http.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`,
+      { retryable: false });
+  }
+  return new ClickHouseStore(http);
+}

@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Checkpoint } from '../../../services/shipper/index.js';
+import { poisonMessage, rejectMessage } from '../../../services/kafka/index.js';
+
+describe('ship --follow checkpoint', () => {
+  it('starts empty, saves atomically and reads back what was saved', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+    const path = join(dir, 'c.json');
+    const c = await Checkpoint.load(path);
+    expect(c.content.files).toEqual({});
+    c.set('64768:1234', { path: '/var/log/a.log', offset: 120, line: 3, head: '' });
+    await c.save();
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ version: 1, files: { '64768:1234': { path: '/var/log/a.log', offset: 120, line: 3, head: '' } } });
+    const again = await Checkpoint.load(path);
+    expect(again.get('64768:1234')?.offset).toBe(120);
+    expect(again.retain(new Set())).toBe(true);
+    expect(again.content.files).toEqual({});
+  });
+
+  it('refuses a damaged checkpoint with what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+    const path = join(dir, 'c.json');
+    writeFileSync(path, '{"version":1,"files":{"x":{}}}');
+    await expect(Checkpoint.load(path)).rejects.toThrow(/files\["x"\] is not \{path, offset, line, head\}/);
+    writeFileSync(path, 'nope');
+    await expect(Checkpoint.load(path)).rejects.toThrow(/not JSON.*move it away/);
+  });
+});
+
+describe('dead-letter messages', () => {
+  it('carry the raw text and the reason, source and line in headers', () => {
+    expect(rejectMessage({ source: 'a.log', line: 7, reason: 'ts: missing', raw: '{"x":1}' })).toEqual({
+      key: null, value: Buffer.from('{"x":1}'), headers: { reason: 'ts: missing', source: 'a.log', line: '7' },
+    });
+    expect(poisonMessage(Buffer.from([1]), null, 'bad', 't/0@5').headers).toEqual({ reason: 'bad', source: 't/0@5', line: '0' });
+  });
+});
