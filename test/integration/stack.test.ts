@@ -1,6 +1,7 @@
 // Smoke tests of the real servers deploy/local/stack starts: the project's kafkajs against
 // the pinned Kafka broker (produce, consumer group, offset commit, admin), ClickHouse's HTTP
-// interface (version, DDL, insert, select), and the three-broker KRaft cluster (RF=3 topic).
+// interface (version, DDL, insert, select), and `cluster-up`: the three-broker KRaft cluster
+// (RF=3 topic) and the ClickHouse cluster (ZooKeeper, two shards, a replicated shard).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer, EachMessagePayload } from 'kafkajs';
 import {
@@ -197,19 +198,26 @@ describe('ClickHouse over HTTP', () => {
   });
 });
 
-describe('Kafka three-broker KRaft cluster (deploy/local/stack cluster-up)', () => {
+describe('the clusters of deploy/local/stack cluster-up', () => {
   let brokers: string[] = [];
+  let chUrl = '';
+  let chCluster = '';
   let startedHere = false;
 
   beforeAll(async () => {
-    requireKafka(); // the stack is up; the cluster is started here when it is not given
+    requireKafka(); // the stack is up; the clusters are started here when they are not given
     const given = process.env.KAFKA_CLUSTER_BROKERS?.trim();
-    if (given) {
+    const givenCh = process.env.CLICKHOUSE_CLUSTER_URL?.trim();
+    if (given && givenCh) {
       brokers = given.split(',');
+      chUrl = givenCh;
+      chCluster = process.env.CLICKHOUSE_CLUSTER?.trim() ?? '';
       return;
     }
     const env = await runStack(['cluster-up']);
     brokers = (env.KAFKA_CLUSTER_BROKERS ?? '').split(',').filter(Boolean);
+    chUrl = env.CLICKHOUSE_CLUSTER_URL ?? '';
+    chCluster = env.CLICKHOUSE_CLUSTER ?? '';
     startedHere = true;
   }, 300_000);
 
@@ -248,5 +256,51 @@ describe('Kafka three-broker KRaft cluster (deploy/local/stack cluster-up)', () 
     }
     const got = await consumeN(brokers, uniqueName('stack_rf3_group'), topic, 12);
     expect(got).toHaveLength(12);
+  });
+
+  it('has a ClickHouse cluster of two shards whose replicas copy each other through ZooKeeper', async () => {
+    expect(chCluster).toMatch(/^[a-z_][a-z0-9_]*$/);
+    const nodes = await clickhouseRows<{ shard_num: number; replica_num: number; port: number }>(
+      chUrl,
+      `SELECT shard_num, replica_num, port FROM system.clusters WHERE cluster = '${chCluster}' ORDER BY shard_num, replica_num`,
+    );
+    expect(nodes.map((n) => [Number(n.shard_num), Number(n.replica_num)])).toEqual([[1, 1], [1, 2], [2, 1]]);
+
+    const db = uniqueName('stack_cluster');
+    await clickhouseQuery(chUrl, `CREATE DATABASE ${db} ON CLUSTER ${chCluster}`);
+    try {
+      await clickhouseQuery(
+        chUrl,
+        `CREATE TABLE ${db}.local ON CLUSTER ${chCluster} (id String, d Date) ` +
+          `ENGINE = ReplicatedMergeTree('/clickhouse/tables/{cluster}/${db}/local/{shard}', '{replica}') ORDER BY id`,
+      );
+      await clickhouseQuery(
+        chUrl,
+        `CREATE TABLE ${db}.all ON CLUSTER ${chCluster} AS ${db}.local ENGINE = Distributed(${chCluster}, ${db}, local, cityHash64(id))`,
+      );
+      const ids = Array.from({ length: 40 }, (_, i) => `id${i}`);
+      await clickhouseQuery(chUrl, `INSERT INTO ${db}.all VALUES ${ids.map((id) => `('${id}', '2012-01-10')`).join(',')}`);
+      // Distributed inserts reach the shards in the background and replicas fetch parts from
+      // each other: wait (bounded) until every node has what it should.
+      const countOn = async (port: number) => {
+        const [row] = await clickhouseRows<{ n: number }>(chUrl, `SELECT count() AS n FROM remote('127.0.0.1:${port}', ${db}, local)`);
+        return Number(row!.n);
+      };
+      let perNode: number[] = [];
+      for (let attempt = 0; attempt < 100; attempt++) {
+        perNode = await Promise.all(nodes.map((n) => countOn(Number(n.port))));
+        if (perNode[0] === perNode[1] && perNode[0]! + perNode[2]! === ids.length) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      // shard 1's two replicas hold the same rows; the shards together hold every row once
+      expect(perNode[0]).toBe(perNode[1]);
+      expect(perNode[0]! + perNode[2]!).toBe(ids.length);
+      expect(perNode[0]).toBeGreaterThan(0);
+      expect(perNode[2]).toBeGreaterThan(0);
+      const [total] = await clickhouseRows<{ n: number }>(chUrl, `SELECT count() AS n FROM ${db}.all`);
+      expect(Number(total!.n)).toBe(ids.length);
+    } finally {
+      await clickhouseQuery(chUrl, `DROP DATABASE IF EXISTS ${db} ON CLUSTER ${chCluster}`);
+    }
   });
 });
