@@ -79,6 +79,8 @@ export class Detector {
   /** Aborted by stop(): every wait and every write or produce in flight gives up at once. */
   private readonly abort = new AbortController();
   private stopped: Promise<void> | null = null;
+  /** Steps of stop() that did not finish within the drain time (their clients left behind). */
+  private readonly late: string[] = [];
   /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
   private readonly backoff = new Map<number, { delayMs: number; until: number }>();
 
@@ -192,6 +194,11 @@ export class Detector {
     if (endOffsets !== null) this.watchCaughtUp(endOffsets);
   }
 
+  /** After stop(): the clients that did not disconnect within the drain time (and may still hold the event loop). */
+  get leftBehind(): readonly string[] {
+    return this.late;
+  }
+
   /** Resolves when the detector ends: stopped (signal, --once) or failed. */
   done(): Promise<DetectorEnd> {
     return this.ended;
@@ -216,6 +223,7 @@ export class Detector {
       const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(0, left)); });
       const outcome = await Promise.race([step().then(() => 'done' as const, () => 'done' as const), late]);
       clearTimeout(timer);
+      if (outcome === 'late') this.late.push(what);
       if (outcome === 'late') this.log.warn({ step: what, drain_timeout_ms: this.settings.drainTimeoutMs }, 'drain time exceeded; not waiting for it');
     };
     this.stopped = (async () => {

@@ -69,7 +69,9 @@ export const detectCommand: Command = {
     componentLogger(root, 'sink.clickhouse').info({ url: redactUrl(url.trim()) }, 'store opened');
     const detector = new Detector({ brokers: conn.brokers, topics: conn.topics, store, keys: loaded.keys, logger: root, metrics, settings });
     const server = metricsPort === 0 ? null : await startTelemetryServer(metrics, () => detector.health(), { port: metricsPort });
+    let signalled = false;
     const stop = (): void => {
+      signalled = true;
       void detector.stop();
       // stop() returns within the drain time; should a client library still hold the event
       // loop after that, the process exits anyway (with the code run() returned, if it did).
@@ -94,6 +96,9 @@ export const detectCommand: Command = {
       await detector.stop();
       await server?.close();
       await store.close();
+      // A client that could not disconnect in time (its broker is down) keeps retrying and
+      // would hold the process: on a signal, exit as soon as this command has returned.
+      if (signalled && detector.leftBehind.length > 0) setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
     }
   },
 };
