@@ -79,7 +79,7 @@ export class Detector {
   /** Aborted by stop(): every wait and every write or produce in flight gives up at once. */
   private readonly abort = new AbortController();
   private stopped: Promise<void> | null = null;
-  /** Steps of stop() that did not finish within the drain time (their clients left behind). */
+  /** Steps of stop() that did not finish within the drain time, and calls abandoned by it (their clients left behind). */
   private readonly late: string[] = [];
   /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
   private readonly backoff = new Map<number, { delayMs: number; until: number }>();
@@ -194,7 +194,7 @@ export class Detector {
     if (endOffsets !== null) this.watchCaughtUp(endOffsets);
   }
 
-  /** After stop(): the clients that did not disconnect within the drain time (and may still hold the event loop). */
+  /** After stop(): the clients that did not disconnect within the drain time, or had a call abandoned (they may still hold the event loop). */
   get leftBehind(): readonly string[] {
     return this.late;
   }
@@ -493,7 +493,11 @@ export class Detector {
       if (!this.owns(payload)) return false;
       try {
         const outcome = await untilAborted(fn(), this.abort.signal);
-        if (outcome === ABORTED) return false;
+        if (outcome === ABORTED) {
+          // Left running in its client (kafkajs keeps retrying a produce by itself): say so.
+          if (!this.late.includes(`${what} in flight`)) this.late.push(`${what} in flight`);
+          return false;
+        }
         return true;
       } catch (err) {
         if (this.stopping) return false;

@@ -96,8 +96,9 @@ export const detectCommand: Command = {
       await detector.stop();
       await server?.close();
       await store.close();
-      // A client that could not disconnect in time (its broker is down) keeps retrying and
-      // would hold the process: on a signal, exit as soon as this command has returned.
+      // A client that could not disconnect in time (its broker is down), or whose call was
+      // abandoned, keeps retrying by itself and would hold the process: on a signal, exit as
+      // soon as this command has returned.
       if (signalled && detector.leftBehind.length > 0) setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
     }
   },

@@ -43,7 +43,18 @@ export function privateStack(): PrivateStack {
     clickhouseBase: `http://127.0.0.1:${38123 + n}/leakscope`,
     state,
     async up() {
-      const out = await run(['up']);
+      // A server just killed can leave its port briefly unusable (a socket still closing, or a
+      // client's ephemeral port: the offsets' ports lie in Linux's ephemeral range): try again.
+      let out = '';
+      for (let attempt = 1; ; attempt++) {
+        try {
+          out = await run(['up']);
+          break;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+          await new Promise((r) => setTimeout(r, 5000));
+        }
+      }
       if (!out.includes(`KAFKA_BROKERS=127.0.0.1:${39092 + n}`)) throw new Error(`deploy/local/stack up printed no KAFKA_BROKERS for offset ${offset}: ${out}`);
     },
     async down() {
