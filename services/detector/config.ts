@@ -36,6 +36,8 @@ export interface DetectorSettings {
   spreadWindowMs: number;
   /** How often --once compares committed offsets with the end offsets. Default 500. */
   caughtUpCheckMs: number;
+  /** stop() (SIGTERM) returns within this long whatever the state of Kafka and the store; what was not written is not committed. Default 10 000. */
+  drainTimeoutMs: number;
 }
 
 export const DEFAULT_DETECTOR_SETTINGS: Readonly<DetectorSettings> = Object.freeze({
@@ -55,6 +57,7 @@ export const DEFAULT_DETECTOR_SETTINGS: Readonly<DetectorSettings> = Object.free
   spreadSites: DEFAULT_ALERT_CONFIG.spreadSites,
   spreadWindowMs: DEFAULT_ALERT_CONFIG.spreadWindowMs,
   caughtUpCheckMs: 500,
+  drainTimeoutMs: 10_000,
 });
 
 /** Defaults overlaid by `given`; every value checked; the result frozen. */

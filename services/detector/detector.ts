@@ -1,28 +1,29 @@
-// The detector service: gateway-requests (consumer group) → decode → detect() against the
-// registry snapshot → Protector → DisclosureStore.write → commit. The partner registry is read
-// from the beginning of its compacted topic before the first request is judged, and followed
-// while running; a new complete, valid version replaces the snapshot between batches.
+// The detector service's Kafka loop: gateway-requests (consumer group) → judgeBatch (decode,
+// detect() against the registry snapshot, protect, alert decisions: judge-batch.ts, no Kafka
+// in it) → rejects and alerts produced → DisclosureStore.write → commit. The partner registry
+// is read from the beginning of its compacted topic before the first request is judged, and
+// followed while running; a new complete, valid version replaces the snapshot between batches.
 //
 // Delivery: a batch's offsets are committed only after its disclosures are durable in the
 // store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. A
 // failed write is retried with exponential backoff while the batch is held (holding it is
 // the pause: kafkajs fetches nothing more for a partition whose batch is in process), and
 // nothing is committed until it succeeds. A crash or a rebalance at any point replays the
-// batch; disclosure ids are deterministic, so the store keeps it once.
-import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient, Message } from 'kafkajs';
+// batch; disclosure ids are deterministic, so the store keeps it once. Stopping is bounded
+// (stop(), settings.drainTimeoutMs): what was not written by then is simply not committed.
+import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
-import { detect } from '../core/detect/index.js';
-import type { Disclosure, Verdict } from '../core/types.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
-import { AvroCodec, fromAvroGatewayRequest } from '../avro/index.js';
-import { Protector, type DisclosureStore, type StoredDisclosure } from '../store/index.js';
+import { AvroCodec } from '../avro/index.js';
+import { Protector, type DisclosureStore } from '../store/index.js';
 import { keyCheckOf } from '../keys/index.js';
 import { RegistryState, type ActiveRegistry } from './registry-state/index.js';
-import { TopicFollower, brokerError, createKafkaClient, ensureTopics, fetchHighWatermarks, type FollowedMessage, type TopicNames } from '../kafka/index.js';
+import { TopicFollower, brokerError, createKafkaClient, ensureTopics, fetchHighWatermarks, withBrokerRetries, type FollowedMessage, type TopicNames } from '../kafka/index.js';
 import { StreamProducer, poisonMessage } from '../kafka/index.js';
 import { componentLogger, redactNumbers, type Logger, type StreamMetrics } from '../observability/index.js';
 import { AlertTracker } from './alerts.js';
 import { detectorSettings, type DetectorSettings } from './config.js';
+import { judgeBatch, type JudgedBatch } from './judge-batch.js';
 
 export interface DetectorOptions {
   brokers: readonly string[];
@@ -48,20 +49,6 @@ export interface DetectorTotals {
   batches: number;
   alerts: number;
 }
-
-/** One batch's verdicts, before anything is written. */
-interface Judged {
-  active: ActiveRegistry;
-  stored: StoredDisclosure[];
-  violations: Disclosure[];
-  dlq: Message[];
-  verdicts: Partial<Record<Verdict, number>>;
-}
-
-/** Records judged between two turns of the event loop while a batch is judged. */
-const YIELD_EVERY = 4096;
-
-const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Stopped on purpose (signal, --once finished) vs. a fault. */
 export type DetectorEnd = { kind: 'stopped' } | { kind: 'failed'; error: Error };
@@ -89,6 +76,13 @@ export class Detector {
   private readonly assigned = new Set<number>();
   /** The batch being judged; the next waits for it (see judge). */
   private judging: Promise<void> = Promise.resolve();
+  /** Aborted by stop(): every wait and every write or produce in flight gives up at once. */
+  private readonly abort = new AbortController();
+  private stopped: Promise<void> | null = null;
+  /** Steps of stop() that did not finish within the drain time, and calls abandoned by it (their clients left behind). */
+  private readonly late: string[] = [];
+  /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
+  private readonly backoff = new Map<number, { delayMs: number; until: number }>();
 
   constructor(private readonly options: DetectorOptions) {
     this.settings = detectorSettings(options.settings);
@@ -112,6 +106,9 @@ export class Detector {
       minBytes: s.minBytes,
       maxWaitTimeInMs: s.maxWaitTimeMs,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a crashed consumer by itself; never once the detector is stopping,
+      // or a consumer restarted after stop() would fetch and judge with nothing to write to.
+      retry: { restartOnFailure: async () => !this.stopping },
     });
     this.ended = new Promise<DetectorEnd>((resolve) => { this.finish = resolve; });
   }
@@ -132,17 +129,16 @@ export class Detector {
 
   /**
    * Connects, reads the registry to its end, seeds the alert state from the store, and starts
-   * consuming. Resolves once consuming has started; `done()` resolves when the detector ends.
+   * consuming. Resolves once consuming has started, or early when stop() is called meanwhile;
+   * `done()` resolves when the detector ends.
    */
   async start(): Promise<void> {
     const { topics } = this.options;
-    try {
-      await this.admin.connect();
-      await ensureTopics(this.admin, topics);
-      await this.producer.connect();
-    } catch (err) {
-      throw brokerError('starting the detector', err);
-    }
+    const signal = this.abort.signal;
+    await withBrokerRetries('starting the detector', () => this.admin.connect(), { signal });
+    await ensureTopics(this.admin, topics, {}, { signal });
+    await this.producer.connect({ signal });
+    if (this.stopping) return;
 
     this.follower = new TopicFollower(this.kafka, {
       topic: topics.registry,
@@ -151,7 +147,7 @@ export class Detector {
       onMessages: (messages) => this.applyRegistry(messages),
     });
     await this.follower.start();
-    await this.follower.caughtUp;
+    if ((await untilAborted(this.follower.caughtUp, signal)) === ABORTED) return;
     const active = this.registryState.current;
     if (active === null) {
       throw new LeakscopeError('CONFIG_INVALID',
@@ -159,6 +155,7 @@ export class Detector {
     }
     await this.checkStoreMeta(active);
     await this.seedAlerts();
+    if (this.stopping) return;
 
     const endOffsets = this.settings.once ? await fetchHighWatermarks(this.admin, topics.requests) : null;
     // A rebalance may give any partition to another member: until the group is joined again,
@@ -178,9 +175,11 @@ export class Detector {
       }
       this.fail(brokerError('consuming gateway-requests', error));
     });
+    const doing = `consuming ${topics.requests}`;
+    await withBrokerRetries(doing, () => this.consumer.connect(), { signal });
+    await withBrokerRetries(doing, () => this.consumer.subscribe({ topics: [topics.requests], fromBeginning: true }), { signal });
+    if (this.stopping) return;
     try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: [topics.requests], fromBeginning: true });
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -188,11 +187,16 @@ export class Detector {
         eachBatch: (payload) => this.processBatch(payload),
       });
     } catch (err) {
-      throw brokerError(`consuming ${topics.requests}`, err);
+      throw brokerError(doing, err);
     }
     this.started = true;
     this.log.info({ registry_version: active.registry.version, once: this.settings.once, known_sites: this.alerts.knownSites }, 'detector started');
     if (endOffsets !== null) this.watchCaughtUp(endOffsets);
+  }
+
+  /** After stop(): the clients that did not disconnect within the drain time, or had a call abandoned (they may still hold the event loop). */
+  get leftBehind(): readonly string[] {
+    return this.late;
   }
 
   /** Resolves when the detector ends: stopped (signal, --once) or failed. */
@@ -200,16 +204,40 @@ export class Detector {
     return this.ended;
   }
 
-  /** Stops consuming (the batch in process finishes or is abandoned uncommitted) and disconnects. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Stops within settings.drainTimeoutMs whatever the state of Kafka and the store: the batch
+   * in process gives up at once (a write or produce in flight is abandoned, nothing of it
+   * committed: its records are read again by the next owner and stored once), then the
+   * consumer leaves the group and the clients disconnect, each step bounded by what is left
+   * of the drain time. A client that does not finish in time is left behind, and said so.
+   */
+  stop(): Promise<void> {
+    if (this.stopped) return this.stopped;
     this.stopping = true;
+    this.abort.abort();
     if (this.onceTimer) clearTimeout(this.onceTimer);
-    await this.consumer.disconnect().catch(() => undefined);
-    await this.follower?.stop();
-    await this.producer.disconnect();
-    await this.admin.disconnect().catch(() => undefined);
-    this.finish({ kind: 'stopped' });
+    const deadline = Date.now() + this.settings.drainTimeoutMs;
+    const within = async (what: string, step: () => Promise<unknown>): Promise<void> => {
+      const left = deadline - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(0, left)); });
+      const outcome = await Promise.race([step().then(() => 'done' as const, () => 'done' as const), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') this.late.push(what);
+      if (outcome === 'late') this.log.warn({ step: what, drain_timeout_ms: this.settings.drainTimeoutMs }, 'drain time exceeded; not waiting for it');
+    };
+    this.stopped = (async () => {
+      // All at once: the batch in process has given up, so nothing needs the producer any more.
+      await Promise.all([
+        within('consumer', () => this.consumer.disconnect()),
+        within('registry reader', async () => { await this.follower?.stop(); }),
+        within('producer', () => this.producer.disconnect()),
+        within('admin', () => this.admin.disconnect()),
+      ]);
+      this.log.info({ records: this.totals.records, batches: this.totals.batches }, 'detector stopped');
+      this.finish({ kind: 'stopped' });
+    })();
+    return this.stopped;
   }
 
   private fail(error: Error): void {
@@ -294,74 +322,89 @@ export class Detector {
   }
 
   /**
-   * Judges a batch's records: decode, detect against one registry snapshot, protect. Batches
-   * of several partitions take turns (one judged at a time, in arrival order) and yield to I/O
-   * every YIELD_EVERY records: the first batch's insert then runs in ClickHouse while the next
-   * is judged. Interleaving them instead would finish all at once and leave ClickHouse idle
-   * until then. Null when the partition was taken away (or the detector stops) meanwhile.
-   */
-  /**
    * Whether this member still owns the batch's partition. kafkajs' isStale() only says a seek
    * is pending; revocation is known from the group events (assigned is cleared on REBALANCING
    * and refilled on GROUP_JOIN).
    */
   private owns(payload: EachBatchPayload): boolean {
-    return payload.isRunning() && !payload.isStale() && this.assigned.has(payload.batch.partition);
+    return !this.stopping && payload.isRunning() && !payload.isStale() && this.assigned.has(payload.batch.partition);
   }
 
-  private judge(payload: EachBatchPayload): Promise<Judged | null> {
-    const turn = this.judging.then(() => this.judgeNow(payload));
+  /**
+   * Judges a batch's records (judge-batch.ts) against one registry snapshot. Batches of several
+   * partitions take turns (one judged at a time, in arrival order), and judging yields to I/O
+   * now and then: the first batch's insert then runs in ClickHouse while the next is judged.
+   * Interleaving them instead would finish all at once and leave ClickHouse idle until then.
+   * Null when the partition was taken away (or the detector stops) meanwhile.
+   */
+  private judge(payload: EachBatchPayload): Promise<JudgedBatch | null> {
+    const turn = this.judging.then(async () => {
+      if (!this.owns(payload)) return null;
+      const { batch } = payload;
+      const judged = await judgeBatch(batch.messages, {
+        codec: this.codec,
+        protector: this.protector,
+        active: this.registryState.current!,
+        alerts: this.alerts,
+        now: this.options.now ?? Date.now,
+      }, { source: `${batch.topic}/${batch.partition}`, stillWanted: () => this.owns(payload) });
+      if (judged !== null && !this.owns(payload)) {
+        judged.alerts.abandon();
+        return null;
+      }
+      return judged;
+    });
     this.judging = turn.then(() => undefined, () => undefined);
     return turn;
   }
 
-  private async judgeNow(payload: EachBatchPayload): Promise<Judged | null> {
+  /**
+   * One batch: judge, send its rejects and alerts, write its disclosures, commit. A batch that
+   * ends without a commit (a failure, a rejoin, a stop) leaves the partition to wait before
+   * its next batch (waitOutBackoff): the same records come back at once, and judging and
+   * writing them again in a tight loop would only burn the CPU the recovery needs.
+   */
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (!this.owns(payload)) return null;
-    const { topics } = this.options;
-    const active = this.registryState.current!; // read once per batch: one snapshot judges a whole batch
-    const snapshot = active.snapshot;
-    const judged: Judged = { active, stored: [], violations: [], dlq: [], verdicts: {} };
-    const { stored, violations, dlq, verdicts } = judged;
-    const messages = batch.messages;
-    for (let i = 0; i < messages.length; i++) {
-      // A fetch can hand over 100 000 records per partition; judging them in one go would hold
-      // the event loop for a second, and with it the answers of the inserts in flight.
-      if (i > 0 && i % YIELD_EVERY === 0) {
-        await yieldToIo();
-        // Partition taken away (or the detector stopping) meanwhile: its new owner reads the batch again.
-        if (!this.owns(payload)) return null;
+    if (this.stopping || batch.isEmpty()) return;
+    const partition = batch.partition;
+    if (!(await this.waitOutBackoff(payload))) return;
+    let committed = false;
+    try {
+      committed = await this.judgeWriteCommit(payload);
+    } finally {
+      if (committed) this.backoff.delete(partition);
+      else if (!this.stopping) {
+        const last = this.backoff.get(partition)?.delayMs ?? 0;
+        const delayMs = last === 0 ? this.settings.retryInitialMs : Math.min(last * 2, this.settings.retryMaxMs);
+        this.backoff.set(partition, { delayMs, until: Date.now() + delayMs });
       }
-      const m = messages[i]!;
-      let disclosure: Disclosure | null;
-      try {
-        if (m.value === null) throw new LeakscopeError('SCHEMA_UNKNOWN', 'empty message (no value)');
-        disclosure = detect(fromAvroGatewayRequest(this.codec.decodeAs('GatewayRequest', m.value)), snapshot);
-      } catch (err) {
-        const reason = isLeakscopeError(err) ? err.message : `cannot judge the request: ${(err as Error)?.message ?? String(err)}`;
-        const source = `${batch.topic}/${batch.partition}@${m.offset}`;
-        dlq.push(poisonMessage(m.value, m.key, reason, source));
-        this.log.warn({ source, reason: redactNumbers(reason), topic: topics.dlq }, 'record rejected');
-        continue;
-      }
-      if (disclosure === null) continue;
-      verdicts[disclosure.verdict] = (verdicts[disclosure.verdict] ?? 0) + 1;
-      if (disclosure.verdict !== 'authorized') violations.push(disclosure);
-      stored.push(this.protector.toStored(disclosure));
     }
-    return judged;
   }
 
-  private async processBatch(payload: EachBatchPayload): Promise<void> {
+  /** Waits out the partition's backoff, heartbeating; false when the batch is not ours any more. */
+  private async waitOutBackoff(payload: EachBatchPayload): Promise<boolean> {
+    const b = this.backoff.get(payload.batch.partition);
+    if (b === undefined) return true;
+    while (Date.now() < b.until) {
+      if (!this.owns(payload)) return false;
+      await sleep(Math.min(500, b.until - Date.now()), this.abort.signal);
+      await payload.heartbeat().catch(() => undefined);
+    }
+    return this.owns(payload);
+  }
+
+  /** True when the batch was written and its offsets committed. */
+  private async judgeWriteCommit(payload: EachBatchPayload): Promise<boolean> {
     const { batch, heartbeat } = payload;
-    if (batch.isEmpty()) return;
     const { topics, metrics } = this.options;
     const judged = await this.judge(payload);
-    if (judged === null) return;
-    const { active, stored, violations, dlq, verdicts } = judged;
+    if (judged === null) return false;
+    const { active, stored, violations, rejected, verdicts, alerts: pending } = judged;
     const messages = batch.messages;
+    for (const r of rejected) this.log.warn({ source: r.source, reason: redactNumbers(r.reason), topic: topics.dlq }, 'record rejected');
+    const dlq = rejected.map((r) => poisonMessage(r.value, r.key, r.reason, r.source));
 
-    const pending = this.alerts.consider(violations, (this.options.now ?? Date.now)());
     const outgoing = [
       { topic: topics.dlq, messages: dlq },
       { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
@@ -370,11 +413,11 @@ export class Detector {
     if (dlq.length > 0 || pending.alerts.length > 0) {
       let sent = false;
       try {
-        sent = await this.retrying('produce', () => this.producer.send(outgoing), payload);
+        sent = await this.retrying('produce', () => this.producer.send(outgoing, { signal: this.abort.signal }), payload);
       } finally {
         if (!sent) pending.abandon();
       }
-      if (!sent) return;
+      if (!sent) return false;
       pending.commit();
       for (const a of pending.alerts) {
         metrics.alerts.inc({ kind: a.kind });
@@ -394,7 +437,7 @@ export class Detector {
           throw err;
         }
       }, payload);
-      if (!written) return;
+      if (!written) return false;
     }
     const lastOffset = batch.lastOffset();
     if (this.options.afterWriteForTest) {
@@ -406,15 +449,19 @@ export class Detector {
       }
     }
     // 3. Only now: commit. A batch whose partition went to another member is not committed;
-    // the new owner reads it again and the store keeps it once.
-    if (!this.owns(payload)) return;
+    // the new owner reads it again and the store keeps it once. A failed commit is retried
+    // here rather than by reading, judging and writing the batch again.
+    if (!this.owns(payload)) return false;
+    const next = (BigInt(lastOffset) + 1n).toString();
+    const commit = await this.retrying('commit', async () => {
+      try {
+        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      } catch (err) {
+        throw brokerError(`committing ${batch.topic}/${batch.partition}@${next}`, err);
+      }
+    }, payload);
+    if (!commit) return false;
     payload.resolveOffset(lastOffset);
-    try {
-      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
-    } catch (err) {
-      this.log.warn({ partition: batch.partition, offset: lastOffset, err: (err as Error).message }, 'commit failed; the batch will be read again');
-      return;
-    }
     await heartbeat().catch(() => undefined);
 
     const n = messages.length;
@@ -429,22 +476,38 @@ export class Detector {
     for (const [verdict, count] of Object.entries(verdicts)) metrics.disclosures.inc({ verdict }, count);
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     this.log.info({ partition: batch.partition, first_offset: batch.firstOffset(), last_offset: lastOffset, records: n, disclosures: stored.length, violations: violations.length, rejected: dlq.length, registry_version: active.registry.version }, 'batch written');
+    return true;
   }
 
   /**
    * Runs `fn` until it succeeds, waiting 200 ms, 400 ms, … up to retryMaxMs between attempts
    * and heartbeating meanwhile. Gives up (false, nothing committed) when the partition is
-   * taken away or the detector stops; a non-retryable error fails the detector after a few tries.
+   * taken away or the detector stops — at once, even with `fn` still running (a write to a
+   * store that does not answer is abandoned, not awaited). A non-retryable error fails the
+   * detector after a few tries.
    */
-  private async retrying(what: 'write' | 'produce', fn: () => Promise<void>, payload: EachBatchPayload): Promise<boolean> {
+  private async retrying(what: 'write' | 'produce' | 'commit', fn: () => Promise<void>, payload: EachBatchPayload): Promise<boolean> {
     let delay = this.settings.retryInitialMs;
     let refused = 0;
     for (let attempt = 1; ; attempt++) {
+      if (!this.owns(payload)) return false;
       try {
-        await fn();
+        const outcome = await untilAborted(fn(), this.abort.signal);
+        if (outcome === ABORTED) {
+          // Left running in its client (kafkajs keeps retrying a produce by itself): say so.
+          if (!this.late.includes(`${what} in flight`)) this.late.push(`${what} in flight`);
+          return false;
+        }
         return true;
       } catch (err) {
+        if (this.stopping) return false;
         const e = isLeakscopeError(err) ? err : new LeakscopeError(what === 'write' ? 'STORE_FAILED' : 'BROKER_FAILED', String((err as Error)?.message ?? err), { cause: err, retryable: true });
+        if (!e.retryable && what === 'commit') {
+          // E.g. the member was dropped from the group while the broker was away: the batch is
+          // read again (by whoever owns it now) and stored once.
+          this.log.warn({ partition: payload.batch.partition, err: e.message }, 'commit failed; the batch will be read again');
+          return false;
+        }
         if (!e.retryable && ++refused >= this.settings.nonRetryableAttempts) {
           this.fail(e);
           throw e;
@@ -454,11 +517,39 @@ export class Detector {
       }
       const until = Date.now() + delay;
       while (Date.now() < until) {
-        if (this.stopping || !this.owns(payload)) return false;
-        await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+        if (!this.owns(payload)) return false;
+        await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
         await payload.heartbeat().catch(() => undefined);
       }
       delay = Math.min(delay * 2, this.settings.retryMaxMs);
     }
   }
+}
+
+const ABORTED: unique symbol = Symbol('aborted');
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** `promise`'s value, or ABORTED as soon as `signal` aborts (the promise is then left to settle unobserved). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve(ABORTED);
+  }
+  return new Promise<T | typeof ABORTED>((resolve, reject) => {
+    const onAbort = (): void => { promise.catch(() => undefined); resolve(ABORTED); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => { signal.removeEventListener('abort', onAbort); resolve(value); },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
+    );
+  });
 }

@@ -58,10 +58,32 @@ export function createKafkaClient(options: ClientOptions): KafkaClient {
   return new Kafka(config);
 }
 
-/** A kafkajs (or any) failure as a BROKER_FAILED LeakscopeError saying what was being done. */
+/**
+ * A kafkajs (or any) failure as a BROKER_FAILED LeakscopeError saying what was being done.
+ * `retryable` follows kafkajs' classification: its `retriable` flag, and, for "retries
+ * exhausted", the flag of the error that was retried (a connection refused while a broker
+ * restarts may pass later; kafkajs decides the same way whether to restart a consumer).
+ */
 export function brokerError(doing: string, err: unknown): LeakscopeError {
   if (isLeakscopeError(err)) return err;
   const e = err as { message?: string; retriable?: boolean; name?: string };
   const detail = e?.message ?? String(err);
-  return new LeakscopeError('BROKER_FAILED', `Kafka: ${doing}: ${detail}`, { cause: err, retryable: e?.retriable === true });
+  return new LeakscopeError('BROKER_FAILED', `Kafka: ${doing}: ${detail}`, { cause: err, retryable: isRetriable(err) });
+}
+
+function isRetriable(err: unknown): boolean {
+  const e = err as { retriable?: unknown; name?: unknown; cause?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded') return isRetriable(originalCause(e));
+  return e.retriable === true;
+}
+
+function originalCause(err: { cause?: unknown }): unknown {
+  let e: unknown = err;
+  for (let depth = 0; depth < 16; depth++) {
+    const cause = (e as { cause?: unknown }).cause;
+    if (cause === undefined || cause === null) return e;
+    e = cause;
+  }
+  return e;
 }

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Logger } from '../observability/index.js';
 import { brokerError } from './client.js';
+import { withBrokerRetries } from './retry.js';
 
 export interface FollowedMessage {
   partition: number;
@@ -26,12 +27,9 @@ export interface TopicFollowerOptions {
 
 /** High watermark (next offset to be written) per partition of `topic`. */
 export async function fetchHighWatermarks(admin: Admin, topic: string): Promise<Map<number, bigint>> {
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-  } catch (err) {
-    throw brokerError(`reading the end offsets of ${topic}`, err);
-  }
+  // kafkajs gives up at once on "not the leader" here (it retries only unknown topics).
+  const offsets = await withBrokerRetries(`reading the end offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+  return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
 }
 
 export class TopicFollower {
@@ -58,17 +56,16 @@ export class TopicFollower {
 
   async start(): Promise<void> {
     const { topic } = this.options;
-    try {
-      await this.admin.connect();
-      // A partition with nothing left to read (empty, or every record deleted) is caught up already.
-      for (const o of await this.admin.fetchTopicOffsets(topic)) {
-        if (BigInt(o.high) > BigInt(o.low)) this.targets.set(o.partition, BigInt(o.high));
-      }
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
-    } catch (err) {
-      throw brokerError(`starting to read ${topic}`, err);
+    const doing = `starting to read ${topic}`;
+    await withBrokerRetries(doing, () => this.admin.connect());
+    // A partition with nothing left to read (empty, or every record deleted) is caught up
+    // already. kafkajs gives up at once on "not the leader" here, so the retries are ours.
+    const offsets = await withBrokerRetries(doing, () => this.admin.fetchTopicOffsets(topic));
+    for (const o of offsets) {
+      if (BigInt(o.high) > BigInt(o.low)) this.targets.set(o.partition, BigInt(o.high));
     }
+    await withBrokerRetries(doing, () => this.consumer.connect());
+    await withBrokerRetries(doing, () => this.consumer.subscribe({ topics: [topic], fromBeginning: true }));
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.rejectCaughtUp(brokerError(`reading ${topic}`, event.payload.error));
     });

@@ -6,7 +6,9 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, Message, Producer } from 'kafkajs';
 import type { GatewayRequest, RejectRecord } from '../core/types.js';
 import { toAvroGatewayRequest, type AvroCodec, type AvroLeakAlert, type AvroPartnerRecord } from '../avro/index.js';
-import { brokerError } from './index.js';
+import { LeakscopeError } from '../core/errors.js';
+import { brokerError } from './client.js';
+import { BROKER_RETRY, withBrokerRetries, type RetryPolicy } from './retry.js';
 import { keyPartitioner } from './partitioner.js';
 
 const { CompressionTypes } = kafkajs;
@@ -26,47 +28,112 @@ export interface ProducerOptions {
    * there than in encoding; the idempotent producer sends one request per broker at a time anyway.
    */
   maxMessagesPerRequest?: number;
+  /** Bound on retrying one failed produce call; default BROKER_RETRY. */
+  retry?: RetryPolicy;
 }
 
+export interface SendOptions {
+  /** Aborting ends the retries: the send rejects with the last error. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A kafkajs producer that recovers: a produce call that fails is retried with a bound
+ * (retry.ts), and before the retry the kafkajs producer is replaced by a fresh one. After a
+ * broker restart or a lost answer, an idempotent producer's sequence numbers may no longer be
+ * the broker's; a new producer (new producer id) always is. A resend may duplicate records of
+ * the failed call, never lose them; every consumer of these topics keeps records once (ids).
+ */
 export class StreamProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
+  private generation = 0;
+  /** Generation whose producer failed a call and is to be replaced before the next try. */
+  private failedGeneration = -1;
+  private renewing: Promise<void> | null = null;
+  private closed = false;
   private readonly compression: number;
   private readonly maxMessagesPerRequest: number;
+  private readonly retry: RetryPolicy;
 
-  constructor(kafka: KafkaClient, private readonly codec: AvroCodec, options: ProducerOptions = {}) {
-    const idempotent = options.idempotent ?? true;
-    // An idempotent producer keeps order and de-duplicates its retries only with at most 5 requests in flight.
-    this.producer = kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false, createPartitioner: keyPartitioner });
+  constructor(private readonly kafka: KafkaClient, private readonly codec: AvroCodec, private readonly options: ProducerOptions = {}) {
+    this.producer = this.create();
     this.compression = options.compress === false ? CompressionTypes.None : CompressionTypes.GZIP;
     this.maxMessagesPerRequest = options.maxMessagesPerRequest ?? 2048;
+    this.retry = options.retry ?? BROKER_RETRY;
   }
 
-  async connect(): Promise<void> {
-    try {
-      await this.producer.connect();
-    } catch (err) {
-      throw brokerError('connecting the producer', err);
-    }
+  private create(): Producer {
+    const idempotent = this.options.idempotent ?? true;
+    // An idempotent producer keeps order and de-duplicates its retries only with at most 5 requests in flight.
+    return this.kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false, createPartitioner: keyPartitioner });
   }
 
+  async connect(options: SendOptions = {}): Promise<void> {
+    await withBrokerRetries('connecting the producer', () => this.producer.connect(), { policy: this.retry, ...options });
+  }
+
+  /** Closes the producer; a send after this fails (not retryable). */
   async disconnect(): Promise<void> {
+    this.closed = true;
     await this.producer.disconnect().catch(() => undefined);
+  }
+
+  /** Times the kafkajs producer was replaced after a failure (for tests and metrics). */
+  get renewals(): number {
+    return this.generation;
   }
 
   /**
    * Sends messages to several topics; resolves when all are acknowledged. Up to
    * maxMessagesPerRequest messages go in one produce call, the calls one after another: an
-   * idempotent producer's sequence numbers and a key's order are only safe that way. A failure
-   * rejects the send (the caller resends all of it: duplicates, never loss).
+   * idempotent producer's sequence numbers and a key's order are only safe that way. A call
+   * that fails retryably is tried again (on a renewed producer) within the retry policy;
+   * when that is spent, the send rejects (the caller resends all of it: duplicates, never loss).
    */
-  async send(batches: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
+  async send(batches: ReadonlyArray<{ topic: string; messages: Message[] }>, options: SendOptions = {}): Promise<void> {
     for (const topicMessages of chunkTopicMessages(batches, this.maxMessagesPerRequest)) {
-      try {
-        await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
-      } catch (err) {
-        throw brokerError(`producing to ${topicMessages.map((b) => b.topic).join(', ')}`, err);
-      }
+      const doing = `producing to ${topicMessages.map((b) => b.topic).join(', ')}`;
+      await withBrokerRetries(doing, () => this.sendCall(doing, topicMessages), {
+        policy: this.retry,
+        beforeRetry: () => this.renewIfFailed(),
+        ...options,
+      });
     }
+  }
+
+  private async sendCall(doing: string, topicMessages: Array<{ topic: string; messages: Message[] }>): Promise<void> {
+    if (this.closed) throw new LeakscopeError('BROKER_FAILED', `Kafka: ${doing}: the producer is closed`);
+    if (this.renewing) await this.renewing;
+    const generation = this.generation;
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
+    } catch (err) {
+      const error = brokerError(doing, err);
+      if (this.closed) throw new LeakscopeError('BROKER_FAILED', `Kafka: ${doing}: the producer is closed`, { cause: err });
+      // A call on a producer that another call's failure already replaced: try again on the new one.
+      if (generation !== this.generation) throw new LeakscopeError('BROKER_FAILED', error.message, { cause: err, retryable: true });
+      this.failedGeneration = generation;
+      throw error;
+    }
+  }
+
+  /** Replaces the kafkajs producer if the current one failed a call (once, whoever asks first). */
+  private renewIfFailed(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    if (this.failedGeneration !== this.generation || this.closed) return Promise.resolve();
+    const old = this.producer;
+    this.producer = this.create();
+    this.generation++;
+    this.renewing = (async () => {
+      try {
+        // Calls still in flight on the old producer fail and are retried on the new one.
+        void old.disconnect().catch(() => undefined);
+        await this.producer.connect();
+      } finally {
+        this.renewing = null;
+      }
+    })();
+    return this.renewing;
   }
 
   /** Avro single-object messages of requests, keyed by the session's MSISDN, else the gateway id. */

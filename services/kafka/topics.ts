@@ -5,6 +5,7 @@
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { LeakscopeError } from '../core/errors.js';
 import { brokerError } from './client.js';
+import { notReady, sleep, withBrokerRetries } from './retry.js';
 
 export const TOPIC_PREFIX_ENV = 'LEAKSCOPE_TOPIC_PREFIX';
 
@@ -35,14 +36,19 @@ export interface TopicLayout {
   replicationFactor?: number;
 }
 
-/** Creates whichever of the topics do not exist yet; existing ones are left as they are. */
-export async function ensureTopics(admin: Admin, names: TopicNames, layout: TopicLayout = {}): Promise<void> {
-  try {
+/**
+ * Creates whichever of the topics do not exist yet (existing ones are left as they are), then
+ * waits until every partition of all four has a leader that answers (waitForTopicsReady).
+ * Broker calls that fail retryably are retried with a bound (retry.ts).
+ */
+export async function ensureTopics(admin: Admin, names: TopicNames, layout: TopicLayout = {}, options: ReadyOptions = {}): Promise<void> {
+  const all = Object.values(names);
+  const specs = await withBrokerRetries(`listing topics ${all.join(', ')}`, async () => {
     const existing = new Set(await admin.listTopics());
     const brokers = (await admin.describeCluster()).brokers.length;
     const replicationFactor = layout.replicationFactor ?? Math.min(3, Math.max(1, brokers));
     const partitions = layout.requestPartitions ?? 4;
-    const specs: ITopicConfig[] = [
+    const wanted: ITopicConfig[] = [
       { topic: names.requests, numPartitions: partitions, replicationFactor },
       {
         topic: names.registry,
@@ -56,13 +62,65 @@ export async function ensureTopics(admin: Admin, names: TopicNames, layout: Topi
       },
       { topic: names.alerts, numPartitions: 1, replicationFactor },
       { topic: names.dlq, numPartitions: 1, replicationFactor },
-    ].filter((s) => !existing.has(s.topic));
-    if (specs.length === 0) return;
-    await admin.createTopics({ topics: specs, waitForLeaders: true, timeout: 30_000 });
-  } catch (err) {
-    // Two processes creating the same topic at once: the loser sees TOPIC_ALREADY_EXISTS.
-    if (/already exists/i.test((err as Error)?.message ?? '')) return;
-    throw brokerError(`creating topics ${Object.values(names).join(', ')}`, err);
+    ];
+    return wanted.filter((spec) => !existing.has(spec.topic));
+  }, options);
+  if (specs.length > 0) {
+    try {
+      // kafkajs' waitForLeaders asks one broker's metadata, which can name a leader before that
+      // leader serves the partition: waitForTopicsReady below checks what a client needs.
+      await admin.createTopics({ topics: specs, waitForLeaders: false, timeout: 30_000 });
+    } catch (err) {
+      // Two processes creating the same topic at once: the loser sees TOPIC_ALREADY_EXISTS.
+      if ((err as { type?: string })?.type !== 'TOPIC_ALREADY_EXISTS' && !hasTopicExists(err)) {
+        throw brokerError(`creating topics ${specs.map((t) => t.topic).join(', ')}`, err);
+      }
+    }
+  }
+  await waitForTopicsReady(admin, all, options);
+}
+
+/** kafkajs reports a batch creation's per-topic errors in `errors` (KafkaJSAggregateError). */
+function hasTopicExists(err: unknown): boolean {
+  const errors = (err as { errors?: unknown[] })?.errors;
+  return Array.isArray(errors) && errors.length > 0 && errors.every((e) => (e as { type?: string })?.type === 'TOPIC_ALREADY_EXISTS');
+}
+
+export interface ReadyOptions {
+  /** How long the partitions may take to get an answering leader, ms. Default 30 000. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves when every partition of `topics` has a leader (metadata) and that leader answers a
+ * ListOffsets request (what a producer, a consumer or fetchTopicOffsets needs). Right after a
+ * topic is created, or while a broker restarts, either can fail with a retryable error
+ * ("not the leader for that topic-partition", "leader not available"): those are waited out
+ * up to `timeoutMs`; a non-retryable error fails at once.
+ */
+export async function waitForTopicsReady(admin: Admin, topics: readonly string[], options: ReadyOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  let waitMs = 50;
+  for (;;) {
+    let problem: string;
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = meta.topics.flatMap((t) => (t.partitions.length === 0 ? [`${t.name} (no partitions)`] : t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`)));
+      if (leaderless.length === 0) {
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
+      problem = `no leader yet for ${leaderless.slice(0, 8).join(', ')}`;
+    } catch (err) {
+      const error = brokerError(`waiting for the leaders of ${topics.join(', ')}`, err);
+      if (!error.retryable) throw error;
+      problem = error.message;
+    }
+    if (Date.now() + waitMs > deadline) throw notReady(`topics ${topics.join(', ')}`, `partitions not ready after ${timeoutMs} ms: ${problem}`);
+    if (!(await sleep(waitMs, options.signal))) throw notReady(`topics ${topics.join(', ')}`, `stopped while waiting: ${problem}`);
+    waitMs = Math.min(waitMs * 2, 1000);
   }
 }
 
@@ -70,7 +128,7 @@ export async function ensureTopics(admin: Admin, names: TopicNames, layout: Topi
 export async function prepareTopics(kafka: Kafka, names: TopicNames, layout: TopicLayout = {}): Promise<void> {
   const admin = kafka.admin();
   try {
-    await admin.connect();
+    await withBrokerRetries('connecting the admin client', () => admin.connect());
     await ensureTopics(admin, names, layout);
   } catch (err) {
     throw err instanceof LeakscopeError ? err : brokerError('preparing topics', err);

@@ -29,6 +29,8 @@ export const detectCommand: Command = {
     '  --concurrency N       partitions processed at once (default 4)',
     '  --spread-sites N      first-violation sites in one window that raise a spread alert (default 20)',
     '  --spread-window-ms N  that window, in request time (default 600000)',
+    '  --drain-timeout-ms N  on SIGTERM/SIGINT, stop within N ms whatever Kafka and ClickHouse do;',
+    '                        what was not written is not committed (default 10000)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '  --json                print the final summary as one JSON object',
   ].join('\n'),
@@ -43,6 +45,7 @@ export const detectCommand: Command = {
       'spread-sites': { type: 'string' },
       'spread-window-ms': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'drain-timeout-ms': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `detect takes no arguments, got ${positionals.join(' ')}`);
@@ -55,6 +58,7 @@ export const detectCommand: Command = {
       ...intFlag(values.concurrency, '--concurrency', 'partitionsConsumedConcurrently'),
       ...intFlag(values['spread-sites'], '--spread-sites', 'spreadSites'),
       ...intFlag(values['spread-window-ms'], '--spread-window-ms', 'spreadWindowMs'),
+      ...intFlag(values['drain-timeout-ms'], '--drain-timeout-ms', 'drainTimeoutMs'),
     };
     const metricsPort = parseMetricsPort(values['metrics-port']);
     const loaded = await loadKeys({ env: io.env, keyFile: values['key-file'] ?? null, createIfMissing: false });
@@ -65,7 +69,17 @@ export const detectCommand: Command = {
     componentLogger(root, 'sink.clickhouse').info({ url: redactUrl(url.trim()) }, 'store opened');
     const detector = new Detector({ brokers: conn.brokers, topics: conn.topics, store, keys: loaded.keys, logger: root, metrics, settings });
     const server = metricsPort === 0 ? null : await startTelemetryServer(metrics, () => detector.health(), { port: metricsPort });
-    const stop = (): void => void detector.stop();
+    let signalled = false;
+    const stop = (): void => {
+      signalled = true;
+      void detector.stop();
+      // stop() returns within the drain time; should a client library still hold the event
+      // loop after that, the process exits anyway (with the code run() returned, if it did).
+      setTimeout(() => {
+        io.stderr.write('leakscope detect: still running after the drain time; exiting\n');
+        process.exit(process.exitCode ?? 1);
+      }, detector.settings.drainTimeoutMs + EXIT_GRACE_MS).unref();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
@@ -82,9 +96,16 @@ export const detectCommand: Command = {
       await detector.stop();
       await server?.close();
       await store.close();
+      // A client that could not disconnect in time (its broker is down), or whose call was
+      // abandoned, keeps retrying by itself and would hold the process: on a signal, exit as
+      // soon as this command has returned.
+      if (signalled && detector.leftBehind.length > 0) setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
     }
   },
 };
+
+/** After the drain time, how long the process may take to exit by itself before it is made to. */
+const EXIT_GRACE_MS = 2000;
 
 function intFlag<K extends keyof DetectorSettings>(value: string | undefined, flag: string, key: K): Partial<DetectorSettings> {
   if (value === undefined) return {};

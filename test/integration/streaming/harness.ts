@@ -21,10 +21,13 @@ export interface StreamEnv {
   env: Record<string, string>;
 }
 
-/** Fails with the fix-it message when the stack is not up (never skips). */
-export async function streamEnv(name: string): Promise<StreamEnv> {
-  const brokers = requireKafka();
-  const clickhouseBase = requireClickHouse();
+/**
+ * Fails with the fix-it message when the stack is not up (never skips). `servers` points the
+ * test at another stack than the shared one (one the test started and may restart).
+ */
+export async function streamEnv(name: string, servers?: { brokers: string[]; clickhouseBase: string }): Promise<StreamEnv> {
+  const brokers = servers?.brokers ?? requireKafka();
+  const clickhouseBase = servers?.clickhouseBase ?? requireClickHouse();
   const database = uniqueName(`lk_${name}`);
   const base = new URL(clickhouseBase);
   base.pathname = `/${database}`;

@@ -1,0 +1,102 @@
+// Judging one batch of gateway-requests records, with no Kafka in it: decode (Avro
+// single-object encoding) → detect() against one registry snapshot → protect the subscriber →
+// which alerts the violations raise. Records in, plain results out; the detector's Kafka loop
+// (detector.ts) fetches the records, writes the results and commits.
+import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
+import { detect } from '../core/detect/index.js';
+import type { Disclosure, Verdict } from '../core/types.js';
+import { fromAvroGatewayRequest, type AvroCodec } from '../avro/index.js';
+import type { Protector, StoredDisclosure } from '../store/index.js';
+import type { ActiveRegistry } from './registry-state/index.js';
+import type { AlertTracker, PendingAlerts } from './alerts.js';
+
+/** One record of a batch, as the broker handed it over. */
+export interface BatchRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** A record that could not be judged: it goes to the dead-letter topic with its reason. */
+export interface RejectedRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: string;
+  /** `topic/partition@offset`. */
+  source: string;
+}
+
+/** One batch's verdicts, before anything is written. */
+export interface JudgedBatch {
+  active: ActiveRegistry;
+  stored: StoredDisclosure[];
+  violations: Disclosure[];
+  rejected: RejectedRecord[];
+  verdicts: Partial<Record<Verdict, number>>;
+  /** The alerts the violations raise; commit() once they are sent, abandon() if not. */
+  alerts: PendingAlerts;
+}
+
+export interface JudgeContext {
+  codec: AvroCodec;
+  protector: Protector;
+  /** The registry that judges the whole batch (read once: one snapshot per batch). */
+  active: ActiveRegistry;
+  alerts: AlertTracker;
+  /** Time stamped on alerts (detected_at). */
+  now: () => number;
+}
+
+export interface JudgeOptions {
+  /** `topic/partition`, for rejected records' source. */
+  source: string;
+  /** Records judged between two turns of the event loop; default YIELD_EVERY. */
+  yieldEvery?: number;
+  /** Asked at every yield: false abandons the batch (null), e.g. its partition was taken away. */
+  stillWanted?: () => boolean;
+}
+
+/** Records judged between two turns of the event loop while a batch is judged. */
+export const YIELD_EVERY = 4096;
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Judges every record of a batch. A record that does not decode or cannot be judged is
+ * rejected with its reason (never thrown). Yields to I/O every `yieldEvery` records: a fetch
+ * can hand over 100 000 records per partition, and judging them in one go would hold the event
+ * loop for a second, and with it the answers of the inserts in flight. Null when
+ * `stillWanted` said no at a yield.
+ */
+export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeContext, options: JudgeOptions): Promise<JudgedBatch | null> {
+  const { active, codec, protector } = ctx;
+  const snapshot = active.snapshot;
+  const yieldEvery = options.yieldEvery ?? YIELD_EVERY;
+  const stored: StoredDisclosure[] = [];
+  const violations: Disclosure[] = [];
+  const rejected: RejectedRecord[] = [];
+  const verdicts: Partial<Record<Verdict, number>> = {};
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0 && i % yieldEvery === 0) {
+      await yieldToIo();
+      if (options.stillWanted && !options.stillWanted()) return null;
+    }
+    const m = records[i]!;
+    let disclosure: Disclosure | null;
+    try {
+      if (m.value === null) throw new LeakscopeError('SCHEMA_UNKNOWN', 'empty message (no value)');
+      disclosure = detect(fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', m.value)), snapshot);
+    } catch (err) {
+      const reason = isLeakscopeError(err) ? err.message : `cannot judge the request: ${(err as Error)?.message ?? String(err)}`;
+      rejected.push({ offset: m.offset, key: m.key, value: m.value, reason, source: `${options.source}@${m.offset}` });
+      continue;
+    }
+    if (disclosure === null) continue;
+    verdicts[disclosure.verdict] = (verdicts[disclosure.verdict] ?? 0) + 1;
+    if (disclosure.verdict !== 'authorized') violations.push(disclosure);
+    stored.push(protector.toStored(disclosure));
+  }
+  const alerts = ctx.alerts.consider(violations, ctx.now());
+  return { active, stored, violations, rejected, verdicts, alerts };
+}
