@@ -60,7 +60,7 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
   // The parsers refuse hosts that do not normalise; a record from elsewhere (an old shipper)
   // with such a host is never looked up among partners, and is stored escaped.
   const normalized = normalizeHost(request.host);
-  const host = normalized ?? `invalid:${encodeURIComponent(request.host.toLowerCase())}`;
+  const host = normalized ?? `invalid:${escapeHost(request.host.toLowerCase())}`;
   const sortedChannels = [...channels].sort();
   const { verdict, partnerId } = judge(normalized === null ? [] : snapshot.matchHost(host), sortedChannels, request.ts);
   return {
@@ -83,6 +83,16 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
     status: request.status,
   };
 }
+
+/**
+ * `encodeURIComponent`, except that a lone surrogate (which it refuses with a URIError) is
+ * written as U+FFFD first: input never makes the core throw.
+ */
+function escapeHost(host: string): string {
+  return encodeURIComponent(host.replace(LONE_SURROGATE, '\uFFFD'));
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * The verdict table of DESIGN.md. `matches` are most specific first; the partner named is
