@@ -101,6 +101,20 @@ export class LineSplitter {
     this.resetCarry();
   }
 
+  /**
+   * Reading stopped at a fault: the bytes of the line begun and not finished (decoded, at
+   * most the cap's prefix), or null when the last line read was complete. Nothing more is
+   * emitted after this.
+   */
+  abandon(): string | null {
+    let cut: string | null = null;
+    if (this.discarding) cut = this.headText();
+    else if (this.carryBytes > 0) cut = decodeLine(Buffer.concat(this.carry, this.carryBytes));
+    this.resetCarry();
+    this.stopped = true;
+    return cut;
+  }
+
   private emitCarried(sink: LineSink, buf: Buffer, nl: number): void {
     const tail = nl - this.pos;
     if (!this.discarding && this.carryBytes + tail <= this.maxLineBytes) {
