@@ -29,6 +29,7 @@ export function parseFlags<O extends Options>(command: string, argv: string[], o
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new LeakscopeError('USAGE', `${command}: ${(err as Error).message}. See: leakscope ${command} --help`, { cause: err });
+    // No `${command}:` prefix: main() writes every message as `leakscope <command>: …` once.
+    throw new LeakscopeError('USAGE', `${(err as Error).message}. See: leakscope ${command} --help`, { cause: err });
   }
 }

@@ -4,16 +4,13 @@
 // A time of day without a zone is refused: it is ambiguous, and a breach window that is off by
 // the investigator's time zone silently leaves out an hour of victims.
 import { LeakscopeError } from '../core/errors.js';
+import { parseIsoDate, parseIsoDateTime } from '../core/parse/time.js';
 import type { Window } from '../store/types.js';
 
 const EXAMPLE = 'expected ISO-8601 with a zone, e.g. 2012-01-10T09:30:00Z or 2012-01-25T14:00+00:00, or a date such as 2012-01-10 for UTC midnight';
 
 // date [T time [zone]]; the zone is checked separately so a zone-less time gets its own message.
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
-
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
 
 function refuse(flag: string, value: string, why: string): LeakscopeError {
   return new LeakscopeError('TIME_INVALID', `${flag} ${JSON.stringify(value)}: ${why}`);
@@ -24,33 +21,29 @@ function refuse(flag: string, value: string, why: string): LeakscopeError {
  * of a fraction are dropped. `flag` names the flag in the error (`--from`).
  */
 export function parseTime(value: string, flag: string): number {
-  const m = ISO.exec(value.trim());
+  const text = value.trim();
+  const m = ISO.exec(text);
   if (!m) throw refuse(flag, value, `not a time (${EXAMPLE})`);
-  const [, y, mo, d, h, mi, s, frac, zulu, sign, oh, om] = m;
-  const year = Number(y);
+  const [, y, mo, d, h, mi, s, , zulu, sign, oh, om] = m;
   const month = Number(mo);
-  const day = Number(d);
   if (month < 1 || month > 12) throw refuse(flag, value, `month ${mo} does not exist (${EXAMPLE})`);
-  if (day < 1 || day > daysInMonth(year, month)) throw refuse(flag, value, `day ${d} does not exist in ${y}-${mo} (${EXAMPLE})`);
-  if (h === undefined) return Date.UTC(year, month - 1, day);
+  // The log parsers' own reading of dates and times (core/parse/time.ts), so that a window
+  // means what a logged time means: years 0–99 are those years, not 1900–1999.
+  const midnight = parseIsoDate(text.slice(0, 10));
+  if (midnight === null) throw refuse(flag, value, `day ${d} does not exist in ${y}-${mo} (${EXAMPLE})`);
+  if (h === undefined) return midnight;
 
   if (zulu === undefined && sign === undefined) {
     throw refuse(flag, value, `a time of day needs a zone: add Z for UTC or an offset such as +01:00 (${EXAMPLE})`);
   }
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = s === undefined ? 0 : Number(s);
-  if (hour > 23 || minute > 59 || second > 59) throw refuse(flag, value, `hour, minute or second out of range (${EXAMPLE})`);
-  const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
-  let offsetMinutes = 0;
-  if (sign !== undefined) {
-    const offsetHours = Number(oh);
-    const offsetMins = Number(om);
-    if (offsetHours > 23 || offsetMins > 59) throw refuse(flag, value, `zone offset ${sign}${oh}:${om} out of range (${EXAMPLE})`);
-    offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  if (Number(h) > 23 || Number(mi) > 59 || (s !== undefined && Number(s) > 59)) {
+    throw refuse(flag, value, `hour, minute or second out of range (${EXAMPLE})`);
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
-  if (!Number.isFinite(ms)) throw refuse(flag, value, `out of range (${EXAMPLE})`);
+  if (sign !== undefined && (Number(oh) > 23 || Number(om) > 59)) {
+    throw refuse(flag, value, `zone offset ${sign}${oh}:${om} out of range (${EXAMPLE})`);
+  }
+  const ms = parseIsoDateTime(text);
+  if (ms === null) throw refuse(flag, value, `out of range (${EXAMPLE})`);
   return ms;
 }
 

@@ -75,7 +75,8 @@ export class LineSplitter {
       }
       if (this.carryBytes > 0 || this.discarding) {
         this.emitCarried(sink, buf, nl);
-      } else if (nl - this.pos > this.maxLineBytes) {
+      } else if (nl - this.pos - (nl > this.pos && buf[nl - 1] === 13 ? 1 : 0) > this.maxLineBytes) {
+        // The cap is on the line's own bytes: the CR of a CRLF ending does not count.
         sink.overlong(buf.toString('utf8', this.pos, this.pos + this.prefixBytes), nl - this.pos);
       } else {
         let end = nl;
@@ -96,14 +97,32 @@ export class LineSplitter {
     } else if (this.discarding) {
       sink.overlong(this.headText(), this.discardBytes);
     } else if (this.carryBytes > 0) {
-      sink.line(decodeLine(Buffer.concat(this.carry, this.carryBytes)));
+      const bytes = Buffer.concat(this.carry, this.carryBytes);
+      const own = bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
+      if (own > this.maxLineBytes) sink.overlong(bytes.toString('utf8', 0, this.prefixBytes), bytes.length);
+      else sink.line(decodeLine(bytes));
     }
     this.resetCarry();
   }
 
+  /**
+   * Reading stopped at a fault: the bytes of the line begun and not finished (decoded, at
+   * most the cap's prefix), or null when the last line read was complete. Nothing more is
+   * emitted after this.
+   */
+  abandon(): string | null {
+    let cut: string | null = null;
+    if (this.discarding) cut = this.headText();
+    else if (this.carryBytes > 0) cut = decodeLine(Buffer.concat(this.carry, this.carryBytes));
+    this.resetCarry();
+    this.stopped = true;
+    return cut;
+  }
+
   private emitCarried(sink: LineSink, buf: Buffer, nl: number): void {
     const tail = nl - this.pos;
-    if (!this.discarding && this.carryBytes + tail <= this.maxLineBytes) {
+    const cr = (tail > 0 ? buf[nl - 1] === 13 : this.lastCarriedByte() === 13) ? 1 : 0;
+    if (!this.discarding && this.carryBytes + tail - cr <= this.maxLineBytes) {
       this.carry.push(buf.subarray(this.pos, nl));
       sink.line(decodeLine(Buffer.concat(this.carry, this.carryBytes + tail)));
     } else {
@@ -113,11 +132,17 @@ export class LineSplitter {
     this.resetCarry();
   }
 
+  private lastCarriedByte(): number {
+    const last = this.carry[this.carry.length - 1];
+    return last === undefined || last.length === 0 ? -1 : last[last.length - 1]!;
+  }
+
   /** Keeps the bytes of `buf` from `from` on: the start of a line that continues in the next chunk. */
   private keep(buf: Buffer, from: number): void {
     const n = buf.length - from;
     if (n === 0) return;
-    if (!this.discarding && this.carryBytes + n <= this.maxLineBytes) {
+    // One byte of room beyond the cap: it may be the CR of a CRLF, which the cap does not count.
+    if (!this.discarding && this.carryBytes + n <= this.maxLineBytes + 1) {
       // A copy: the stream may reuse its buffer, and a slice would pin the whole chunk.
       this.carry.push(Buffer.from(buf.subarray(from)));
       this.carryBytes += n;

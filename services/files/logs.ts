@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import { createLineParser, detectFormat, type LineParser } from '../core/parse/index.js';
 import type { GatewayRequest, LogFormat, RejectRecord } from '../core/types.js';
+import { describeLine } from '../core/parse/line-text.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
 
 /** What the reader hands on: the parsed lines of one stretch of one source. */
@@ -18,6 +19,13 @@ export interface LogBatch {
   rejects: RejectRecord[];
   /** Lines consumed, of every kind (requests, rejects, directives, blank lines). */
   lines: number;
+  /**
+   * Set on the last batch of a source whose reading stopped at a fault (corrupt or truncated
+   * gzip, a read error, a format that cannot be told): what went wrong. Every line read
+   * before it is in this or an earlier batch, and the fault itself is the last reject, at
+   * the line where reading stopped. Null for a source read to its end.
+   */
+  fault: string | null;
   /**
    * Bytes consumed from the source for this batch, for progress: compressed bytes for a
    * gzip file, so the sum over a file's batches is its size on disk. For a byte range, the
@@ -96,6 +104,9 @@ function isBlank(text: string): boolean {
   return true;
 }
 
+/** Thrown by BatchBuilder when a line makes the rest of its source unreadable; its reject is already recorded. */
+class SourceStopped extends Error {}
+
 /** Receives the lines of one source, parses them, and collects the current batch. */
 class BatchBuilder implements LineSink {
   requests: GatewayRequest[] = [];
@@ -134,11 +145,10 @@ class BatchBuilder implements LineSink {
       if (isBlank(text)) return;
       const format = detectFormat(text);
       if (format === null) {
-        throw new LeakscopeError(
-          'FORMAT_UNKNOWN',
-          `${this.source}: cannot tell the log format from line ${n} (${JSON.stringify(text.slice(0, 40))}): ` +
-            'NDJSON lines start with "{" and W3C logs with a "#" directive; pass --format ndjson or --format w3c',
-        );
+        const reason = `cannot tell the log format from line ${n} (${describeLine(text)}): ` +
+          'NDJSON lines start with "{" and W3C logs with a "#" directive; pass --format ndjson or --format w3c';
+        this.rejects.push({ source: this.source, line: n, reason: `input refused from here on: ${reason}`, raw: text });
+        throw new SourceStopped(reason);
       }
       parser = this.parser = createLineParser(format);
     }
@@ -159,13 +169,41 @@ class BatchBuilder implements LineSink {
     });
   }
 
-  take(bytes: number): LogBatch {
-    const batch: LogBatch = { source: this.source, requests: this.requests, rejects: this.rejects, lines: this.lines, bytes };
+  /**
+   * Records the fault that stopped reading as a reject at the line where it stopped: the
+   * line cut off by it (its bytes so far as raw text), or the line after the last one read.
+   */
+  fault(reason: string, cutOff: string | null): void {
+    const n = this.lineNumber + 1;
+    if (cutOff !== null) {
+      this.lineNumber = n;
+      this.lines++;
+    }
+    const where = cutOff === null ? `after line ${n - 1}` : `in line ${n}, which is cut off`;
+    this.rejects.push({
+      source: this.source,
+      line: n,
+      reason: `input refused from here on: ${reason}; reading stopped ${where}, and every line before it was read`,
+      raw: cutOff ?? '',
+    });
+  }
+
+  take(bytes: number, fault: string | null = null): LogBatch {
+    const batch: LogBatch = { source: this.source, requests: this.requests, rejects: this.rejects, lines: this.lines, bytes, fault };
     this.requests = [];
     this.rejects = [];
     this.lines = 0;
     return batch;
   }
+}
+
+/** Why reading a source stopped, without its name (the reject record names the source). */
+function faultReason(err: unknown): string {
+  if (err instanceof SourceStopped || isLeakscopeError(err)) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  const detail = e?.message ?? String(err);
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return `the gzip data is corrupt or truncated (${detail})`;
+  return `cannot read: ${detail}`;
 }
 
 function unreadable(source: string, err: unknown): LeakscopeError {
@@ -238,6 +276,10 @@ async function* batchesOf(
   let reported = 0;
   const builder = new BatchBuilder(source, settings.format === 'auto' ? null : settings.format, settings.maxLineBytes);
   const splitter = new LineSplitter(settings.maxLineBytes, OVERLONG_RAW_BYTES);
+  // A fault part-way (a gzip cut short or corrupt, a read error, a format that cannot be
+  // told) does not throw: what was read before it is handed on, the fault becomes the last
+  // reject of this source, and the caller goes on with its other inputs.
+  let fault: string | null = null;
   try {
     for await (const chunk of decodedChunks(raw, counter)) {
       splitter.feed(chunk);
@@ -251,9 +293,11 @@ async function* batchesOf(
     }
     splitter.finish(builder);
   } catch (err) {
-    throw unreadable(source, err);
+    fault = faultReason(err);
+    const cutOff = splitter.abandon();
+    if (!(err instanceof SourceStopped)) builder.fault(fault, cutOff);
   }
-  if (builder.lines > 0 || counter.bytes > reported) yield builder.take(counter.bytes - reported);
+  if (builder.lines > 0 || counter.bytes > reported || fault !== null) yield builder.take(counter.bytes - reported, fault);
 }
 
 /** Batches of one log file, plain or gzip. */
@@ -262,9 +306,15 @@ export async function* readLogFile(path: string, options: ReadLogsOptions): Asyn
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close();
+      throw Object.assign(new Error('it is a directory, not a file'), { code: 'EISDIR' });
+    }
   } catch (err) {
     throw unreadable(path, err);
   }
+  // A stream with no position: FIFOs, process substitution (`<(zcat x)`) and character
+  // devices cannot seek, and are read like any file from where they are.
   yield* batchesOf(path, handle.createReadStream({ highWaterMark: settings.readChunkBytes }), settings);
 }
 
@@ -440,7 +490,7 @@ export async function* readLogRange(path: string, options: LogRangeOptions): Asy
       throw unreadable(path, err);
     }
     const consumed = (splitter.stopped ? splitter.lineStart : size) - reported;
-    if (builder.lines > 0 || consumed > 0) yield builder.take(consumed);
+    if (builder.lines > 0 || consumed > 0) yield builder.take(consumed, null);
   } finally {
     await handle.close();
   }

@@ -3,6 +3,7 @@
 // field (hosts, identifiers, sites) are joined with `;`, which never occurs in a host or channel.
 import type { ReportJson, WhoSawJson } from '../store/answers.js';
 import { VERDICTS, type Verdict } from '../core/types.js';
+import { cleanText } from './text.js';
 
 const NEEDS_QUOTES = /[",\r\n]/;
 // Spreadsheets run a cell starting with one of these as a formula (CSV injection). A host
@@ -15,7 +16,9 @@ const PLAIN_NUMBER = /^[+-]?[0-9]+(?:\.[0-9]+)?$/;
 /** One field, quoted when RFC 4180 requires it and disarmed when a spreadsheet would run it. */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  let text = String(value);
+  // Control characters (ESC, NUL, CR, U+202E, …) are written as visible `\uXXXX` escapes: a
+  // CSV is opened in terminals and spreadsheets, and must not carry a control sequence.
+  let text = typeof value === 'string' ? cleanText(value) : String(value);
   if (typeof value === 'string' && FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) text = `'${text}`;
   return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -5,13 +5,15 @@
 import type { ReportJson } from '../store/answers.js';
 import type { Verdict } from '../core/types.js';
 import { verdictTotals } from './summary.js';
-import { compactTime, groupDigits } from './text.js';
+import { cleanText, compactTime, groupDigits } from './text.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Text safe in HTML and SVG element content and in quoted attribute values. */
 export function escapeHtml(value: string | number): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  // Control characters are shown as `\uXXXX`, never passed on: a bidi override (U+202E)
+  // would make a host read as another in the page a regulator is sent.
+  return cleanText(String(value)).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 export interface ReportHtmlOptions {

@@ -1,4 +1,4 @@
 // The scan pipeline: log files → parse → detect → protect → store, in-thread or with workers.
-export { scanFiles, ScanInterrupted } from './scan.js';
+export { checkInputList, scanFiles, ScanInterrupted } from './scan.js';
 export type { ScanLog, ScanOptions, ScanProgress, ScanSummary } from './scan.js';
 export { inspectInputs } from './tasks.js';

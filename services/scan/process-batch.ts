@@ -21,6 +21,8 @@ export interface ProcessedBatch {
   /** The disclosures encoded for DuckDBStore.writeEncoded (done in workers, off the writer's thread). */
   encoded: EncodedBatch | null;
   rejects: RejectRecord[];
+  /** Sources whose reading stopped at a fault in this batch (see LogBatch.fault); 0 or 1. */
+  faults: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export class BatchAssembler {
   private stored: StoredDisclosure[] = [];
   private encodedParts: string[] = [];
   private rejects: RejectRecord[] = [];
+  private faults = 0;
 
   constructor(
     private readonly snapshot: RegistrySnapshot,
@@ -86,6 +89,7 @@ export class BatchAssembler {
       for (const d of disclosures) this.stored.push(d);
     }
     for (const r of batch.rejects) this.rejects.push(r);
+    if (batch.fault !== null) this.faults++;
     if (this.lines >= this.batchLines) {
       const full = this.flush();
       if (full !== null) done.push(full);
@@ -95,7 +99,7 @@ export class BatchAssembler {
 
   /** The store batch gathered so far, or null when nothing was read since the last one. */
   flush(): ProcessedBatch | null {
-    if (this.source === null || (this.lines === 0 && this.bytes === 0 && this.rejects.length === 0)) return null;
+    if (this.source === null || (this.lines === 0 && this.bytes === 0 && this.rejects.length === 0 && this.faults === 0)) return null;
     const batch: ProcessedBatch = {
       source: this.source,
       lines: this.lines,
@@ -106,8 +110,9 @@ export class BatchAssembler {
       stored: this.encode ? null : this.stored,
       encoded: this.encode ? { ndjson: this.encodedParts.join(''), rows: this.disclosures } : null,
       rejects: this.rejects,
+      faults: this.faults,
     };
-    this.lines = this.bytes = this.requests = this.violations = this.disclosures = 0;
+    this.lines = this.bytes = this.requests = this.violations = this.disclosures = this.faults = 0;
     this.stored = [];
     this.encodedParts = [];
     this.rejects = [];

@@ -35,6 +35,12 @@ export interface ScanSummary {
   violations: number;
   /** Lines that could not be read, written to the rejects file. */
   rejected: number;
+  /**
+   * Inputs refused in part: reading stopped at a fault (a gzip cut short or corrupt, a read
+   * error, a format that cannot be told). What was read before it is stored, and the fault is
+   * a reject of that input at the line where reading stopped.
+   */
+  faulted: number;
 }
 
 export interface ScanProgress extends ScanSummary {
@@ -179,19 +185,25 @@ async function checkRegistryVersion(store: DisclosureStore, registry: Registry):
 
 /** Should the scan use worker threads? Only for big file inputs, never with stdin. */
 function workerCount(options: ScanOptions, files: readonly InputFile[], script: URL | null): number {
-  if (script === null || options.inputs.includes('-')) return 0;
+  // Stdin and other streams (FIFOs, `<(zcat x)`) are read once, in this thread.
+  if (script === null || options.inputs.includes('-') || files.some((f) => f.stream)) return 0;
   const wanted = options.workers ?? Math.max(1, availableParallelism() - 1);
   if (wanted < 1) return 0;
   const total = files.reduce((sum, f) => sum + f.sizeBytes, 0);
   return total >= (options.parallelMinBytes ?? DEFAULT_PARALLEL_MIN_BYTES) ? wanted : 0;
 }
 
+/** Refuses an input list that cannot be scanned; the CLI calls it before it creates anything. */
+export function checkInputList(inputs: readonly string[]): void {
+  if (inputs.length === 0) throw new LeakscopeError('USAGE', 'no log files given (a path, or - for stdin)');
+  if (inputs.filter((i) => i === '-').length > 1) throw new LeakscopeError('USAGE', 'stdin (-) can be given only once');
+}
+
 export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   const now = options.now ?? Date.now;
   const started = now();
   const { store, registry, keys } = options;
-  if (options.inputs.length === 0) throw new LeakscopeError('USAGE', 'scan: no log files given (a path, or - for stdin)');
-  if (options.inputs.filter((i) => i === '-').length > 1) throw new LeakscopeError('USAGE', 'scan: stdin (-) can be given only once');
+  checkInputList(options.inputs);
 
   const files = await inspectInputs(options.inputs, options.format);
   const rejects = new RejectsFile(options.rejectsPath ?? defaultRejectsPath(store));
@@ -203,8 +215,8 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   const snapshot = buildSnapshot(registry);
   await checkAndRecordMeta(store, registry, keyCheckOf(keys));
 
-  const summary: ScanSummary = { lines: 0, requests: 0, disclosures: 0, violations: 0, rejected: 0 };
-  const totalBytes = options.inputs.includes('-') ? null : files.reduce((sum, f) => sum + f.sizeBytes, 0);
+  const summary: ScanSummary = { lines: 0, requests: 0, disclosures: 0, violations: 0, rejected: 0, faulted: 0 };
+  const totalBytes = options.inputs.includes('-') || files.some((f) => f.stream) ? null : files.reduce((sum, f) => sum + f.sizeBytes, 0);
   let bytes = 0;
   const scanId = store.beginScan ? await store.beginScan(options.inputs, started) : null;
 
@@ -218,6 +230,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
     summary.disclosures += batch.disclosures;
     summary.violations += batch.violations;
     summary.rejected += batch.rejects.length;
+    summary.faulted += batch.faults;
     bytes += batch.bytes;
     options.onProgress?.({ ...summary, bytes, totalBytes, elapsedMs: now() - started });
   };

@@ -4,6 +4,7 @@
 import { open, stat } from 'node:fs/promises';
 import { LeakscopeError } from '../core/errors.js';
 import { detectFormat } from '../core/parse/index.js';
+import { describeLine } from '../core/parse/line-text.js';
 
 export type ScanTask =
   | { id: number; kind: 'range'; path: string; start: number; end: number }
@@ -13,6 +14,8 @@ export interface InputFile {
   path: string;
   sizeBytes: number;
   gzip: boolean;
+  /** Not a regular file (a FIFO, a pipe, a device): read once as a stream, never in ranges. */
+  stream: boolean;
 }
 
 /** Bytes read to find a plain file's first line when the format is told from it. */
@@ -30,6 +33,13 @@ export async function inspectInputs(inputs: readonly string[], format: 'auto' | 
     try {
       const info = await stat(path);
       if (info.isDirectory()) throw Object.assign(new Error('it is a directory, not a file'), { code: 'EISDIR' });
+      if (!info.isFile()) {
+        // A FIFO, process substitution (`<(zcat x)`) or a device: it cannot seek, and opening
+        // it here would consume or unblock what its writer sends. Read once, as a stream;
+        // its format is told from its first line when it is read.
+        files.push({ path, sizeBytes: 0, gzip: false, stream: true });
+        continue;
+      }
       const handle = await open(path, 'r');
       let head: Buffer;
       try {
@@ -40,7 +50,7 @@ export async function inspectInputs(inputs: readonly string[], format: 'auto' | 
         await handle.close();
       }
       const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-      files.push({ path, sizeBytes: info.isFile() ? info.size : 0, gzip });
+      files.push({ path, sizeBytes: info.size, gzip, stream: false });
       if (format === 'auto' && !gzip) checkFormat(path, head);
     } catch (cause) {
       if (cause instanceof LeakscopeError) throw cause;
@@ -57,7 +67,7 @@ function checkFormat(path: string, head: Buffer): void {
   if (line === undefined) return; // empty so far: nothing to tell, nothing to refuse
   if (detectFormat(line) === null) {
     throw new LeakscopeError('FORMAT_UNKNOWN',
-      `${path}: cannot tell the log format from its first line (${JSON.stringify(line.slice(0, 40))}): ` +
+      `${path}: cannot tell the log format from its first line (${describeLine(line)}): ` +
       'NDJSON lines start with "{" and W3C logs with a "#" directive; pass --format ndjson or --format w3c');
   }
 }
@@ -71,7 +81,7 @@ export function planTasks(files: readonly InputFile[], workers: number, rangeByt
   const tasks: ScanTask[] = [];
   let id = 0;
   for (const file of files) {
-    if (file.gzip || file.sizeBytes <= rangeBytes) {
+    if (file.gzip || file.stream || file.sizeBytes <= rangeBytes) {
       tasks.push({ id: id++, kind: 'whole', path: file.path });
       continue;
     }

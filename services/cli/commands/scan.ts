@@ -1,12 +1,13 @@
 // `leakscope scan`: reads gateway logs, judges every request against the partner registry
 // and stores the disclosures in the embedded DuckDB file. Flags, defaults and key handling
 // live here; the work is services/scan's scanFiles.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { constants as fsConstants, existsSync, rmSync } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { loadKeys } from '../../keys/index.js';
-import { ScanInterrupted, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
+import { ScanInterrupted, checkInputList, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
 import { readRegistryFile } from '../../files/index.js';
 import type { Command } from '../command.js';
@@ -19,6 +20,8 @@ export const DEFAULT_REGISTRY = 'registry.yaml';
 const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 /** Exit code after Ctrl-C, as shells report a process killed by SIGINT. */
 const EXIT_INTERRUPTED = 130;
+/** Some input was read only in part (README, "Exit codes"): 2, as refused input, with the summary printed. */
+const EXIT_REFUSED_IN_PART = 2;
 
 const USAGE = `Usage: leakscope scan [--registry FILE] [--format auto|ndjson|w3c] [--db PATH] [--rejects FILE] [--json] FILE...|-
 
@@ -39,7 +42,7 @@ Options:
                     thread writes the store. Default: CPUs - 1, at least 1; 0 = all in one
                     thread. Stdin is always read in one thread.
   --json            print the summary as one JSON object:
-                    {lines, requests, disclosures, violations, rejected, db, rejects_file, elapsed_ms}
+                    {lines, requests, disclosures, violations, rejected, faulted, db, rejects_file, elapsed_ms}
 
 Privacy keys: LEAKSCOPE_HASH_KEY (and LEAKSCOPE_ENC_KEY for export-affected) from the
 environment, else the key file <db>.keys.json, created owner-only on the first scan. Keep it:
@@ -48,7 +51,9 @@ the store's subscribers can only be looked up and exported with the key they wer
 Scanning the same logs again leaves the same store. Each batch is stored whole or not at all,
 so after Ctrl-C or a crash, run the same scan again to complete the store.
 Progress is shown on a terminal (stderr). Exit codes: 0 done; 1 a fault; 2 refused input
-(bad usage, registry, unreadable file, unknown log format, bad key); 130 interrupted.`;
+(bad usage, registry, unreadable file, unknown log format, bad key), or an input read only
+in part (a corrupt or truncated gzip: the summary is printed, every line before the fault is
+stored, the fault is the last reject of that input); 130 interrupted.`;
 
 function parseWorkers(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -72,13 +77,13 @@ export const scan: Command = {
       workers: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
-    if (positionals.length === 0) throw new LeakscopeError('USAGE', 'scan: give at least one log FILE, or - for stdin. See: leakscope scan --help');
+    if (positionals.length === 0) throw new LeakscopeError('USAGE', 'give at least one log FILE, or - for stdin. See: leakscope scan --help');
     const format = values.format as string;
     if (!(FORMATS as readonly string[]).includes(format)) {
-      throw new LeakscopeError('USAGE', `scan: --format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
+      throw new LeakscopeError('USAGE', `--format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
     }
     const workers = parseWorkers(values.workers);
-    if (values.db !== undefined && values.db.trim() === '') throw new LeakscopeError('USAGE', 'scan: --db needs a file path');
+    if (values.db !== undefined && values.db.trim() === '') throw new LeakscopeError('USAGE', '--db needs a file path');
     const db = resolve(io.cwd, values.db ?? DEFAULT_DB);
     const rejectsPath = resolve(io.cwd, values.rejects ?? `${db}.rejects.ndjson`);
     const inputs = positionals.map((p) => (p === '-' ? p : resolve(io.cwd, p)));
@@ -91,12 +96,24 @@ export const scan: Command = {
         `scan needs the partner registry: pass --registry FILE (there is no ./${DEFAULT_REGISTRY}); without it every recipient would be judged unauthorised`);
     }
     const registry = await readRegistryFile(registryPath);
-    // Every input is checked (readable, format known) before anything is created: a refused
-    // scan leaves no empty store and no key file behind.
+    // Everything that can be checked is checked before anything is created (inputs readable,
+    // format known, the rejects file writable, the store a DuckDB file); whatever this run
+    // created is removed again when the scan is refused before it stored anything, so a
+    // refused scan leaves no empty store and no key file behind.
+    checkInputList(inputs);
     await inspectInputs(inputs, format as LogFormat | 'auto');
+    await checkRejectsPath(rejectsPath);
+    await checkStorePath(db);
+    const createdHere = [db, `${db}.wal`].filter((p) => !existsSync(p));
 
     const keyFile = `${db}.keys.json`;
     const loaded = await loadKeys({ env: io.env, keyFile, createIfMissing: true });
+    if (loaded.created) createdHere.push(keyFile);
+    let stored = false;
+    const undoCreated = (): void => {
+      if (stored) return;
+      for (const path of createdHere) rmSync(path, { force: true });
+    };
     if (loaded.created) {
       io.stderr.write(`leakscope scan: created the key file ${keyFile} (owner-only). Keep it with the store: ` +
         'without it the stored subscribers cannot be looked up or exported.\n');
@@ -111,6 +128,7 @@ export const scan: Command = {
       store = await openDuckDbStore(db);
     } catch (error) {
       process.umask(umask);
+      undoCreated();
       throw error;
     }
     const controller = new AbortController();
@@ -128,10 +146,15 @@ export const scan: Command = {
     const progress = createProgress(io.stderr);
     const started = Date.now();
     let summary: ScanSummary;
+    let refused = false;
     try {
       summary = await scanFiles({
         inputs, format: format as LogFormat | 'auto', registry, keys: loaded.keys, store, rejectsPath,
-        stdin: io.stdin, signal: controller.signal, onProgress: (p) => progress.update(p),
+        stdin: io.stdin, signal: controller.signal,
+        onProgress: (p) => {
+          stored = true;
+          progress.update(p);
+        },
         ...(workers !== undefined ? { workers } : {}),
       });
     } catch (error) {
@@ -142,12 +165,14 @@ export const scan: Command = {
           `(${formatCount(s.disclosures)} disclosures). Run the same scan again to complete it.\n`);
         return EXIT_INTERRUPTED;
       }
+      refused = true;
       throw error;
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
       await store.close();
       process.umask(umask);
+      if (refused) undoCreated();
     }
     progress.done();
     const elapsedMs = Date.now() - started;
@@ -161,11 +186,55 @@ export const scan: Command = {
         `  disclosures  ${formatCount(summary.disclosures)}`,
         `  violations   ${formatCount(summary.violations)}`,
         `  rejected     ${formatCount(summary.rejected)}${summary.rejected > 0 ? `  (appended to ${rejectsPath})` : ''}`,
+        ...(summary.faulted > 0 ? [`  faulted      ${formatCount(summary.faulted)} input${summary.faulted === 1 ? '' : 's'} read in part (the fault is the last reject of each)`] : []),
         `store: ${db}`,
         `next: leakscope report --from TIME --to TIME${values.db !== undefined ? ` --db ${db}` : ''}`,
         '',
       ].join('\n'));
     }
+    if (summary.faulted > 0) {
+      // Refused in part: everything readable is stored and the summary printed, but a run
+      // that could not read all of its input must not look like a clean one.
+      io.stderr.write(`leakscope scan: ${summary.faulted} input${summary.faulted === 1 ? ' was' : 's were'} read only in part ` +
+        `(a corrupt or truncated gzip, a read error, or a format that cannot be told); every line before the fault is stored, ` +
+        `and the fault is recorded in ${rejectsPath} with the line it stopped at\n`);
+      return EXIT_REFUSED_IN_PART;
+    }
     return 0;
   },
 };
+
+/** The rejects file must be creatable: its folder exists and is writable, and it is not a folder itself. */
+async function checkRejectsPath(path: string): Promise<void> {
+  try {
+    await access(dirname(path), fsConstants.W_OK);
+  } catch (cause) {
+    throw new LeakscopeError('INPUT_UNREADABLE', `cannot write the rejects file ${path}: its folder is missing or not writable (--rejects FILE)`, { cause });
+  }
+  const info = await stat(path).catch(() => null);
+  if (info !== null && !info.isFile()) {
+    throw new LeakscopeError('INPUT_UNREADABLE', `cannot write the rejects file ${path}: it exists and is not a regular file (--rejects FILE)`);
+  }
+}
+
+/** DuckDB's file header: a checksum, then the magic bytes `DUCK`. */
+const DUCKDB_MAGIC = Buffer.from('DUCK', 'latin1');
+const DUCKDB_MAGIC_OFFSET = 8;
+
+/** A --db that exists must be a DuckDB file: scanning into anything else would fail after the keys were made. */
+async function checkStorePath(path: string): Promise<void> {
+  const info = await stat(path).catch(() => null);
+  if (info === null) return;
+  if (!info.isFile()) throw new LeakscopeError('USAGE', `--db ${path}: exists and is not a file; give a DuckDB store or a new path`);
+  if (info.size === 0) return; // an empty file (e.g. from mktemp) becomes the store
+  const head = Buffer.alloc(DUCKDB_MAGIC_OFFSET + DUCKDB_MAGIC.length);
+  const handle = await open(path, 'r');
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  if (!head.subarray(DUCKDB_MAGIC_OFFSET).equals(DUCKDB_MAGIC)) {
+    throw new LeakscopeError('USAGE', `--db ${path}: exists and is not a DuckDB file; give a leakscope store or a new path`);
+  }
+}

@@ -3,9 +3,9 @@
 // state is memoisation of number parsing and sites, which never changes an answer.
 import { createHash } from 'node:crypto';
 import type { Channel, Disclosure, GatewayRequest, PartnerEntry, PartnerMatch, RegistrySnapshot, Verdict } from '../types.js';
-import { BUILTIN_IDENTITY_HEADERS, normalizeHost } from '../registry/index.js';
-import { maskNumber } from '../privacy/index.js';
+import { BUILTIN_IDENTITY_HEADERS, isIpLiteral, normalizeHost } from '../registry/index.js';
 import { findNumber, firstNumberIn, normalizeNumber, type NumberForms } from './numbers.js';
+import { redact, searchable } from './redact.js';
 import { siteOf } from './site.js';
 
 /** Identity headers whose value is a token or a device id, never the number itself. */
@@ -37,10 +37,11 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
     if (number === null && !NON_NUMBER_HEADERS.has(name)) number = firstNumberIn(value, region);
   }
 
-  // Pass 2: the number itself, in any spelling, anywhere else it may travel. Identity
-  // headers were judged by name above; Host is never scanned.
-  let pathMasked = request.path;
-  let queryMasked = request.query;
+  // Pass 2: the number itself, in any spelling, anywhere else it may travel: headers, the
+  // URL's path and query, and its host (`447700900123.tracker.example`). Identity headers
+  // were judged by name above; the Host header is never scanned (the host is, once, as
+  // part of the URL).
+  const normalized = normalizeHost(request.host);
   if (number !== null) {
     for (const [name, value] of request.headers) {
       if (name === 'host' || identityHeaders.has(name)) continue;
@@ -49,40 +50,82 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
         (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
       }
     }
-    const path = maskIn(request.path, number, false);
-    const query = maskIn(request.query, number, true);
-    if (path !== null || query !== null) (channels ??= new Set()).add('url');
-    if (path !== null) pathMasked = path;
-    if (query !== null) queryMasked = query;
+    const inHost = normalized !== null && !isIpLiteral(normalized) && findNumber(normalized, number) !== null;
+    if (inHost || foundIn(request.path, true, number) || foundIn(request.query, true, number)) (channels ??= new Set()).add('url');
   }
   if (channels === null) return null;
 
   // The parsers refuse hosts that do not normalise; a record from elsewhere (an old shipper)
   // with such a host is never looked up among partners, and is stored escaped.
-  const normalized = normalizeHost(request.host);
-  const host = normalized ?? `invalid:${encodeURIComponent(request.host.toLowerCase())}`;
+  const host = normalized ?? `invalid:${escapeHost(request.host.toLowerCase())}`;
+  // A `+` is read as a space in the path too: literal in a path by RFC 3986, but gateways and
+  // apps form-encode there as well, and reading it so only ever finds more numbers.
+  const path = redact(request.path, true, number, region, true);
+  const query = redact(request.query, true, number, region, true);
   const sortedChannels = [...channels].sort();
   const { verdict, partnerId } = judge(normalized === null ? [] : snapshot.matchHost(host), sortedChannels, request.ts);
   return {
     id: disclosureId(request.requestKey, request.ts),
-    requestKey: request.requestKey,
+    requestKey: redactCarried(request.requestKey, number, region),
     ts: request.ts,
-    host,
-    site: siteOf(host),
+    host: redactName(host, number, region),
+    // The site is the registrable domain of the real host, then masked like it.
+    site: redactName(siteOf(host), number, region),
     subscriber: number?.e164 ?? null,
-    channels: sortedChannels,
+    channels: redactChannels(sortedChannels, number, region),
     verdict,
     partnerId,
     registryVersion: snapshot.registry.version,
-    gatewayId: request.gatewayId,
-    bearer: request.bearer,
-    method: request.method,
-    scheme: request.scheme,
-    path: maskOtherNumbers(pathMasked, region),
-    queryMasked: maskOtherNumbers(queryMasked, region),
+    gatewayId: nullable(request.gatewayId, number, region),
+    bearer: nullable(request.bearer, number, region),
+    method: nullable(request.method, number, region),
+    scheme: nullable(request.scheme, number, region),
+    path: path.text,
+    queryMasked: query.text,
     status: request.status,
   };
 }
+
+/** A host or site with every number in it masked (digits only, so it stays one name); IP literals as they are. */
+function redactName(host: string, number: NumberForms | null, region: string): string {
+  if (host.length < 6 || isIpLiteral(host)) return host;
+  return redact(host, false, number, region, false).text;
+}
+
+/** A carried field (gateway id, bearer, a header name, …) with every number masked, as digits only. */
+function redactCarried(text: string, number: NumberForms | null, region: string): string {
+  if (text.length < 6) return text;
+  // `h:` + hex is our own hash of the raw line, not something anyone wrote a number into.
+  if (text.startsWith('h:') && HASH_KEY.test(text)) return text;
+  return redact(text, true, number, region, false).text;
+}
+
+const HASH_KEY = /^h:[0-9a-f]{32}$/;
+
+function nullable(text: string | null, number: NumberForms | null, region: string): string | null {
+  return text === null ? null : redactCarried(text, number, region);
+}
+
+/** `header:x-caller-447700900124` → `header:x-caller-4477009****24`; sorted and distinct again after masking. */
+function redactChannels(channels: readonly Channel[], number: NumberForms | null, region: string): readonly Channel[] {
+  let changed = false;
+  const out = channels.map((channel) => {
+    const masked = channel.startsWith('header:') ? redactCarried(channel, number, region) : channel;
+    if (masked !== channel) changed = true;
+    return masked;
+  });
+  return changed ? [...new Set(out)].sort() : channels;
+}
+
+/**
+ * `encodeURIComponent`, except that a lone surrogate (which it refuses with a URIError) is
+ * written as U+FFFD first: input never makes the core throw.
+ */
+function escapeHost(host: string): string {
+  return encodeURIComponent(host.replace(LONE_SURROGATE, '\uFFFD'));
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * The verdict table of DESIGN.md. `matches` are most specific first; the partner named is
@@ -124,26 +167,13 @@ export function disclosureId(requestKey: string, ts: number): string {
   return createHash('sha256').update(`${requestKey}\u0000${ts}`).digest('hex').slice(0, 32);
 }
 
-function foundDecoded(value: string, form: boolean, number: NumberForms): boolean {
-  const decoded = decodeLoosely(value, form);
-  return decoded !== value && findNumber(decoded, number) !== null;
+function foundIn(text: string, form: boolean, number: NumberForms): boolean {
+  return text.length >= number.minLength && findNumber(searchable(text, form), number) !== null;
 }
 
-/** A run of 9 to 15 digits, maybe after a `+`, maybe split by single spaces, dots or dashes. */
-const NUMBER_LIKE = /\+?\d(?:[ .-]?\d){8,14}(?![ .-]?\d)/g;
-
-/**
- * What is stored of a disclosing request's path and query holds no phone number at all, not
- * only the subscriber's: another person's number in a URL (a friend's, a caller's) is masked
- * too when libphonenumber reads it as a possible number of the region. Long ids that happen to
- * read as numbers are masked as well; a store that over-masks is the safer error.
- */
-function maskOtherNumbers(text: string, region: string): string {
-  if (text.length < 9) return text;
-  return text.replace(NUMBER_LIKE, (run) => {
-    const forms = normalizeNumber(run, region);
-    return forms === null ? run : maskNumber(forms.e164);
-  });
+function foundDecoded(value: string, form: boolean, number: NumberForms): boolean {
+  const decoded = searchable(value, form);
+  return decoded !== value && findNumber(decoded, number) !== null;
 }
 
 /** Values gateways send in an identity header when they know no subscriber. */
@@ -152,44 +182,4 @@ const PLACEHOLDERS: ReadonlySet<string> = new Set(['', '-', 'unknown', 'null', '
 function isPlaceholder(value: string): boolean {
   const trimmed = value.trim();
   return trimmed.length <= 9 && PLACEHOLDERS.has(trimmed.toLowerCase());
-}
-
-/**
- * Percent-decodes every well-formed %XX run and leaves malformed escapes as they are (one bad
- * `%` must not hide the rest); with `form`, `+` is a space first, as in a query string.
- */
-export function decodeLoosely(text: string, form: boolean): string {
-  let out = form && text.includes('+') ? text.replaceAll('+', ' ') : text;
-  if (!out.includes('%')) return out;
-  out = out.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      // An invalid UTF-8 sequence: decode byte by byte as Latin-1 so digits still come out.
-      return run.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-    }
-  });
-  return out;
-}
-
-/**
- * Looks for the number in a path or query (loosely decoded: `%2B44%207700…`, `07700+900123`
- * in a query) and masks every occurrence, a `+` just before it included. The masked text is
- * the decoded one, so no spelling of the number survives in what is stored, escaped or not.
- * Null when the number is not there (the text is then stored as logged).
- */
-function maskIn(text: string, number: NumberForms, form: boolean): string | null {
-  if (text.length < number.minLength) return null;
-  const subject = decodeLoosely(text, form);
-  const ranges = findNumber(subject, number);
-  if (ranges === null) return null;
-  const masked = maskNumber(number.e164);
-  let out = '';
-  let at = 0;
-  for (const [start, end] of ranges) {
-    const from = start > at && subject.charCodeAt(start - 1) === 43 /* + */ ? start - 1 : start;
-    out += subject.slice(at, from) + masked;
-    at = end;
-  }
-  return out + subject.slice(at);
 }

@@ -53,10 +53,18 @@ function parseForms(raw: string, region: string): NumberForms | null {
   else candidates.push(`+${digits}`, digits);
   for (const candidate of candidates) {
     const parsed = parsePhoneNumberFromString(candidate, region as CountryCode);
-    if (parsed && parsed.isPossible()) return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber);
+    // libphonenumber calls some digit strings "possible" that E.164 cannot hold (more than 15
+    // digits: `+82 71237700900445`); such a value is not a number, so nothing downstream
+    // (masking, hashing, encryption, which all require E.164) is ever handed one.
+    if (parsed && parsed.isPossible() && E164.test(parsed.number)) {
+      return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber);
+    }
   }
   return null;
 }
+
+/** What every NumberForms' `e164` satisfies: `+`, a non-zero digit, at most 15 digits in all. */
+const E164 = /^\+[1-9][0-9]{1,14}$/;
 
 function formsOf(e164: string, countryCode: string, national: string): NumberForms {
   const international = e164.slice(1);

@@ -19,3 +19,13 @@ export function isBlank(line: string): boolean {
   }
   return true;
 }
+
+/**
+ * A line described for an error message without echoing it: its first characters with every
+ * digit shown as `#` and control characters escaped (a first line may hold a subscriber's
+ * number, and stderr ends up in tickets), and its length.
+ */
+export function describeLine(line: string): string {
+  const head = line.slice(0, 24).replace(/\p{Nd}/gu, '#');
+  return `${line.length} characters, starting ${JSON.stringify(head).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}${line.length > 24 ? '…' : ''}`;
+}

@@ -12,6 +12,9 @@ const EPOCH_MS_FLOOR = 100_000_000_000;
 
 const SKIP: ParseResult = { ok: 'skip' };
 
+/** RFC 9110 `token`: what a header name may be. */
+const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** Longest JSON.parse message kept in a reason: V8 quotes the input in it. */
 const JSON_MESSAGE_MAX = 120;
 
@@ -95,6 +98,9 @@ function readHeaders(o: Json): Array<readonly [string, string]> {
   if (typeof h !== 'object' || Array.isArray(h)) return fail(`headers: not an object (got ${typeName(h)})`);
   const headers = h as Json;
   for (const name in headers) {
+    // A name with a space, a control character or U+202E could never have been sent, and
+    // would reach channels and reports: the line is a reject.
+    if (!HEADER_TOKEN.test(name)) fail(`headers: ${JSON.stringify(name).slice(0, 80)} is not a header name (an HTTP token)`);
     const v = headers[name];
     if (typeof v === 'string') {
       out.push([lowerHeaderName(name), v]);

@@ -95,12 +95,13 @@ function readTime(text: string, at: number, allowEmptyFraction: boolean): TimeOf
 
 /** Date.UTC, except that years 0–99 stay years 0–99 instead of becoming 1900–1999. */
 function utc(year: number, month: number, day: number, t: TimeOfDay): number {
-  const ms = Date.UTC(year, month - 1, day, t.hour, t.minute, t.second, t.ms);
-  if (year >= 100) return ms;
-  const d = new Date(ms);
-  d.setUTCFullYear(year);
-  return d.getTime();
+  if (year >= 100) return Date.UTC(year, month - 1, day, t.hour, t.minute, t.second, t.ms);
+  // Computed 400 years later and moved back by one whole Gregorian cycle (146,097 days), so
+  // that 29 February of year 0 or 4 exists (1900, which Date.UTC would use, is no leap year).
+  return Date.UTC(year + 400, month - 1, day, t.hour, t.minute, t.second, t.ms) - GREGORIAN_CYCLE_MS;
 }
+
+const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
 
 function inRange(ms: number): number | null {
   return Number.isFinite(ms) && Math.abs(ms) <= MAX_EPOCH_MS ? ms : null;
@@ -172,4 +173,15 @@ export function parseW3cDateTime(date: string, time: string): number | null {
 /** True when `date` alone is a valid W3C date, for choosing between two reject reasons. */
 export function isW3cDate(date: string): boolean {
   return date.length === 10 && readDate(date, 0) !== null;
+}
+
+/**
+ * A calendar date alone, `YYYY-MM-DD`, as UTC midnight; null when it is not one or the day
+ * does not exist. Years 0–99 stay themselves (the CLI's `--from 0000-01-01`).
+ */
+export function parseIsoDate(text: string): number | null {
+  if (text.length !== 10) return null;
+  const d = readDate(text, 0);
+  if (d === null) return null;
+  return inRange(utc(d[0], d[1], d[2], { hour: 0, minute: 0, second: 0, ms: 0, end: 10 }));
 }

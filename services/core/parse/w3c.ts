@@ -9,6 +9,9 @@ import { isW3cDate, parseW3cDateTime } from './time.js';
 
 const SKIP: ParseResult = { ok: 'skip' };
 
+/** RFC 9110 `token`: what a header name may be (the registry holds header names to it as well). */
+const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
 /** What a declared field feeds. Numbers, so the per-line dispatch is a switch on a small int. */
 const enum Slot {
   Ignored,
@@ -69,6 +72,9 @@ function planFields(directive: string): FieldPlan | string {
   if (names.length === 0) return '#Fields: declares no fields';
   const slots: Slot[] = [];
   const headerNames: string[] = [];
+  // A field named twice (`date … date`, `cs-host … cs-host`, `cs-uri-path … cs-uri-stem`)
+  // would let the last value silently win: the directive is refused.
+  const seen = new Map<Slot, string>();
   for (const name of names) {
     const lower = name.toLowerCase();
     let slot = NAMED_SLOTS.get(lower) ?? Slot.Ignored;
@@ -78,9 +84,19 @@ function planFields(directive: string): FieldPlan | string {
       const prefix = lower.slice(0, open);
       header = lower.slice(open + 1, -1);
       if (header.length === 0) return `#Fields: ${name}: no header name between the parentheses`;
+      if (!HEADER_TOKEN.test(header)) return `#Fields: ${JSON.stringify(name).slice(0, 80)}: the header name is not an HTTP token`;
       if (prefix === 'cs') slot = Slot.ClientHeader;
       else if (prefix === 'sr') slot = Slot.UpstreamHeader;
       else header = ''; // sc(…), rs(…): response headers, not what was sent upstream
+    }
+    // Header fields may repeat: `cs(Cookie) cs(Cookie)` are two values of one header, both kept.
+    if (slot !== Slot.Ignored && slot !== Slot.ClientHeader && slot !== Slot.UpstreamHeader) {
+      const first = seen.get(slot);
+      if (first !== undefined) {
+        return `#Fields: ${first.toLowerCase() === lower ? `${name} is named twice` : `${first} and ${name} name the same field`}; ` +
+          'the line is refused, and so are its data lines until the next good #Fields';
+      }
+      seen.set(slot, name);
     }
     slots.push(slot);
     headerNames.push(header);

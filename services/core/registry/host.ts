@@ -9,21 +9,27 @@ import { domainToASCII } from 'node:url';
  * `xn--` label (those need punycode validation) and a last label that is not a number
  * (`1.2.3.4`, `0x7f` are IPv4 forms that parsing rewrites).
  */
-const PLAIN_NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+const PLAIN_NAME = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/;
 const PORT = /^[0-9]{0,5}$/;
 // WHATWG host parsing stops at `/ ? # \`, percent-decodes and drops some characters
 // silently (`example.com/x` → `example.com`); a host containing them is refused instead.
 const NOT_IN_HOST = /[\s/\\?#@%<>^|"'`{}\[\]]/u;
 
-/** What a canonical name may hold: LDH labels (underscore tolerated, as DNS does in practice). */
-const ASCII_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+/**
+ * What a canonical name may hold: LDH labels of at most 63 characters that neither start nor
+ * end with a hyphen (underscore tolerated, as DNS does in practice), the same labels the
+ * registry accepts in a domain pattern; and a letter or digit somewhere, so `-`, `_`, `--1`
+ * and `a.-` are not host names.
+ */
+const ASCII_HOST = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const HAS_LETTER_OR_DIGIT = /[a-z0-9]/;
 
 const SLOW_CACHE_LIMIT = 10_000;
 const slowCache = new Map<string, string | null>();
 
 function isPlainName(host: string): boolean {
-  if (!PLAIN_NAME.test(host) || host.includes('xn--')) return false;
+  if (!PLAIN_NAME.test(host) || host.includes('xn--') || !HAS_LETTER_OR_DIGIT.test(host)) return false;
   const lastLabel = host.slice(host.lastIndexOf('.') + 1);
   return !NUMERIC_LABEL.test(lastLabel);
 }
@@ -47,7 +53,7 @@ function canonicalName(name: string): string | null {
   if (ascii.startsWith('.') || ascii.endsWith('.') || ascii.includes('..')) return null;
   // Unicode compatibility mapping can turn a character into ASCII punctuation (U+FE37 → `{`):
   // what comes out must itself be a host name, or a second normalisation would refuse it.
-  if (!ASCII_HOST.test(ascii)) return null;
+  if (!ASCII_HOST.test(ascii) || !HAS_LETTER_OR_DIGIT.test(ascii)) return null;
   return ascii;
 }
 

@@ -59,7 +59,8 @@ export function parseDomainPattern(raw: string): PatternResult {
   if (name === null) {
     // Name the first offending ASCII label when there is one: more useful than "not a pattern".
     const bad = body.replace(/\.$/, '').split('.').find((l) => /^[\x20-\x7e]+$/.test(l) && !LABEL.test(l.toLowerCase()));
-    return bad === undefined ? notAPattern(raw) : notAPattern(raw, `label ${JSON.stringify(bad)} is not letters, digits and inner hyphens`);
+    if (bad === undefined) return notAPattern(raw);
+    return notAPattern(raw, bad.length > 63 ? 'a label is longer than 63 characters' : `label ${JSON.stringify(bad)} is not letters, digits and inner hyphens`);
   }
   if (LOOKS_IPV4.test(name)) {
     if (wildcard) return notAPattern(raw, 'an IP address cannot have a wildcard');

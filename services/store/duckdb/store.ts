@@ -1,10 +1,10 @@
 // DisclosureStore on an embedded DuckDB file: the store of `leakscope scan`, `report` and
 // `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. One
 // connection per store; every call is serialised on it, so a batch is never interleaved.
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
 import type { Verdict } from '../../core/types.js';
@@ -45,6 +45,22 @@ export interface ScanRecord {
 }
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * The folder a batch is staged in on its way into DuckDB: next to the store, owner-only
+ * (mkdtemp makes it 0700), so it sits with the data it copies and not in a shared /tmp. A
+ * folder left by a killed scan is removed here: the caller holds the store's write lock, so
+ * no other scan is using one.
+ */
+function makeStagingDir(storePath: string): string {
+  if (storePath === ':memory:') return mkdtempSync(join(tmpdir(), 'leakscope-staging-'));
+  const prefix = `${basename(storePath)}.staging-`;
+  const folder = dirname(storePath);
+  for (const name of readdirSync(folder)) {
+    if (name.startsWith(prefix)) rmSync(join(folder, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(folder, prefix));
+}
 
 /** Opens (creating when needed, unless read-only) the store in a DuckDB file. */
 export async function openDuckDbStore(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
@@ -198,7 +214,7 @@ export class DuckDbStore implements DisclosureStore {
     return this.exclusive('writing a batch', async () => {
       this.refuseReadOnly('write');
       if (batch.rows === 0) return;
-      if (this.stagingDir === null) this.stagingDir = mkdtempSync(join(tmpdir(), 'leakscope-staging-'));
+      if (this.stagingDir === null) this.stagingDir = makeStagingDir(this.path);
       const file = join(this.stagingDir, 'batch.ndjson');
       await writeFile(file, batch.ndjson, { encoding: 'utf8', mode: 0o600 });
       await this.connection.run('BEGIN TRANSACTION');

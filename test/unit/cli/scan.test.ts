@@ -58,7 +58,7 @@ describe('leakscope scan', () => {
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ lines: 4, requests: 3, disclosures: 2, violations: 1, rejected: 1 });
-    expect(Object.keys(summary).sort()).toEqual(['db', 'disclosures', 'elapsed_ms', 'lines', 'rejected', 'rejects_file', 'requests', 'violations']);
+    expect(Object.keys(summary).sort()).toEqual(['db', 'disclosures', 'elapsed_ms', 'faulted', 'lines', 'rejected', 'rejects_file', 'requests', 'violations']);
     expect(summary['db']).toBe(join(cwd, 'leakscope.duckdb'));
     expect(summary['rejects_file']).toBe(join(cwd, 'leakscope.duckdb.rejects.ndjson'));
     const rejects = readFileSync(join(cwd, 'leakscope.duckdb.rejects.ndjson'), 'utf8').trim().split('\n');
@@ -151,7 +151,7 @@ describe('leakscope scan', () => {
   });
 
   it('formats a progress line with bytes, rate and time left', () => {
-    const text = formatProgress({ lines: 50_000, requests: 0, disclosures: 0, violations: 1234, rejected: 0, bytes: 50 * 1024 * 1024, totalBytes: 100 * 1024 * 1024, elapsedMs: 10_000 });
+    const text = formatProgress({ lines: 50_000, requests: 0, disclosures: 0, violations: 1234, rejected: 0, faulted: 0, bytes: 50 * 1024 * 1024, totalBytes: 100 * 1024 * 1024, elapsedMs: 10_000 });
     expect(text).toContain('50%');
     expect(text).toContain('50 MiB / 100 MiB');
     expect(text).toContain('5,000 lines/s');

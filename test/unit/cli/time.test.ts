@@ -73,3 +73,25 @@ describe('windows', () => {
       .toEqual({ from: Date.parse('2012-01-10T00:00:00Z'), to: Date.parse('2012-01-25T14:00:00Z') });
   });
 });
+
+describe('parseTime reads years 0–99 as those years (the log parser\'s time reading)', () => {
+  const year = (y: number, month = 0, day = 1, h = 0, m = 0): number => {
+    const d = new Date(Date.UTC(2000, month, day, h, m));
+    d.setUTCFullYear(y);
+    return d.getTime();
+  };
+  it.each([
+    ['0000-01-01', year(0)],
+    ['0099-12-31', year(99, 11, 31)],
+    ['0000-02-29', year(0, 1, 29)], // year 0 is a leap year in the proleptic Gregorian calendar
+    ['0012-06-01T10:30Z', year(12, 5, 1, 10, 30)],
+    ['0001-01-01T01:00+01:00', year(1)],
+  ])('%s', (text, ms) => {
+    expect(parseTime(text, '--from')).toBe(ms);
+    expect(new Date(parseTime(text, '--from')).getUTCFullYear()).toBeLessThan(100);
+  });
+
+  it('still refuses a day that does not exist in a two-digit year', () => {
+    expect(() => parseTime('0001-02-29', '--from')).toThrow(/day 29 does not exist in 0001-02/);
+  });
+});

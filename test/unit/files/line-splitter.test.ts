@@ -50,3 +50,21 @@ describe('LineSplitter', () => {
     expect(split(Buffer.from('aa\nbb\ncc'), 2, { start: 10, stopAt: 17 })).toEqual([['line', 'aa'], ['line', 'bb'], ['line', 'cc']]);
   });
 });
+
+describe('LineSplitter: the line cap', () => {
+  it.each([1, 2, 3, 7, 64])('does not count the CR of a CRLF line (chunks of %i bytes)', (size) => {
+    expect(split(Buffer.from('0123456789\r\nok\r\n0123456789\r\n'), size, { maxLineBytes: 10, prefixBytes: 4 })).toEqual([
+      ['line', '0123456789'], ['line', 'ok'], ['line', '0123456789'],
+    ]);
+  });
+
+  it.each([1, 2, 3, 7, 64])('still refuses a line one byte over the cap, with or without CR (chunks of %i bytes)', (size) => {
+    expect(split(Buffer.from('0123456789a\r\n0123456789a\n0123456789a'), size, { maxLineBytes: 10, prefixBytes: 4 })).toEqual([
+      ['overlong', '0123', 12], ['overlong', '0123', 11], ['overlong', '0123', 11],
+    ]);
+  });
+
+  it('reads a last line of exactly the cap plus a CR, without a newline', () => {
+    expect(split(Buffer.from('0123456789\r'), 3, { maxLineBytes: 10 })).toEqual([['line', '0123456789']]);
+  });
+});

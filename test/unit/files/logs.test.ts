@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeakscopeError } from '../../../services/core/errors.js';
@@ -217,11 +217,15 @@ describe('readLogs', () => {
     );
   }, 30_000);
 
-  it('throws FORMAT_UNKNOWN naming a file whose first line is neither format', async () => {
-    const path = await file('apache.log', '10.12.0.5 - - [10/Jan/2012:09:31:02 +0000] "GET / HTTP/1.1" 200 5120\n');
-    const error = await collect(readLogs([path], { format: 'auto' })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LeakscopeError);
-    expect(error).toMatchObject({ code: 'FORMAT_UNKNOWN', message: expect.stringContaining(path) });
+  it('refuses a file whose first line is neither format as a fault at line 1, without echoing its digits', async () => {
+    const path = await file('apache.log', '10.12.0.5 - - [10/Jan/2012:09:31:02 +0000] "GET /?n=447700900123 HTTP/1.1" 200 5120\nmore\n');
+    const batches = await collect(readLogs([path], { format: 'auto' }));
+    expect(batches).toHaveLength(1);
+    const [batch] = batches;
+    expect(batch!.fault).toMatch(/cannot tell the log format from line 1/);
+    expect(batch!.fault).not.toMatch(/\d\d\d\d/);
+    expect(batch!.fault).toContain('##.##.#.#');
+    expect(batch!.rejects).toEqual([expect.objectContaining({ source: path, line: 1, raw: expect.stringContaining('10.12.0.5') })]);
   });
 
   it.each([
@@ -233,15 +237,35 @@ describe('readLogs', () => {
     expect(error).toMatchObject({ code: 'INPUT_UNREADABLE', message: expect.stringContaining(path) });
   });
 
-  it('throws INPUT_UNREADABLE for truncated gzip, after the lines it could read', async () => {
-    const gz = gzipSync(Array.from({ length: 2000 }, (_, i) => ndjson(i)).join('\n'));
-    const path = await file('truncated.gz', gz.subarray(0, gz.length - 100));
-    const seen: LogBatch[] = [];
-    const error = await (async () => {
-      for await (const b of readLogs([path], { format: 'auto', batchLines: 100 })) seen.push(b);
-    })().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'INPUT_UNREADABLE', message: expect.stringContaining(`${path}: the gzip data is corrupt or truncated`) });
-    expect(seen.length).toBeGreaterThan(0);
+  it('reads every line a truncated gzip holds, then records the fault as a reject at the line it stopped at', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => ndjson(i));
+    const gz = gzipSync(lines.join('\n'));
+    const cut = gz.subarray(0, Math.floor(gz.length / 2));
+    // What zcat recovers: everything that inflates before the cut.
+    const recovered = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8').split('\n');
+    const complete = recovered.length - 1; // the last piece is a line cut off
+    const path = await file('truncated.gz', cut);
+    await file('after.ndjson', `${ndjson(1)}\n${ndjson(2)}\n`);
+    const batches = await collect(readLogs([path, path.replace('truncated.gz', 'after.ndjson')], { format: 'auto', batchLines: 100 }));
+    const ofCut = batches.filter((b) => b.source === path);
+    expect(ofCut.reduce((n, b) => n + b.requests.length, 0)).toBe(complete);
+    expect(ofCut.at(-1)!.fault).toMatch(/gzip data is corrupt or truncated/);
+    expect(ofCut.slice(0, -1).every((b) => b.fault === null)).toBe(true);
+    const rejects = ofCut.flatMap((b) => b.rejects);
+    expect(rejects).toEqual([expect.objectContaining({ line: complete + 1, raw: recovered.at(-1), reason: expect.stringMatching(/^input refused from here on: the gzip data is corrupt or truncated .*line \d+, which is cut off/) })]);
+    // The next input is read as usual.
+    expect(batches.filter((b) => b.source !== path).reduce((n, b) => n + b.requests.length, 0)).toBe(2);
+  });
+
+  it('records a corrupt gzip as a fault of that input after the lines before the corruption', async () => {
+    const gz = Buffer.from(gzipSync(Array.from({ length: 2000 }, (_, i) => ndjson(i)).join('\n')));
+    for (let i = Math.floor(gz.length * 0.6); i < gz.length - 8; i++) gz[i] = 0xff;
+    const path = await file('corrupt.gz', gz);
+    const batches = await collect(readLogs([path], { format: 'auto', batchLines: 100 }));
+    const last = batches.at(-1)!;
+    expect(last.fault).toMatch(/gzip data is corrupt or truncated/);
+    expect(batches.reduce((n, b) => n + b.requests.length, 0)).toBeGreaterThan(0);
+    expect(last.rejects.at(-1)!.reason).toMatch(/^input refused from here on/);
   });
 
   it.each([

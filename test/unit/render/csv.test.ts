@@ -7,8 +7,13 @@ describe('csvField', () => {
     ['plain', 'plain'],
     ['a,b', '"a,b"'],
     ['say "hi"', '"say ""hi"""'],
-    ['two\nlines', '"two\nlines"'],
-    ['cr\rhere', '"cr\rhere"'],
+    // Control characters never reach the file: they are written as visible escapes.
+    ['two\nlines', 'two\\u000alines'],
+    ['cr\rhere', 'cr\\u000dhere'],
+    ['esc\u001b[31mred', 'esc\\u001b[31mred'],
+    ['nul\u0000', 'nul\\u0000'],
+    ['bidi\u202egnp.exe', 'bidi\\u202egnp.exe'],
+    ['osc\u001b]0;title\u0007', 'osc\\u001b]0;title\\u0007'],
     ['', ''],
     ['=HYPERLINK("http://x")', '"\'=HYPERLINK(""http://x"")"'],
     ['@SUM(A1)', "'@SUM(A1)"],
@@ -18,7 +23,7 @@ describe('csvField', () => {
     ['-2.5', '-2.5'],
     ["-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"],
     ['+44 7700 900123', "'+44 7700 900123"],
-    ['\tTAB', "'\tTAB"],
+    ['\tTAB', '\\u0009TAB'],
   ])('writes %j as %j', (value, field) => {
     expect(csvField(value)).toBe(field);
   });

@@ -44,6 +44,10 @@ describe('renderReportHtml', () => {
 });
 
 describe('escapeHtml', () => {
+  it('shows control characters as escapes instead of passing them on', () => {
+    expect(escapeHtml('a\u202eb\u001b[2J\u0000')).toBe('a\\u202eb\\u001b[2J\\u0000');
+  });
+
   it('escapes the five characters that matter in HTML text and attributes', () => {
     expect(escapeHtml(`<a href='x'>"&"</a>`)).toBe('&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;');
   });

@@ -87,6 +87,7 @@ describe('detect: which requests disclose, through which channels', () => {
     ['an encoded number in the Referer', { headers: [['referer', 'http://a.example/?t=07700%20900123']] }, ['referer']],
     ['a form-encoded number in the Referer', { headers: [['referer', 'http://a.example/?t=07700+900123']] }, ['referer']],
     ['an encoded number in a cookie', { headers: [['cookie', 'm=07700%20900123']] }, ['header:cookie']],
+    ['the number in the host, which is part of the URL', { host: '447700900123.example.com', headers: [['host', '447700900123.example.com']] }, ['url']],
     ['the same header twice counts once', { headers: [['x-msisdn', '447700900123'], ['x-msisdn', '447700900123']] }, ['header:x-msisdn']],
   ] as const)('finds %s', (_title, over, channels) => {
     const d = detect(request(over as Partial<GatewayRequest>), snapshot);
@@ -100,7 +101,7 @@ describe('detect: which requests disclose, through which channels', () => {
     ['a long digit string that merely contains the number', { headers: [['x-trace', '99447700900123991']] }],
     ['the number glued to more digits in the query', { query: 'ts=4477009001230' }],
     ['a different subscriber\'s number', { headers: [['x-debug', '447700900999']] }],
-    ['the number in the Host header only', { host: '447700900123.example.com', headers: [['host', '447700900123.example.com']] }],
+    ['the number in the Host header only', { headers: [['host', '447700900123.example.com']] }],
     ['an identity header with an empty value', { headers: [['x-msisdn', '  ']] }],
     ['an identity header with a placeholder dash', { headers: [['x-msisdn', '-']] }],
     ['an identity header saying unknown', { headers: [['x-up-calling-line-id', 'Unknown']] }],

@@ -44,6 +44,16 @@ describe('normalizeHost', () => {
     ['example.com/path'],
     ['\u{FE37}'], // NFKC maps it to `{`, which is no host character
     ['a\u{FE37}b.example'],
+    // Not host names, though LDH characters only: the registry refuses the same labels.
+    ['-'],
+    ['_'],
+    ['--1'],
+    ['a.-'],
+    ['-a.example'],
+    ['a-.example'],
+    ['a.b_-'],
+    [`${'a'.repeat(64)}.example`],
+    ['WWW.-.EXAMPLE'],
   ])('refuses %j as not a host', (host) => {
     expect(normalizeHost(host)).toBeNull();
   });
