@@ -6,8 +6,12 @@
 //
 // File format (JSON, written to a temporary file and renamed over the old one):
 //   {"version":1,"files":{"<dev>:<ino>":{"path":"/var/log/gw/access.log","offset":1234,"line":17,"head":"9f…"}}}
-import { open, readFile, rename } from 'node:fs/promises';
+// It decides what is sent again, so it is read and written only as a file of our own, never
+// through a symlink (README "File safety").
 import { LeakscopeError } from '../core/errors.js';
+import { readTrustedFile, writeFileAtomically } from '../files/safe-file.js';
+
+const PURPOSE = 'the ship checkpoint';
 
 export interface FilePosition {
   /** Where the file was last seen (for people; identity is the key). */
@@ -30,13 +34,9 @@ export class Checkpoint {
 
   /** Reads the checkpoint file, or starts an empty one when it does not exist. */
   static async load(path: string): Promise<Checkpoint> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Checkpoint(path, { version: 1, files: {} });
-      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: cannot read: ${(err as Error).message}`, { cause: err });
-    }
+    const read = await readTrustedFile(path, PURPOSE);
+    if (read === null) return new Checkpoint(path, { version: 1, files: {} });
+    const text = read.text;
     let content: unknown;
     try {
       content = JSON.parse(text);
@@ -77,14 +77,6 @@ export class Checkpoint {
 
   /** Writes atomically: a crash leaves the old checkpoint or the new one, never half of one. */
   async save(): Promise<void> {
-    const tmp = `${this.path}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(this.content)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.path);
+    await writeFileAtomically(this.path, `${JSON.stringify(this.content)}\n`, { purpose: PURPOSE });
   }
 }

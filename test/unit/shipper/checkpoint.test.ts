@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../../services/shipper/index.js';
 import { poisonMessage, rejectMessage } from '../../../services/kafka/index.js';
+import { writeOthersFile } from '../support/other-user.js';
 
 describe('ship --follow checkpoint', () => {
   it('starts empty, saves atomically and reads back what was saved', async () => {
@@ -18,6 +19,21 @@ describe('ship --follow checkpoint', () => {
     expect(again.get('64768:1234')?.offset).toBe(120);
     expect(again.retain(new Set())).toBe(true);
     expect(again.content.files).toEqual({});
+  });
+
+  it('is never read or saved through a symlink, nor from another user\'s file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, '{"version":1,"files":{}}');
+    symlinkSync(victim, join(dir, 'c.json'));
+    await expect(Checkpoint.load(join(dir, 'c.json'))).rejects.toThrow(/the ship checkpoint .*: is a symbolic link/);
+    await writeOthersFile(join(dir, 'theirs.json'), '{"version":1,"files":{}}');
+    await expect(Checkpoint.load(join(dir, 'theirs.json'))).rejects.toThrow(/owned by another user/);
+    // Saving: a link planted after load is refused, and its target is left alone.
+    const c = await Checkpoint.load(join(dir, 'later.json'));
+    symlinkSync(victim, join(dir, 'later.json'));
+    await expect(c.save()).rejects.toThrow(/is a symbolic link/);
+    expect(readFileSync(victim, 'utf8')).toBe('{"version":1,"files":{}}');
   });
 
   it('refuses a damaged checkpoint with what to do', async () => {
