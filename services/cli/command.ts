@@ -22,6 +22,12 @@ export interface Command {
   run(argv: string[], io: CliIo): Promise<number>;
 }
 
+/**
+ * Exit code of a command that finished but could not produce all of its output (an export
+ * with rows that do not decrypt): the part written is good, the rest is named on stderr.
+ */
+export const EXIT_PARTIAL = 3;
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses flags with node:util, turning its errors into USAGE errors that name the command. */

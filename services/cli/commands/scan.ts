@@ -9,6 +9,7 @@ import { loadKeys } from '../../keys/index.js';
 import { ScanInterrupted, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
 import { readRegistryFile } from '../../files/index.js';
+import { refuseProtectedOutput, storeFiles } from '../../files/safe-file.js';
 import type { Command } from '../command.js';
 import { parseFlags } from '../command.js';
 import { createProgress, formatCount } from '../progress.js';
@@ -82,6 +83,11 @@ export const scan: Command = {
     const db = resolve(io.cwd, values.db ?? DEFAULT_DB);
     const rejectsPath = resolve(io.cwd, values.rejects ?? `${db}.rejects.ndjson`);
     const inputs = positionals.map((p) => (p === '-' ? p : resolve(io.cwd, p)));
+    // Rejects are appended: never to the store's other files, nor to a log this scan reads.
+    await refuseProtectedOutput(rejectsPath, [
+      ...storeFiles(db).filter((f) => f.path !== `${db}.rejects.ndjson`),
+      ...inputs.filter((p) => p !== '-').map((path) => ({ path, what: 'a log this scan reads' })),
+    ], '--rejects');
 
     let registryPath: string;
     if (values.registry !== undefined) registryPath = resolve(io.cwd, values.registry);
