@@ -6,7 +6,8 @@
 // does not cost the others: the rest is exported, that one is named on standard error by its
 // masked number and first exposure, and the exit code is EXIT_PARTIAL.
 import type { Command } from '../command.js';
-import { EXIT_PARTIAL, parseFlags } from '../command.js';
+import { EXIT_PARTIAL } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { decryptNumber, requireEncKey, subscriberHash, type PrivacyKeys } from '../../core/privacy/index.js';
 import { ENC_KEY_MISMATCH, encKeyDiffers } from '../../keys/index.js';
@@ -20,6 +21,8 @@ import { parseRequiredWindow } from '../time.js';
 import { OUTPUT_FILE_MODE, checkOutputPath, writeOutputFile } from '../output-file.js';
 
 export const EXPORT_FILE_MODE = OUTPUT_FILE_MODE;
+
+const EXPORT_FLAGS = { from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS } as const;
 
 /** Subscribers named one by one on standard error at most; the rest are counted. */
 const MAX_NAMED = 50;
@@ -110,9 +113,7 @@ export function createExportAffectedCommand(open: StoreOpener = openStore): Comm
     summary: 'the affected subscribers of a window, numbers decrypted, as CSV for breach notification',
     usage: USAGE,
     async run(argv, io) {
-      const { values, positionals } = parseFlags('export-affected', argv, {
-        from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
-      });
+      const { values, positionals } = parseCommandFlags('export-affected', argv, EXPORT_FLAGS);
       if (positionals.length > 0) throw new LeakscopeError('USAGE', `export-affected takes no arguments, got ${JSON.stringify(positionals[0])}`);
       const window = parseRequiredWindow(values, 'export-affected');
       const location = resolveStoreLocation(values, io.env, io.cwd);

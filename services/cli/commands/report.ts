@@ -2,7 +2,7 @@
 // were not allowed to receive, how many subscribers each, when, by which channel — as a table,
 // the contract JSON, CSV (one row per site) or a self-contained HTML page.
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags, parseEnumFlag } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { siteOf } from '../../core/detect/index.js';
 import { normalizeHost } from '../../core/registry/index.js';
@@ -51,11 +51,15 @@ export function renderReport(report: ReportJson, format: ReportFormat, options: 
   }
 }
 
+/** `--format` checked against `formats` (a thin wrapper of flags.ts' parseEnumFlag, kept for callers). */
 export function parseFormat<F extends string>(value: string | undefined, formats: readonly F[], fallback: F): F {
-  if (value === undefined) return fallback;
-  if ((formats as readonly string[]).includes(value)) return value as F;
-  throw new LeakscopeError('USAGE', `--format ${JSON.stringify(value)}: expected one of ${formats.join(', ')}`);
+  return parseEnumFlag(value, '--format', formats, fallback);
 }
+
+const REPORT_FLAGS = {
+  from: { type: 'string' }, to: { type: 'string' }, site: { type: 'string' },
+  format: { type: 'string', enum: REPORT_FORMATS, default: 'table' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
+} as const;
 
 export function createReportCommand(open: StoreOpener = openStore): Command {
   return {
@@ -63,12 +67,9 @@ export function createReportCommand(open: StoreOpener = openStore): Command {
     summary: 'the exposure report of a window: sites, subscribers, violations (table, json, csv, html)',
     usage: USAGE,
     async run(argv, io) {
-      const { values, positionals } = parseFlags('report', argv, {
-        from: { type: 'string' }, to: { type: 'string' }, site: { type: 'string' },
-        format: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
-      });
+      const { values, positionals } = parseCommandFlags('report', argv, REPORT_FLAGS);
       if (positionals.length > 0) throw new LeakscopeError('USAGE', `report takes no arguments, got ${JSON.stringify(positionals[0])}. See: leakscope report --help`);
-      const format = parseFormat(values.format, REPORT_FORMATS, 'table');
+      const format = values.format;
       const window = parseRequiredWindow(values, 'report');
       const site = values.site === undefined ? undefined : normalizeSiteFlag(values.site);
       if (site !== undefined && values.site !== undefined && site !== values.site) io.stderr.write(`--site ${values.site}: reporting site ${site}\n`);
