@@ -76,7 +76,7 @@ function describe(error: ErrorObject, root: unknown): ConfigProblem {
   if (error.keyword === 'additionalProperties') {
     const key = String(params['additionalProperty']);
     const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-    return { path: pathOf([...segments, key]), value: undefined, message: `unknown key; expected one of ${known.join(', ')}` };
+    return { path: pathOf([...segments, key]), value: undefined, message: known.length === 0 ? 'unknown key' : `unknown key; expected one of ${known.join(', ')}` };
   }
   if (error.keyword === 'required') {
     return { path: pathOf([...segments, String(params['missingProperty'])]), value: undefined, message: 'missing' };
@@ -91,6 +91,7 @@ function expectation(error: ErrorObject): string {
   switch (error.keyword) {
     case 'type': {
       const type = String(params['type']);
+      if (type.includes(',')) return `expected ${type.split(',').map((t) => (t === 'null' ? 'null' : `a ${t}`)).join(' or ')}`;
       const range = schema?.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}`
         : schema?.minimum !== undefined ? ` of at least ${schema.minimum}` : '';
       return `expected ${type === 'integer' ? 'a whole number' : type === 'array' ? 'a list' : type === 'object' ? 'a mapping' : `a ${type}`}${range}`;

@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Type } from '@sinclair/typebox';
 import { LeakscopeError } from '../core/errors.js';
+import { configProblems } from '../config/index.js';
 import { OWNER_ONLY_MODE, openForWriting, readTrustedFile } from '../files/safe-file.js';
 import { KEY_BYTES, type PrivacyKeys } from '../core/privacy/index.js';
 
@@ -41,7 +43,13 @@ interface KeyFileContent {
   enc_key?: string | null;
 }
 
-const KEY_FILE_FIELDS = new Set(['version', 'hash_key', 'enc_key']);
+const KeyFileSchema = Type.Object({
+  version: Type.Literal(1),
+  /** The HMAC key of subscriber lookups. */
+  hash_key: Type.String(),
+  /** The AES-256-GCM key of the encrypted numbers; absent or null: numbers are not stored encrypted. */
+  enc_key: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
+}, { additionalProperties: false });
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 // Standard or URL-safe base64 of 32 bytes: 43 characters, then an optional '='.
 const BASE64_KEY = /^[A-Za-z0-9+/]{43}=?$|^[A-Za-z0-9_-]{43}=?$/;
@@ -153,20 +161,13 @@ export async function readKeyFile(path: string): Promise<{ keys: PrivacyKeys; wa
     throw new LeakscopeError('KEY_INVALID', `${path}: key file must hold a JSON object {"version":1,"hash_key":…,"enc_key":…}`);
   }
   const record = content as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const field of Object.keys(record)) {
-    if (!KEY_FILE_FIELDS.has(field)) problems.push(`${path}: ${field}: unknown field (expected version, hash_key, enc_key)`);
-  }
-  if (record['version'] !== 1) problems.push(`${path}: version: expected 1, got ${JSON.stringify(record['version']) ?? 'nothing'}`);
+  // The structure is checked by its schema; the messages never show a value (they are secrets).
+  const problems = configProblems(KeyFileSchema, { ...record }).map((p) => `${path}: ${p.path}: ${p.message}`);
   let hashKey: Buffer | null = null;
   let encKey: Buffer | null = null;
-  const collect = (field: 'hash_key' | 'enc_key', optional: boolean): Buffer | null => {
+  const collect = (field: 'hash_key' | 'enc_key'): Buffer | null => {
     const value = record[field];
-    if ((value === undefined || value === null) && optional) return null;
-    if (typeof value !== 'string') {
-      problems.push(`${path}: ${field}: expected a string of ${EXPECTED}`);
-      return null;
-    }
+    if (typeof value !== 'string') return null;
     try {
       return parseKey(value, `${path}: ${field}`);
     } catch (error) {
@@ -174,8 +175,8 @@ export async function readKeyFile(path: string): Promise<{ keys: PrivacyKeys; wa
       return null;
     }
   };
-  hashKey = collect('hash_key', false);
-  encKey = collect('enc_key', true);
+  hashKey = collect('hash_key');
+  encKey = collect('enc_key');
   if (problems.length > 0 || hashKey === null) {
     throw new LeakscopeError('KEY_INVALID', `${path}: key file is invalid: ${problems.join('; ')}`, { problems });
   }

@@ -8,10 +8,27 @@
 //   {"version":1,"files":{"<dev>:<ino>":{"path":"/var/log/gw/access.log","offset":1234,"line":17,"head":"9f…"}}}
 // It decides what is sent again, so it is read and written only as a file of our own, never
 // through a symlink (README "File safety").
+import { Type } from '@sinclair/typebox';
 import { LeakscopeError } from '../core/errors.js';
+import { configProblems } from '../config/index.js';
 import { readTrustedFile, writeFileAtomically } from '../files/safe-file.js';
 
 const PURPOSE = 'the ship checkpoint';
+
+const FilePositionSchema = Type.Object({
+  path: Type.String(),
+  offset: Type.Integer({ minimum: 0 }),
+  line: Type.Integer({ minimum: 0 }),
+  head: Type.String(),
+}, { additionalProperties: false });
+
+const CheckpointSchema = Type.Object({
+  version: Type.Literal(1),
+  // Keyed by file identity, "<dev>:<ino>".
+  files: Type.Unsafe<Record<string, FilePosition>>({
+    type: 'object', patternProperties: { '^\\d+:\\d+$': FilePositionSchema }, additionalProperties: false,
+  }),
+}, { additionalProperties: false });
 
 export interface FilePosition {
   /** Where the file was last seen (for people; identity is the key). */
@@ -43,16 +60,13 @@ export class Checkpoint {
     } catch (err) {
       throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: not JSON (${(err as Error).message}); move it away to start over from the beginning of every file`);
     }
-    const c = content as Partial<CheckpointContent>;
-    if (c === null || typeof c !== 'object' || c.version !== 1 || typeof c.files !== 'object' || c.files === null) {
-      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: expected {"version":1,"files":{…}}; move it away to start over`);
+    const problems = configProblems(CheckpointSchema, content).map((p) => `${p.path === '' ? 'the file' : p.path}: ${p.message}`);
+    if (problems.length > 0) {
+      throw new LeakscopeError('INPUT_UNREADABLE',
+        `checkpoint ${path}: not a checkpoint of this version (${problems.join('; ')}); move it away to start over from the beginning of every file`,
+        { problems });
     }
-    for (const [key, pos] of Object.entries(c.files)) {
-      if (!/^\d+:\d+$/.test(key) || typeof pos?.offset !== 'number' || typeof pos.line !== 'number' || typeof pos.head !== 'string') {
-        throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: files["${key}"] is not {path, offset, line, head}`);
-      }
-    }
-    return new Checkpoint(path, c as CheckpointContent);
+    return new Checkpoint(path, content as CheckpointContent);
   }
 
   get(key: string): FilePosition | undefined {

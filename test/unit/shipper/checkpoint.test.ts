@@ -40,7 +40,10 @@ describe('ship --follow checkpoint', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
     const path = join(dir, 'c.json');
     writeFileSync(path, '{"version":1,"files":{"x":{}}}');
-    await expect(Checkpoint.load(path)).rejects.toThrow(/files\["x"\] is not \{path, offset, line, head\}/);
+    await expect(Checkpoint.load(path)).rejects.toThrow(/files\.x: unknown key.*move it away/);
+    writeFileSync(path, '{"version":1,"files":{"1:2":{"path":"/a","offset":-1,"line":0}}}');
+    const error = await Checkpoint.load(path).catch((e: unknown) => e);
+    expect((error as { problems: string[] }).problems.sort()).toEqual(['files["1:2"].head: missing', 'files["1:2"].offset: expected at least 0']);
     writeFileSync(path, 'nope');
     await expect(Checkpoint.load(path)).rejects.toThrow(/not JSON.*move it away/);
   });
