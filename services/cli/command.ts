@@ -1,7 +1,5 @@
 // What a CLI command is, and the I/O it is given. Commands receive their streams and
 // environment instead of touching `process`, so tests can run them in-process.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LeakscopeError } from '../core/errors.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -22,14 +20,11 @@ export interface Command {
   run(argv: string[], io: CliIo): Promise<number>;
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/**
+ * Exit code of a command that finished but could not produce all of its output (an export
+ * with rows that do not decrypt): the part written is good, the rest is named on stderr.
+ */
+export const EXIT_PARTIAL = 3;
 
-/** Parses flags with node:util, turning its errors into USAGE errors that name the command. */
-export function parseFlags<O extends Options>(command: string, argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    // No `${command}:` prefix: main() writes every message as `leakscope <command>: …` once.
-    throw new LeakscopeError('USAGE', `${(err as Error).message}. See: leakscope ${command} --help`, { cause: err });
-  }
-}
+// Flag parsing lives in flags.ts; parseFlags (the syntax alone) stays importable from here.
+export { parseFlags } from './flags.js';

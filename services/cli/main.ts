@@ -53,7 +53,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return await found.command.run(found.rest, io);
   } catch (err) {
     if (isLeakscopeError(err)) {
-      io.stderr.write(`leakscope ${found.command.name}: ${err.message}\n`);
+      io.stderr.write(`leakscope ${found.command.name}: ${withoutCommandPrefix(err.message, found.command.name)}\n`);
       for (const problem of err.problems) io.stderr.write(`  - ${problem}\n`);
       return INPUT_ERROR_CODES.has(err.code) ? 2 : 1;
     }
@@ -64,4 +64,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
 function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}
+
+/**
+ * Messages are written once as `leakscope <command>: …`. Validation errors name where they
+ * come from (`scan: --workers …`, `detect: …`), which for a command's own flags is the command
+ * itself: that leading name is dropped here, so no message reads `leakscope scan: scan: …`.
+ */
+function withoutCommandPrefix(message: string, command: string): string {
+  for (const prefix of [`leakscope ${command}: `, `${command}: `]) {
+    if (message.startsWith(prefix)) return message.slice(prefix.length);
+  }
+  return message;
 }

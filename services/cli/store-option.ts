@@ -24,7 +24,7 @@ export type StoreLocation =
   | { kind: 'duckdb'; path: string }
   | { kind: 'clickhouse'; url: string; fromEnv: boolean };
 
-/** Flag definitions shared by the query commands, for parseFlags. */
+/** Flag definitions shared by the query commands, for parseCommandFlags (or parseFlags). */
 export const STORE_FLAG_OPTIONS = {
   db: { type: 'string' },
   clickhouse: { type: 'string' },
@@ -48,12 +48,29 @@ export function resolveStoreLocation(flags: StoreFlags, env: Readonly<Record<str
     if (flags.db.trim() === '') throw new LeakscopeError('USAGE', '--db needs a file path');
     return { kind: 'duckdb', path: resolve(cwd, flags.db) };
   }
-  if (flags.clickhouse !== undefined) return { kind: 'clickhouse', url: checkUrl(flags.clickhouse, '--clickhouse'), fromEnv: false };
-  const fromEnv = env[CLICKHOUSE_URL_ENV];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') {
-    return { kind: 'clickhouse', url: checkUrl(fromEnv.trim(), CLICKHOUSE_URL_ENV), fromEnv: true };
-  }
+  const clickhouse = clickhouseUrlOption(flags.clickhouse, env);
+  if (clickhouse !== null) return { kind: 'clickhouse', ...clickhouse };
   return { kind: 'duckdb', path: resolve(cwd, DEFAULT_DB) };
+}
+
+/**
+ * The ClickHouse URL of `--clickhouse`, else of CLICKHOUSE_URL (the one place that variable is
+ * read), checked; null when neither is given.
+ */
+export function clickhouseUrlOption(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): { url: string; fromEnv: boolean } | null {
+  if (flag !== undefined) return { url: checkUrl(flag.trim(), '--clickhouse'), fromEnv: false };
+  const fromEnv = env[CLICKHOUSE_URL_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return { url: checkUrl(fromEnv.trim(), CLICKHOUSE_URL_ENV), fromEnv: true };
+  return null;
+}
+
+/** For the commands that only work on ClickHouse (migrate, detect): the URL, or a USAGE error saying how to give it. */
+export function requireClickHouseUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, command: string): string {
+  const found = clickhouseUrlOption(flag, env);
+  if (found === null) {
+    throw new LeakscopeError('USAGE', `${command} needs --clickhouse URL (or ${CLICKHOUSE_URL_ENV}), e.g. http://127.0.0.1:8123/leakscope`);
+  }
+  return found.url;
 }
 
 function checkUrl(value: string, where: string): string {

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'STORE_FAILED',          // the store (DuckDB, ClickHouse) refused or failed a write or query
   'BROKER_FAILED',         // Kafka failed a produce, fetch or commit
   'INTERNAL',              // a bug: something that should not happen did (exit 1)
+  'FILE_UNSAFE',           // a file to write or trust is a symlink, not a regular file, another user's, or one of the store's own (exit 2)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -24,6 +25,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'USAGE', 'INPUT_UNREADABLE', 'FORMAT_UNKNOWN', 'REGISTRY_INVALID', 'TIME_INVALID',
   'NUMBER_INVALID', 'KEY_INVALID', 'CONFIG_INVALID',
+  'FILE_UNSAFE',
 ]);
 
 export interface LeakscopeErrorOptions {

@@ -1,6 +1,8 @@
-// Configuration of the detector service, validated once at start, unknown keys refused,
-// then frozen. Times are in milliseconds, sizes in bytes.
-import { LeakscopeError } from '../core/errors.js';
+// Configuration of the detector service, validated once at start by its schema (every
+// problem named, unknown keys refused, defaults from the schema), then frozen. Times are in
+// milliseconds, sizes in bytes.
+import { Type, type Static } from '@sinclair/typebox';
+import { validateConfig } from '../config/index.js';
 import { DEFAULT_ALERT_CONFIG } from './alerts.js';
 
 export interface DetectorSettings {
@@ -40,43 +42,37 @@ export interface DetectorSettings {
   drainTimeoutMs: number;
 }
 
-export const DEFAULT_DETECTOR_SETTINGS: Readonly<DetectorSettings> = Object.freeze({
-  groupId: 'leakscope-detector',
-  once: false,
-  partitionsConsumedConcurrently: 4,
-  maxBytes: 64 * 1024 * 1024,
-  maxBytesPerPartition: 16 * 1024 * 1024,
-  maxWaitTimeMs: 250,
-  minBytes: 1,
-  sessionTimeoutMs: 30_000,
-  rebalanceTimeoutMs: 60_000,
-  heartbeatIntervalMs: 3000,
-  retryInitialMs: 200,
-  retryMaxMs: 30_000,
-  nonRetryableAttempts: 3,
-  spreadSites: DEFAULT_ALERT_CONFIG.spreadSites,
-  spreadWindowMs: DEFAULT_ALERT_CONFIG.spreadWindowMs,
-  caughtUpCheckMs: 500,
-  drainTimeoutMs: 10_000,
-});
+// The schema is the settings' one definition of type, range and default; the interface above
+// documents each, and the assignment below keeps the two in step at compile time.
+const positive = (defaultValue: number, description: string) => Type.Integer({ minimum: 1, default: defaultValue, description });
 
-/** Defaults overlaid by `given`; every value checked; the result frozen. */
+export const DetectorSettingsSchema = Type.Object({
+  groupId: Type.String({ pattern: '\\S', expected: 'a consumer group id (not blank)', default: 'leakscope-detector' }),
+  once: Type.Boolean({ default: false }),
+  partitionsConsumedConcurrently: positive(4, 'partitions processed at once'),
+  maxBytes: positive(64 * 1024 * 1024, 'largest fetch response, bytes'),
+  maxBytesPerPartition: positive(16 * 1024 * 1024, 'largest fetch per partition, bytes'),
+  maxWaitTimeMs: positive(250, 'fetch wait, ms'),
+  minBytes: positive(1, 'bytes a fetch waits for'),
+  sessionTimeoutMs: positive(30_000, 'group session timeout, ms'),
+  rebalanceTimeoutMs: positive(60_000, 'group rebalance timeout, ms'),
+  heartbeatIntervalMs: positive(3000, 'heartbeat interval, ms'),
+  retryInitialMs: positive(200, 'first retry wait, ms'),
+  retryMaxMs: positive(30_000, 'longest retry wait, ms'),
+  nonRetryableAttempts: positive(3, 'tries of a write refused as non-retryable'),
+  spreadSites: positive(DEFAULT_ALERT_CONFIG.spreadSites, 'first-violation sites that raise a spread alert'),
+  spreadWindowMs: positive(DEFAULT_ALERT_CONFIG.spreadWindowMs, 'spread window of request time, ms'),
+  caughtUpCheckMs: positive(500, 'how often --once checks it has caught up, ms'),
+  drainTimeoutMs: positive(10_000, 'stop() returns within this long whatever Kafka and the store do, ms'),
+}, { additionalProperties: false });
+
+const schemaMatchesInterface: DetectorSettings = {} as Static<typeof DetectorSettingsSchema>;
+void schemaMatchesInterface;
+
+/** Defaults overlaid by `given` (undefined values are ignored); every problem named; the result frozen. */
 export function detectorSettings(given: Partial<DetectorSettings> = {}): Readonly<DetectorSettings> {
-  const out: Record<string, unknown> = { ...DEFAULT_DETECTOR_SETTINGS };
-  for (const [key, value] of Object.entries(given)) {
-    if (value === undefined) continue;
-    if (!(key in DEFAULT_DETECTOR_SETTINGS)) {
-      throw new LeakscopeError('CONFIG_INVALID', `detector: unknown setting "${key}"; expected one of ${Object.keys(DEFAULT_DETECTOR_SETTINGS).join(', ')}`);
-    }
-    const expected = typeof DEFAULT_DETECTOR_SETTINGS[key as keyof DetectorSettings];
-    if (typeof value !== expected) {
-      throw new LeakscopeError('CONFIG_INVALID', `detector: ${key} is ${JSON.stringify(value)}; expected a ${expected}`);
-    }
-    if (expected === 'number' && (!Number.isSafeInteger(value) || (value as number) <= 0)) {
-      throw new LeakscopeError('CONFIG_INVALID', `detector: ${key} is ${JSON.stringify(value)}; expected a positive integer`);
-    }
-    if (key === 'groupId' && (value as string).trim() === '') throw new LeakscopeError('CONFIG_INVALID', 'detector: groupId is empty');
-    out[key] = value;
-  }
-  return Object.freeze(out as unknown as DetectorSettings);
+  const value = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  return validateConfig(DetectorSettingsSchema, value, { where: 'detector' });
 }
+
+export const DEFAULT_DETECTOR_SETTINGS: Readonly<DetectorSettings> = detectorSettings();

@@ -16,7 +16,7 @@ import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
 import { AvroCodec } from '../avro/index.js';
 import { Protector, type DisclosureStore } from '../store/index.js';
-import { keyCheckOf } from '../keys/index.js';
+import { ENC_KEY_MISMATCH, encKeyCheckToRecord, encKeyDiffers, keyCheckOf } from '../keys/index.js';
 import { RegistryState, type ActiveRegistry } from './registry-state/index.js';
 import { TopicFollower, brokerError, createKafkaClient, ensureTopics, fetchHighWatermarks, withBrokerRetries, type FollowedMessage, type TopicNames } from '../kafka/index.js';
 import { StreamProducer, poisonMessage } from '../kafka/index.js';
@@ -282,12 +282,16 @@ export class Detector {
       throw new LeakscopeError('KEY_INVALID',
         'the store holds disclosures written with another hash key; give the detector the same LEAKSCOPE_HASH_KEY (or --key-file) as every other writer of this store');
     }
+    if (encKeyDiffers(meta, this.options.keys)) throw new LeakscopeError('KEY_INVALID', ENC_KEY_MISMATCH);
     if (meta.region !== null && meta.region !== active.registry.region) {
       throw new LeakscopeError('REGISTRY_INVALID',
         `the store holds numbers normalised with region ${meta.region}, and the published registry says region ${active.registry.region}: ` +
         'the same subscriber would be stored under two hashes; publish a registry with the store\'s region, or use a new ClickHouse database');
     }
-    if (meta.keyCheck === null || meta.region === null) await this.options.store.writeMeta({ region: active.registry.region, keyCheck });
+    const encKeyCheck = encKeyCheckToRecord(meta, this.options.keys);
+    if (meta.keyCheck === null || meta.region === null || encKeyCheck !== undefined) {
+      await this.options.store.writeMeta({ region: active.registry.region, keyCheck, ...(encKeyCheck === undefined ? {} : { encKeyCheck }) });
+    }
   }
 
   /** Sites that already have a violation in the store raise no first-disclosure alert again. */

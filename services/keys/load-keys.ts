@@ -1,12 +1,17 @@
 // Loads the privacy keys: from the environment (LEAKSCOPE_HASH_KEY, LEAKSCOPE_ENC_KEY), else
 // from a key file, which the embedded default creates with owner-only permissions. Only this
-// module reads key material from env or disk; the privacy core receives Buffers.
+// module reads key material from env or disk; the privacy core receives Buffers. A key file
+// is trusted only when it is a regular file of the current user's, not reached through a
+// symlink: data encrypted with a key someone else holds is readable by them (README "File safety").
 
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Type } from '@sinclair/typebox';
 import { LeakscopeError } from '../core/errors.js';
+import { configProblems } from '../config/index.js';
+import { OWNER_ONLY_MODE, openForWriting, readTrustedFile } from '../files/safe-file.js';
 import { KEY_BYTES, type PrivacyKeys } from '../core/privacy/index.js';
 
 export const HASH_KEY_ENV = 'LEAKSCOPE_HASH_KEY';
@@ -38,7 +43,13 @@ interface KeyFileContent {
   enc_key?: string | null;
 }
 
-const KEY_FILE_FIELDS = new Set(['version', 'hash_key', 'enc_key']);
+const KeyFileSchema = Type.Object({
+  version: Type.Literal(1),
+  /** The HMAC key of subscriber lookups. */
+  hash_key: Type.String(),
+  /** The AES-256-GCM key of the encrypted numbers; absent or null: numbers are not stored encrypted. */
+  enc_key: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
+}, { additionalProperties: false });
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 // Standard or URL-safe base64 of 32 bytes: 43 characters, then an optional '='.
 const BASE64_KEY = /^[A-Za-z0-9+/]{43}=?$|^[A-Za-z0-9_-]{43}=?$/;
@@ -109,9 +120,10 @@ function nonEmpty(value: string | undefined): string | null {
   return value === undefined || value.trim() === '' ? null : value;
 }
 
+/** Whether the name exists; a symlink counts (reading it is then refused, never followed). */
 async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await lstat(path);
     return true;
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return false;
@@ -120,31 +132,23 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Reads and validates a key file. Group- or world-writable is refused (anyone could swap in a key
- * they know and read every number encrypted afterwards); group- or world-readable is a warning,
- * since the secret is already exposed and refusing would only stop the investigation.
+ * Reads and validates a key file. A symlink, or a file owned by another user, is refused
+ * (FILE_UNSAFE: its owner knows the key, or can swap it). Group- or world-writable is refused
+ * (anyone could swap in a key they know and read every number encrypted afterwards); group- or
+ * world-readable is a warning, since the secret is already exposed and refusing would only
+ * stop the investigation.
  */
 export async function readKeyFile(path: string): Promise<{ keys: PrivacyKeys; warnings: string[] }> {
   const warnings: string[] = [];
-  let text: string;
-  try {
-    const info = await stat(path);
-    if (process.platform !== 'win32') {
-      const mode = info.mode & 0o777;
-      if ((mode & 0o022) !== 0) {
-        throw new LeakscopeError(
-          'KEY_INVALID',
-          `${path}: key file is writable by group or others (mode ${octal(mode)}); run chmod 600 ${path}`,
-        );
-      }
-      if ((mode & 0o044) !== 0) {
-        warnings.push(`${path}: key file is readable by group or others (mode ${octal(mode)}); run chmod 600 ${path}`);
-      }
-    }
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof LeakscopeError) throw error;
-    throw new LeakscopeError('KEY_INVALID', `${path}: key file cannot be read: ${errorMessage(error)}`, { cause: error });
+  const read = await readTrustedFile(path, 'key file');
+  if (read === null) throw new LeakscopeError('KEY_INVALID', `${path}: key file not found; set ${HASH_KEY_ENV} or create the key file`);
+  const text = read.text;
+  const mode = read.stats.mode & 0o777;
+  if ((mode & 0o022) !== 0) {
+    throw new LeakscopeError('KEY_INVALID', `${path}: key file is writable by group or others (mode ${octal(mode)}); run chmod 600 ${path}`);
+  }
+  if ((mode & 0o044) !== 0) {
+    warnings.push(`${path}: key file is readable by group or others (mode ${octal(mode)}); run chmod 600 ${path}`);
   }
 
   let content: unknown;
@@ -157,20 +161,13 @@ export async function readKeyFile(path: string): Promise<{ keys: PrivacyKeys; wa
     throw new LeakscopeError('KEY_INVALID', `${path}: key file must hold a JSON object {"version":1,"hash_key":…,"enc_key":…}`);
   }
   const record = content as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const field of Object.keys(record)) {
-    if (!KEY_FILE_FIELDS.has(field)) problems.push(`${path}: ${field}: unknown field (expected version, hash_key, enc_key)`);
-  }
-  if (record['version'] !== 1) problems.push(`${path}: version: expected 1, got ${JSON.stringify(record['version']) ?? 'nothing'}`);
+  // The structure is checked by its schema; the messages never show a value (they are secrets).
+  const problems = configProblems(KeyFileSchema, { ...record }).map((p) => `${path}: ${p.path}: ${p.message}`);
   let hashKey: Buffer | null = null;
   let encKey: Buffer | null = null;
-  const collect = (field: 'hash_key' | 'enc_key', optional: boolean): Buffer | null => {
+  const collect = (field: 'hash_key' | 'enc_key'): Buffer | null => {
     const value = record[field];
-    if ((value === undefined || value === null) && optional) return null;
-    if (typeof value !== 'string') {
-      problems.push(`${path}: ${field}: expected a string of ${EXPECTED}`);
-      return null;
-    }
+    if (typeof value !== 'string') return null;
     try {
       return parseKey(value, `${path}: ${field}`);
     } catch (error) {
@@ -178,8 +175,8 @@ export async function readKeyFile(path: string): Promise<{ keys: PrivacyKeys; wa
       return null;
     }
   };
-  hashKey = collect('hash_key', false);
-  encKey = collect('enc_key', true);
+  hashKey = collect('hash_key');
+  encKey = collect('enc_key');
   if (problems.length > 0 || hashKey === null) {
     throw new LeakscopeError('KEY_INVALID', `${path}: key file is invalid: ${problems.join('; ')}`, { problems });
   }
@@ -203,9 +200,8 @@ export async function createKeyFile(path: string): Promise<boolean> {
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    const handle = await openForWriting(temp, { mode: 'create-new', purpose: 'key file', fileMode: OWNER_ONLY_MODE });
     try {
-      await handle.chmod(0o600); // the umask can only remove bits, but be explicit
       await handle.writeFile(JSON.stringify(content, null, 2) + '\n', 'utf8');
       await handle.sync();
     } finally {
@@ -223,6 +219,7 @@ export async function createKeyFile(path: string): Promise<boolean> {
     await syncDir(dir);
     return true;
   } catch (error) {
+    if (error instanceof LeakscopeError) throw error;
     throw new LeakscopeError('KEY_INVALID', `${path}: could not create the key file: ${errorMessage(error)}`, { cause: error });
   } finally {
     await unlink(temp).catch(() => undefined);
@@ -234,13 +231,12 @@ const LINK_UNSUPPORTED = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'];
 async function createExclusive(path: string, content: KeyFileContent): Promise<boolean> {
   let handle;
   try {
-    handle = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    handle = await openForWriting(path, { mode: 'create-new', purpose: 'key file', fileMode: OWNER_ONLY_MODE });
   } catch (error) {
-    if (isErrno(error, 'EEXIST')) return false;
+    if (isErrno((error as { cause?: unknown }).cause, 'EEXIST')) return false;
     throw error;
   }
   try {
-    await handle.chmod(0o600);
     await handle.writeFile(JSON.stringify(content, null, 2) + '\n', 'utf8');
     await handle.sync();
   } finally {

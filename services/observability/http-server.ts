@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LeakscopeError } from '../core/errors.js';
 import type { StreamMetrics } from './metrics.js';
+// The flag is declared here, beside the server it configures; CLI flags are parsed in one place.
+import { parseIntegerFlag } from '../cli/flags.js';
 
 export interface Health {
   ok: boolean;
@@ -58,12 +60,10 @@ export async function startTelemetryServer(
   };
 }
 
-/** `--metrics-port N`: 0 (the default) is off; otherwise a TCP port. */
+/** `--metrics-port N` as declared for parseCommandFlags: 0 (the default) is off; otherwise a TCP port. */
+export const METRICS_PORT_FLAG = { type: 'integer', minimum: 0, maximum: 65535, default: 0 } as const;
+
+/** `--metrics-port N` read alone: a thin wrapper of the flag parser, kept for callers that declare it as a string. */
 export function parseMetricsPort(value: string | undefined): number {
-  if (value === undefined) return 0;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new LeakscopeError('USAGE', `--metrics-port ${JSON.stringify(value)}: expected a port number 1-65535, or 0 for none`);
-  }
-  return n;
+  return parseIntegerFlag(value, '--metrics-port', METRICS_PORT_FLAG) ?? 0;
 }

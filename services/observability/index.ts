@@ -4,6 +4,6 @@ export { componentLogger, createLogger, silentLogger } from './logger.js';
 export type { Component, Logger, LoggerOptions } from './logger.js';
 export { createMetrics } from './metrics.js';
 export type { MetricsOptions, StreamMetrics } from './metrics.js';
-export { parseMetricsPort, startTelemetryServer } from './http-server.js';
+export { METRICS_PORT_FLAG, parseMetricsPort, startTelemetryServer } from './http-server.js';
 export { redactNumbers } from './redact.js';
 export type { Health, TelemetryServer } from './http-server.js';

@@ -1,8 +1,10 @@
 // The rejects output of a scan: every line that could not be read, as NDJSON
 // {source, line, reason, raw}. Appended, never truncated, so no reject of an earlier scan
-// is lost; created owner-only because raw lines hold subscribers' numbers.
-import { open, type FileHandle } from 'node:fs/promises';
+// is lost; owner-only because raw lines hold subscribers' numbers, and opened through the
+// shared safe open (never through a symlink, never another user's file: README "File safety").
+import type { FileHandle } from 'node:fs/promises';
 import { LeakscopeError } from '../core/errors.js';
+import { openForWriting } from '../files/safe-file.js';
 import type { RejectRecord } from '../core/types.js';
 
 const REJECTS_CHUNK_CHARS = 8 * 2 ** 20;
@@ -15,13 +17,7 @@ export class RejectsFile {
 
   /** Opens (creating) the file now, so a path that cannot be written is refused before scanning. */
   async open(): Promise<void> {
-    try {
-      this.handle = await open(this.path, 'a', 0o600);
-      // The mode above applies only when the file is created: an existing one is narrowed too.
-      await this.handle.chmod(0o600);
-    } catch (cause) {
-      throw new LeakscopeError('INPUT_UNREADABLE', `cannot open the rejects file ${this.path} for writing: ${(cause as Error).message}`, { cause });
-    }
+    this.handle = await openForWriting(this.path, { mode: 'append', purpose: 'the rejects file' });
   }
 
   async append(rejects: readonly RejectRecord[]): Promise<void> {

@@ -17,7 +17,7 @@ import { readLogs } from '../files/index.js';
 import { Protector } from '../store/index.js';
 import type { DisclosureStore } from '../store/types.js';
 import type { EncodedBatch } from '../store/duckdb/staging-format.js';
-import { keyCheckOf } from '../keys/index.js';
+import { ENC_KEY_MISMATCH, encKeyCheckToRecord, encKeyDiffers, keyCheckOf } from '../keys/index.js';
 import { runPool } from './pool.js';
 import { BatchAssembler, readBatchLines, type ProcessedBatch } from './process-batch.js';
 import { RejectsFile } from './rejects-file.js';
@@ -122,19 +122,24 @@ function defaultRejectsPath(store: DisclosureStore): string {
 }
 
 /** Refuses a store written with another key or region: mixing them would make lookups silently miss. */
-async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, keyCheck: string): Promise<void> {
+async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, keys: PrivacyKeys): Promise<void> {
+  const keyCheck = keyCheckOf(keys);
   const meta = await store.readMeta();
   if (meta.keyCheck !== null && meta.keyCheck !== keyCheck) {
     throw new LeakscopeError('KEY_INVALID',
       'the store was written with another privacy key, so its subscriber hashes would not match this scan\'s: ' +
       'use the key it was created with (its key file, or LEAKSCOPE_HASH_KEY), or scan into a new --db');
   }
+  if (encKeyDiffers(meta, keys)) throw new LeakscopeError('KEY_INVALID', `${ENC_KEY_MISMATCH}, or scan into a new --db`);
   if (meta.region !== null && meta.region !== registry.region) {
     throw new LeakscopeError('REGISTRY_INVALID',
       `the store holds numbers normalised with region ${meta.region}, and this registry says region ${registry.region}: ` +
       'the same subscriber would be stored under two numbers; use a registry with the same region, or scan into a new --db');
   }
-  if (meta.keyCheck === null || meta.region === null) await store.writeMeta({ region: registry.region, keyCheck });
+  const encKeyCheck = encKeyCheckToRecord(meta, keys);
+  if (meta.keyCheck === null || meta.region === null || encKeyCheck !== undefined) {
+    await store.writeMeta({ region: registry.region, keyCheck, ...(encKeyCheck === undefined ? {} : { encKeyCheck }) });
+  }
   await checkRegistryVersion(store, registry);
 }
 
@@ -213,7 +218,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
     throw new LeakscopeError('INPUT_UNREADABLE', `cannot write the rejects file ${rejects.path}: its directory is missing or not writable`, { cause });
   }
   const snapshot = buildSnapshot(registry);
-  await checkAndRecordMeta(store, registry, keyCheckOf(keys));
+  await checkAndRecordMeta(store, registry, keys);
 
   const summary: ScanSummary = { lines: 0, requests: 0, disclosures: 0, violations: 0, rejected: 0, faulted: 0 };
   const totalBytes = options.inputs.includes('-') || files.some((f) => f.stream) ? null : files.reduce((sum, f) => sum + f.sizeBytes, 0);

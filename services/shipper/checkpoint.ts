@@ -6,8 +6,29 @@
 //
 // File format (JSON, written to a temporary file and renamed over the old one):
 //   {"version":1,"files":{"<dev>:<ino>":{"path":"/var/log/gw/access.log","offset":1234,"line":17,"head":"9f…"}}}
-import { open, readFile, rename } from 'node:fs/promises';
+// It decides what is sent again, so it is read and written only as a file of our own, never
+// through a symlink (README "File safety").
+import { Type } from '@sinclair/typebox';
 import { LeakscopeError } from '../core/errors.js';
+import { configProblems } from '../config/index.js';
+import { readTrustedFile, writeFileAtomically } from '../files/safe-file.js';
+
+const PURPOSE = 'the ship checkpoint';
+
+const FilePositionSchema = Type.Object({
+  path: Type.String(),
+  offset: Type.Integer({ minimum: 0 }),
+  line: Type.Integer({ minimum: 0 }),
+  head: Type.String(),
+}, { additionalProperties: false });
+
+const CheckpointSchema = Type.Object({
+  version: Type.Literal(1),
+  // Keyed by file identity, "<dev>:<ino>".
+  files: Type.Unsafe<Record<string, FilePosition>>({
+    type: 'object', patternProperties: { '^\\d+:\\d+$': FilePositionSchema }, additionalProperties: false,
+  }),
+}, { additionalProperties: false });
 
 export interface FilePosition {
   /** Where the file was last seen (for people; identity is the key). */
@@ -30,29 +51,22 @@ export class Checkpoint {
 
   /** Reads the checkpoint file, or starts an empty one when it does not exist. */
   static async load(path: string): Promise<Checkpoint> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Checkpoint(path, { version: 1, files: {} });
-      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: cannot read: ${(err as Error).message}`, { cause: err });
-    }
+    const read = await readTrustedFile(path, PURPOSE);
+    if (read === null) return new Checkpoint(path, { version: 1, files: {} });
+    const text = read.text;
     let content: unknown;
     try {
       content = JSON.parse(text);
     } catch (err) {
       throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: not JSON (${(err as Error).message}); move it away to start over from the beginning of every file`);
     }
-    const c = content as Partial<CheckpointContent>;
-    if (c === null || typeof c !== 'object' || c.version !== 1 || typeof c.files !== 'object' || c.files === null) {
-      throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: expected {"version":1,"files":{…}}; move it away to start over`);
+    const problems = configProblems(CheckpointSchema, content).map((p) => `${p.path === '' ? 'the file' : p.path}: ${p.message}`);
+    if (problems.length > 0) {
+      throw new LeakscopeError('INPUT_UNREADABLE',
+        `checkpoint ${path}: not a checkpoint of this version (${problems.join('; ')}); move it away to start over from the beginning of every file`,
+        { problems });
     }
-    for (const [key, pos] of Object.entries(c.files)) {
-      if (!/^\d+:\d+$/.test(key) || typeof pos?.offset !== 'number' || typeof pos.line !== 'number' || typeof pos.head !== 'string') {
-        throw new LeakscopeError('INPUT_UNREADABLE', `checkpoint ${path}: files["${key}"] is not {path, offset, line, head}`);
-      }
-    }
-    return new Checkpoint(path, c as CheckpointContent);
+    return new Checkpoint(path, content as CheckpointContent);
   }
 
   get(key: string): FilePosition | undefined {
@@ -77,14 +91,6 @@ export class Checkpoint {
 
   /** Writes atomically: a crash leaves the old checkpoint or the new one, never half of one. */
   async save(): Promise<void> {
-    const tmp = `${this.path}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(this.content)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.path);
+    await writeFileAtomically(this.path, `${JSON.stringify(this.content)}\n`, { purpose: PURPOSE });
   }
 }

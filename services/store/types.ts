@@ -63,6 +63,12 @@ export interface StoreMeta {
   region: string | null;
   /** HMAC of a fixed label with the hash key: tells whether a lookup key is the one the data was stored with. */
   keyCheck: string | null;
+  /**
+   * HMAC of a fixed label with the encryption key: tells whether an export's key is the one
+   * the numbers were encrypted with. Absent when no writer had an encryption key (or the store
+   * predates it); writeMeta leaves it untouched when not given.
+   */
+  encKeyCheck?: string | null;
 }
 
 export interface DisclosureStore {
@@ -73,5 +79,10 @@ export interface DisclosureStore {
   affected(window: Window & { from: number; to: number }): Promise<AffectedSubscriber[]>;
   readMeta(): Promise<StoreMeta>;
   writeMeta(meta: StoreMeta): Promise<void>;
+  /**
+   * The masked number of each subscriber hash given (those the store knows): how an export
+   * names a subscriber it cannot decrypt. Meant for a few hashes, not for bulk.
+   */
+  maskedSubscribers?(subscriberHashes: readonly string[]): Promise<Map<string, string>>;
   close(): Promise<void>;
 }

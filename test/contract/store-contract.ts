@@ -109,5 +109,17 @@ export function describeStoreContract(name: string, open: () => Promise<Disclosu
       await store.writeMeta({ region: 'GB', keyCheck: 'k1' });
       expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: 'k1' });
     });
+
+    it('keeps the encryption-key check beside the hash key\'s, untouched by a write that does not give it', async () => {
+      await store.writeMeta({ region: 'GB', keyCheck: 'k1', encKeyCheck: 'e1' });
+      expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: 'k1', encKeyCheck: 'e1' });
+      await store.writeMeta({ region: 'GB', keyCheck: 'k1' });
+      expect((await store.readMeta()).encKeyCheck).toBe('e1');
+    });
+
+    it('names subscribers by their masked number, for the ones an export cannot decrypt', async () => {
+      const masked = await store.maskedSubscribers!([B, C, 'f'.repeat(64)]);
+      expect([...masked].sort()).toEqual([[B, '+4477009****45'], [C, '+4477009****67']]);
+    });
   });
 }

@@ -2,14 +2,28 @@
 // as of each request's time, writes disclosures to ClickHouse, commits after the write, and
 // raises alerts on leak-alerts. `--once` exits when caught up (backfill and replay).
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { loadKeys } from '../../keys/index.js';
 import { openClickHouseStore } from '../../store/clickhouse/index.js';
 import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, streamConnection } from '../../kafka/index.js';
 import { Detector, type DetectorSettings } from '../../detector/index.js';
-import { componentLogger, createLogger, createMetrics, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
-import { CLICKHOUSE_URL_ENV, redactUrl } from '../store-option.js';
+import { METRICS_PORT_FLAG, componentLogger, createLogger, createMetrics, startTelemetryServer } from '../../observability/index.js';
+import { CLICKHOUSE_URL_ENV, redactUrl, requireClickHouseUrl } from '../store-option.js';
+
+const DETECT_FLAGS = {
+  ...STREAM_FLAG_OPTIONS,
+  clickhouse: { type: 'string' },
+  once: { type: 'boolean' },
+  group: { type: 'string', nonEmpty: true },
+  'key-file': { type: 'string', nonEmpty: true },
+  concurrency: { type: 'integer', minimum: 1 },
+  'spread-sites': { type: 'integer', minimum: 1 },
+  'spread-window-ms': { type: 'integer', minimum: 1 },
+  'drain-timeout-ms': { type: 'integer', minimum: 1 },
+  'metrics-port': METRICS_PORT_FLAG,
+  json: { type: 'boolean' },
+} as const;
 
 export const detectCommand: Command = {
   name: 'detect',
@@ -35,38 +49,26 @@ export const detectCommand: Command = {
     '  --json                print the final summary as one JSON object',
   ].join('\n'),
   async run(argv, io) {
-    const { values, positionals } = parseFlags('detect', argv, {
-      ...STREAM_FLAG_OPTIONS,
-      clickhouse: { type: 'string' },
-      once: { type: 'boolean' },
-      group: { type: 'string' },
-      'key-file': { type: 'string' },
-      concurrency: { type: 'string' },
-      'spread-sites': { type: 'string' },
-      'spread-window-ms': { type: 'string' },
-      'metrics-port': { type: 'string' },
-      'drain-timeout-ms': { type: 'string' },
-      json: { type: 'boolean' },
-    });
+    const { values, positionals } = parseCommandFlags('detect', argv, DETECT_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `detect takes no arguments, got ${positionals.join(' ')}`);
     const conn = streamConnection(values, io.env);
-    const url = values.clickhouse ?? io.env[CLICKHOUSE_URL_ENV];
-    if (url === undefined || url.trim() === '') throw new LeakscopeError('USAGE', `detect needs --clickhouse URL (or ${CLICKHOUSE_URL_ENV})`);
+    const url = requireClickHouseUrl(values.clickhouse, io.env, 'detect');
+    // Flags map onto the detector's own settings, which its schema checks again (detector/config.ts).
     const settings: Partial<DetectorSettings> = {
-      once: values.once === true,
-      ...(values.group !== undefined ? { groupId: values.group } : {}),
-      ...intFlag(values.concurrency, '--concurrency', 'partitionsConsumedConcurrently'),
-      ...intFlag(values['spread-sites'], '--spread-sites', 'spreadSites'),
-      ...intFlag(values['spread-window-ms'], '--spread-window-ms', 'spreadWindowMs'),
-      ...intFlag(values['drain-timeout-ms'], '--drain-timeout-ms', 'drainTimeoutMs'),
+      once: values.once,
+      groupId: values.group,
+      partitionsConsumedConcurrently: values.concurrency,
+      spreadSites: values['spread-sites'],
+      spreadWindowMs: values['spread-window-ms'],
+      drainTimeoutMs: values['drain-timeout-ms'],
     };
-    const metricsPort = parseMetricsPort(values['metrics-port']);
+    const metricsPort = values['metrics-port'];
     const loaded = await loadKeys({ env: io.env, keyFile: values['key-file'] ?? null, createIfMissing: false });
     const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
     for (const warning of loaded.warnings) componentLogger(root, 'detector').warn({ warning }, 'key warning');
     const metrics = createMetrics();
-    const store = await openClickHouseStore(url.trim());
-    componentLogger(root, 'sink.clickhouse').info({ url: redactUrl(url.trim()) }, 'store opened');
+    const store = await openClickHouseStore(url);
+    componentLogger(root, 'sink.clickhouse').info({ url: redactUrl(url) }, 'store opened');
     const detector = new Detector({ brokers: conn.brokers, topics: conn.topics, store, keys: loaded.keys, logger: root, metrics, settings });
     const server = metricsPort === 0 ? null : await startTelemetryServer(metrics, () => detector.health(), { port: metricsPort });
     let signalled = false;
@@ -106,10 +108,3 @@ export const detectCommand: Command = {
 
 /** After the drain time, how long the process may take to exit by itself before it is made to. */
 const EXIT_GRACE_MS = 2000;
-
-function intFlag<K extends keyof DetectorSettings>(value: string | undefined, flag: string, key: K): Partial<DetectorSettings> {
-  if (value === undefined) return {};
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new LeakscopeError('USAGE', `${flag} ${JSON.stringify(value)}: expected a positive integer`);
-  return { [key]: n } as Partial<DetectorSettings>;
-}

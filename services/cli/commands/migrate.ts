@@ -1,9 +1,11 @@
 // `leakscope migrate --clickhouse URL`: creates the ClickHouse database named by the URL's
 // path when missing and applies every pending schema migration. Running it again is a no-op.
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { CLICKHOUSE_URL_ENV, redactUrl } from '../store-option.js';
+import { parseCommandFlags } from '../flags.js';
+import { CLICKHOUSE_URL_ENV, redactUrl, requireClickHouseUrl } from '../store-option.js';
+
+const MIGRATE_FLAGS = { clickhouse: { type: 'string' } } as const;
 
 const USAGE = `Usage: leakscope migrate --clickhouse URL
 
@@ -20,10 +22,9 @@ export const migrate: Command = {
   summary: 'create or upgrade the ClickHouse schema (idempotent)',
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('migrate', argv, { clickhouse: { type: 'string' } });
+    const { values, positionals } = parseCommandFlags('migrate', argv, MIGRATE_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `migrate takes no arguments, got ${JSON.stringify(positionals[0])}. See: leakscope migrate --help`);
-    const url = values.clickhouse ?? io.env[CLICKHOUSE_URL_ENV]?.trim();
-    if (!url) throw new LeakscopeError('USAGE', `migrate needs --clickhouse URL (or ${CLICKHOUSE_URL_ENV}), e.g. http://127.0.0.1:8123/leakscope`);
+    const url = requireClickHouseUrl(values.clickhouse, io.env, 'migrate');
     // Loaded on demand, like the query commands do: nothing else needs the ClickHouse sink.
     const { migrateClickHouse, LATEST_VERSION } = await import('../../store/clickhouse/index.js');
     const result = await migrateClickHouse(url);

@@ -4,7 +4,7 @@
 // `__registry__` record with the registry-wide settings (a detector applies a version once it
 // has read that record and all the partner records of the same version).
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { AvroCodec, toAvroPartnerRecords, type AvroPartnerRecord } from '../../avro/index.js';
 import { readRegistryFile } from '../../files/index.js';
@@ -14,6 +14,8 @@ import {
 import { StreamProducer } from '../../kafka/index.js';
 import { REGISTRY_SETTINGS_KEY } from '../../detector/registry-state/index.js';
 import { componentLogger, createLogger } from '../../observability/index.js';
+
+const PUBLISH_FLAGS = { ...STREAM_FLAG_OPTIONS, json: { type: 'boolean' } } as const;
 
 export const registryPublish: Command = {
   name: 'registry publish',
@@ -29,7 +31,7 @@ export const registryPublish: Command = {
     '  --json                print the summary as one JSON object',
   ].join('\n'),
   async run(argv, io) {
-    const { values, positionals } = parseFlags('registry publish', argv, { ...STREAM_FLAG_OPTIONS, json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandFlags('registry publish', argv, PUBLISH_FLAGS);
     if (positionals.length !== 1) throw new LeakscopeError('USAGE', 'registry publish takes exactly one FILE');
     const registry = await readRegistryFile(positionals[0]!);
     const conn = streamConnection(values, io.env);

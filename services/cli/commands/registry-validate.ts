@@ -1,6 +1,6 @@
 // `leakscope registry validate FILE`: exit 0 when the registry is valid, 2 with every problem named by its path.
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { readRegistryFile } from '../../files/index.js';
 
@@ -9,7 +9,7 @@ export const registryValidate: Command = {
   summary: 'check a partner registry file (YAML or JSON); every problem is named by its path',
   usage: 'Usage: leakscope registry validate FILE\n\nExit 0 when valid; 2 with every problem listed as `path: problem`.',
   async run(argv, io) {
-    const { positionals } = parseFlags('registry validate', argv, {});
+    const { positionals } = parseCommandFlags('registry validate', argv, {});
     if (positionals.length !== 1) throw new LeakscopeError('USAGE', 'registry validate takes exactly one FILE');
     const registry = await readRegistryFile(positionals[0]!);
     const entries = registry.partners.length;

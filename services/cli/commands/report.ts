@@ -1,10 +1,8 @@
 // `leakscope report`: the exposure report of a window — which sites received identifiers they
 // were not allowed to receive, how many subscribers each, when, by which channel — as a table,
 // the contract JSON, CSV (one row per site) or a self-contained HTML page.
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags, parseEnumFlag } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { siteOf } from '../../core/detect/index.js';
 import { normalizeHost } from '../../core/registry/index.js';
@@ -14,6 +12,7 @@ import {
   STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, describeLocation, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
 } from '../store-option.js';
 import { parseRequiredWindow } from '../time.js';
+import { checkOutputPath, writeOutputFile } from '../output-file.js';
 
 export const REPORT_FORMATS = ['table', 'json', 'csv', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -31,7 +30,8 @@ channels and verdicts; totals; and violations per hour.
                           either spelling
   --format FORMAT         table (default), json (the contract object), csv (one row per
                           site), html (one self-contained page with a chart)
-  --out FILE              write to FILE instead of standard output
+  --out FILE              write to FILE (mode 0600) instead of standard output; never the
+                          store's own files, a symlink or another user's file
 ${STORE_FLAGS_USAGE}
 `;
 
@@ -51,11 +51,15 @@ export function renderReport(report: ReportJson, format: ReportFormat, options: 
   }
 }
 
+/** `--format` checked against `formats` (a thin wrapper of flags.ts' parseEnumFlag, kept for callers). */
 export function parseFormat<F extends string>(value: string | undefined, formats: readonly F[], fallback: F): F {
-  if (value === undefined) return fallback;
-  if ((formats as readonly string[]).includes(value)) return value as F;
-  throw new LeakscopeError('USAGE', `--format ${JSON.stringify(value)}: expected one of ${formats.join(', ')}`);
+  return parseEnumFlag(value, '--format', formats, fallback);
 }
+
+const REPORT_FLAGS = {
+  from: { type: 'string' }, to: { type: 'string' }, site: { type: 'string' },
+  format: { type: 'string', enum: REPORT_FORMATS, default: 'table' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
+} as const;
 
 export function createReportCommand(open: StoreOpener = openStore): Command {
   return {
@@ -63,17 +67,15 @@ export function createReportCommand(open: StoreOpener = openStore): Command {
     summary: 'the exposure report of a window: sites, subscribers, violations (table, json, csv, html)',
     usage: USAGE,
     async run(argv, io) {
-      const { values, positionals } = parseFlags('report', argv, {
-        from: { type: 'string' }, to: { type: 'string' }, site: { type: 'string' },
-        format: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
-      });
+      const { values, positionals } = parseCommandFlags('report', argv, REPORT_FLAGS);
       if (positionals.length > 0) throw new LeakscopeError('USAGE', `report takes no arguments, got ${JSON.stringify(positionals[0])}. See: leakscope report --help`);
-      const format = parseFormat(values.format, REPORT_FORMATS, 'table');
+      const format = values.format;
       const window = parseRequiredWindow(values, 'report');
       const site = values.site === undefined ? undefined : normalizeSiteFlag(values.site);
       if (site !== undefined && values.site !== undefined && site !== values.site) io.stderr.write(`--site ${values.site}: reporting site ${site}\n`);
       const location = resolveStoreLocation(values, io.env, io.cwd);
       noteLocation(location, (t) => io.stderr.write(t));
+      const outPath = values.out === undefined ? undefined : await checkOutputPath(values.out, io.cwd, location);
 
       const store = await open(location);
       let report: ReportJson;
@@ -83,16 +85,11 @@ export function createReportCommand(open: StoreOpener = openStore): Command {
         await store.close();
       }
       const text = renderReport(report, format, { ...(site === undefined ? {} : { site }), source: describeLocation(location) });
-      if (values.out === undefined) {
+      if (outPath === undefined) {
         io.stdout.write(text);
       } else {
-        const path = resolve(io.cwd, values.out);
-        try {
-          await writeFile(path, text, 'utf8');
-        } catch (cause) {
-          throw new LeakscopeError('INPUT_UNREADABLE', `--out ${path}: cannot write: ${(cause as Error).message}`, { cause });
-        }
-        io.stderr.write(`report (${format}) written to ${path}\n`);
+        await writeOutputFile(outPath, text);
+        io.stderr.write(`report (${format}) written to ${outPath} (mode 0600)\n`);
       }
       return 0;
     },

@@ -10,8 +10,9 @@ import { loadKeys } from '../../keys/index.js';
 import { ScanInterrupted, checkInputList, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
 import { readRegistryFile } from '../../files/index.js';
+import { refuseProtectedOutput, storeFiles } from '../../files/safe-file.js';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { createProgress, formatCount } from '../progress.js';
 import { DEFAULT_DB } from '../store-option.js';
 
@@ -55,38 +56,32 @@ Progress is shown on a terminal (stderr). Exit codes: 0 done; 1 a fault; 2 refus
 in part (a corrupt or truncated gzip: the summary is printed, every line before the fault is
 stored, the fault is the last reject of that input); 130 interrupted.`;
 
-function parseWorkers(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 256) {
-    throw new LeakscopeError('USAGE', `--workers ${JSON.stringify(value)}: expected a whole number from 0 to 256`);
-  }
-  return n;
-}
+const SCAN_FLAGS = {
+  registry: { type: 'string', nonEmpty: true },
+  format: { type: 'string', enum: FORMATS, default: 'auto' },
+  db: { type: 'string', nonEmpty: true },
+  rejects: { type: 'string', nonEmpty: true },
+  workers: { type: 'integer', minimum: 0, maximum: 256 },
+  json: { type: 'boolean' },
+} as const;
 
 export const scan: Command = {
   name: 'scan',
   summary: 'scan gateway logs into the embedded store (DuckDB): which sites received numbers',
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('scan', argv, {
-      registry: { type: 'string' },
-      format: { type: 'string', default: 'auto' },
-      db: { type: 'string' },
-      rejects: { type: 'string' },
-      workers: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    });
+    const { values, positionals } = parseCommandFlags('scan', argv, SCAN_FLAGS);
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'give at least one log FILE, or - for stdin. See: leakscope scan --help');
-    const format = values.format as string;
-    if (!(FORMATS as readonly string[]).includes(format)) {
-      throw new LeakscopeError('USAGE', `--format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
-    }
-    const workers = parseWorkers(values.workers);
-    if (values.db !== undefined && values.db.trim() === '') throw new LeakscopeError('USAGE', '--db needs a file path');
+    const format = values.format;
+    const workers = values.workers;
     const db = resolve(io.cwd, values.db ?? DEFAULT_DB);
     const rejectsPath = resolve(io.cwd, values.rejects ?? `${db}.rejects.ndjson`);
     const inputs = positionals.map((p) => (p === '-' ? p : resolve(io.cwd, p)));
+    // Rejects are appended: never to the store's other files, nor to a log this scan reads.
+    await refuseProtectedOutput(rejectsPath, [
+      ...storeFiles(db).filter((f) => f.path !== `${db}.rejects.ndjson`),
+      ...inputs.filter((p) => p !== '-').map((path) => ({ path, what: 'a log this scan reads' })),
+    ], '--rejects');
 
     let registryPath: string;
     if (values.registry !== undefined) registryPath = resolve(io.cwd, values.registry);

@@ -3,17 +3,28 @@
 // --follow it tails a directory and checkpoints its position after each acknowledged batch.
 import { join } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import type { LogFormat } from '../../core/types.js';
 import { AvroCodec } from '../../avro/index.js';
 import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
 import { StreamProducer } from '../../kafka/index.js';
 import { followDirectory, shipInputs } from '../../shipper/index.js';
-import { componentLogger, createLogger, createMetrics, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
+import { METRICS_PORT_FLAG, componentLogger, createLogger, createMetrics, startTelemetryServer } from '../../observability/index.js';
 
 const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 export const DEFAULT_CHECKPOINT_NAME = '.leakscope-ship.checkpoint.json';
+
+const SHIP_FLAGS = {
+  ...STREAM_FLAG_OPTIONS,
+  follow: { type: 'boolean' },
+  format: { type: 'string', enum: FORMATS, default: 'auto' },
+  checkpoint: { type: 'string', nonEmpty: true },
+  'poll-ms': { type: 'integer', minimum: 1, default: 500 },
+  'batch-lines': { type: 'integer', minimum: 1, default: 8192 },
+  'metrics-port': METRICS_PORT_FLAG,
+  json: { type: 'boolean' },
+} as const;
 
 export const ship: Command = {
   name: 'ship',
@@ -35,23 +46,13 @@ export const ship: Command = {
     '  --json                print the summary as one JSON object',
   ].join('\n'),
   async run(argv, io) {
-    const { values, positionals } = parseFlags('ship', argv, {
-      ...STREAM_FLAG_OPTIONS,
-      follow: { type: 'boolean' },
-      format: { type: 'string' },
-      checkpoint: { type: 'string' },
-      'poll-ms': { type: 'string' },
-      'batch-lines': { type: 'string' },
-      'metrics-port': { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    const format = (values.format ?? 'auto') as LogFormat | 'auto';
-    if (!FORMATS.includes(format)) throw new LeakscopeError('USAGE', `--format ${JSON.stringify(values.format)}: expected one of ${FORMATS.join(', ')}`);
+    const { values, positionals } = parseCommandFlags('ship', argv, SHIP_FLAGS);
+    const format: LogFormat | 'auto' = values.format;
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'ship needs FILE..., a DIR, or - for stdin');
     if (values.follow && positionals.length !== 1) throw new LeakscopeError('USAGE', 'ship --follow takes exactly one DIR');
-    const batchLines = positiveInt(values['batch-lines'], 8192, '--batch-lines');
-    const pollMs = positiveInt(values['poll-ms'], 500, '--poll-ms');
-    const metricsPort = parseMetricsPort(values['metrics-port']);
+    const batchLines = values['batch-lines'];
+    const pollMs = values['poll-ms'];
+    const metricsPort = values['metrics-port'];
     const conn = streamConnection(values, io.env);
 
     const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
@@ -100,9 +101,3 @@ export const ship: Command = {
   },
 };
 
-function positiveInt(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new LeakscopeError('USAGE', `${flag} ${JSON.stringify(value)}: expected a positive integer`);
-  return n;
-}

@@ -3,7 +3,7 @@
 // the data was stored with and looked up by its keyed hash; it is never stored or printed in
 // full, only its masked form.
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { normalizeNumber } from '../../core/detect/index.js';
 import { maskNumber, subscriberHash } from '../../core/privacy/index.js';
@@ -13,9 +13,12 @@ import {
   STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
 } from '../store-option.js';
 import { parseWindow } from '../time.js';
-import { parseFormat } from './report.js';
 
 export const WHO_SAW_FORMATS = ['table', 'json', 'csv'] as const;
+
+const WHO_SAW_FLAGS = {
+  from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string', enum: WHO_SAW_FORMATS, default: 'table' }, ...STORE_FLAG_OPTIONS,
+} as const;
 
 /** Region for national numbers when the store records none (an empty store, or one written before meta existed). */
 export const FALLBACK_REGION = 'GB';
@@ -51,11 +54,9 @@ export function createWhoSawCommand(open: StoreOpener = openStore): Command {
     summary: 'every site that received one subscriber\'s number, partners included (table, json, csv)',
     usage: USAGE,
     async run(argv, io) {
-      const { values, positionals } = parseFlags('who-saw', argv, {
-        from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, ...STORE_FLAG_OPTIONS,
-      });
+      const { values, positionals } = parseCommandFlags('who-saw', argv, WHO_SAW_FLAGS);
       const raw = numberArgument(positionals);
-      const format = parseFormat(values.format, WHO_SAW_FORMATS, 'table');
+      const format = values.format;
       const window = parseWindow(values);
       const location = resolveStoreLocation(values, io.env, io.cwd);
       noteLocation(location, (t) => io.stderr.write(t));

@@ -1,6 +1,8 @@
 // Configuration of the ClickHouse sink: the server URL (its path names the database) and
-// a few options, validated once, unknown keys refused, then frozen.
+// a few options, validated once by their schema, unknown keys refused, then frozen.
+import { Type } from '@sinclair/typebox';
 import { LeakscopeError } from '../../core/errors.js';
+import { validateConfig } from '../../config/index.js';
 import { IDENTIFIER } from './literal.js';
 
 export interface ClickHouseOptions {
@@ -24,26 +26,19 @@ export interface ClickHouseConfig {
 
 export const DEFAULT_DATABASE = 'leakscope';
 
-const DEFAULTS = { requestTimeoutMs: 30_000, maxRowsPerInsert: 100_000 } as const;
-const KNOWN_OPTIONS = new Set(Object.keys(DEFAULTS));
+/** The options' one definition of type, range and default (ClickHouseOptions documents each). */
+const ClickHouseOptionsSchema = Type.Object({
+  requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+  maxRowsPerInsert: Type.Integer({ minimum: 1, default: 100_000 }),
+}, { additionalProperties: false });
 
 function invalid(message: string): never {
   throw new LeakscopeError('CONFIG_INVALID', `ClickHouse: ${message}`);
 }
 
-function positiveInt(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    invalid(`option ${key} is ${JSON.stringify(value)}; expected a positive integer`);
-  }
-  return value;
-}
-
 /** Reads `http://[user[:password]@]host:port[/database]` and the options; throws CONFIG_INVALID naming what is wrong. */
 export function clickhouseConfig(url: string, options: ClickHouseOptions = {}): ClickHouseConfig {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) invalid(`unknown option "${key}"; expected one of ${[...KNOWN_OPTIONS].join(', ')}`);
-  }
+  const checked = validateConfig(ClickHouseOptionsSchema, { ...options }, { where: 'ClickHouse options' });
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -63,7 +58,7 @@ export function clickhouseConfig(url: string, options: ClickHouseOptions = {}): 
     database,
     user: parsed.username ? decodeURIComponent(parsed.username) : null,
     password: parsed.password ? decodeURIComponent(parsed.password) : null,
-    requestTimeoutMs: positiveInt('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs),
-    maxRowsPerInsert: positiveInt('maxRowsPerInsert', options.maxRowsPerInsert, DEFAULTS.maxRowsPerInsert),
+    requestTimeoutMs: checked.requestTimeoutMs,
+    maxRowsPerInsert: checked.maxRowsPerInsert,
   });
 }

@@ -140,7 +140,8 @@ class ClickHouseStore implements DisclosureStore {
       const v = values.get(key);
       return typeof v === 'string' ? v : null;
     };
-    return { region: text('region'), keyCheck: text('keyCheck') };
+    const encKeyCheck = text('encKeyCheck');
+    return { region: text('region'), keyCheck: text('keyCheck'), ...(encKeyCheck === null ? {} : { encKeyCheck }) };
   }
 
   async writeMeta(meta: StoreMeta): Promise<void> {
@@ -150,7 +151,21 @@ class ClickHouseStore implements DisclosureStore {
     const v = int(this.lastMetaVersion);
     const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
     await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
-      [row('region', meta.region), row('keyCheck', meta.keyCheck)], ', ')}`);
+      [row('region', meta.region), row('keyCheck', meta.keyCheck),
+        ...(meta.encKeyCheck === undefined ? [] : [row('encKeyCheck', meta.encKeyCheck)])], ', ')}`);
+  }
+
+  async maskedSubscribers(subscriberHashes: readonly string[]): Promise<Map<string, string>> {
+    this.open();
+    const out = new Map<string, string>();
+    if (subscriberHashes.length === 0) return out;
+    // disclosures is ordered by subscriber_hash: a lookup of a few hashes reads a few granules.
+    const rows = await this.http.rows<{ subscriber_hash: string; masked: string }>(sql`SELECT subscriber_hash, max(subscriber_masked) AS masked
+FROM ${qualified(this.db, 'disclosures')}
+WHERE subscriber_hash IN (${joinSql(subscriberHashes.map((h) => str(h)), ', ')}) AND isNotNull(subscriber_masked)
+GROUP BY subscriber_hash`);
+    for (const r of rows) out.set(String(r.subscriber_hash), String(r.masked));
+    return out;
   }
 
   async close(): Promise<void> {

@@ -321,9 +321,10 @@ export class DuckDbStore implements DisclosureStore {
 
   readMeta(): Promise<StoreMeta> {
     return this.exclusive('reading meta data', async () => {
-      const rows = await this.rows(`SELECT key, value FROM meta WHERE key IN ('region', 'key_check')`);
+      const rows = await this.rows(`SELECT key, value FROM meta WHERE key IN ('region', 'key_check', 'enc_key_check')`);
       const value = (key: string): string | null => (rows.find((r) => r['key'] === key)?.['value'] as string | null | undefined) ?? null;
-      return { region: value('region'), keyCheck: value('key_check') };
+      const encKeyCheck = value('enc_key_check');
+      return { region: value('region'), keyCheck: value('key_check'), ...(encKeyCheck === null ? {} : { encKeyCheck }) };
     });
   }
 
@@ -331,6 +332,21 @@ export class DuckDbStore implements DisclosureStore {
     return this.exclusive('writing meta data', async () => {
       this.refuseReadOnly('writeMeta');
       await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('region', $1), ('key_check', $2)`, [meta.region, meta.keyCheck]);
+      if (meta.encKeyCheck !== undefined) {
+        await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('enc_key_check', $1)`, [meta.encKeyCheck]);
+      }
+    });
+  }
+
+  maskedSubscribers(subscriberHashes: readonly string[]): Promise<Map<string, string>> {
+    return this.exclusive('the masked-subscriber query', async () => {
+      const out = new Map<string, string>();
+      if (subscriberHashes.length === 0) return out;
+      const marks = subscriberHashes.map((_, i) => `$${i + 1}`).join(', ');
+      const rows = await this.rows(`SELECT subscriber_hash, max(subscriber_masked) AS masked FROM disclosures
+          WHERE subscriber_hash IN (${marks}) AND subscriber_masked IS NOT NULL GROUP BY subscriber_hash`, [...subscriberHashes]);
+      for (const r of rows) out.set(r['subscriber_hash'] as string, r['masked'] as string);
+      return out;
     });
   }
 

@@ -1,7 +1,22 @@
 import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HASH_KEY_HEX, OTHER_KEY_HEX, WINDOW, makeStore, run, type Fixture } from './query-fixture.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { EXIT_PARTIAL } from '../../../services/cli/command.js';
+import { subscriberHash } from '../../../services/core/privacy/index.js';
+import { ALICE, BOB, HASH_KEY_HEX, OTHER_KEY_HEX, WINDOW, makeStore, run, type Fixture } from './query-fixture.js';
+
+/** Runs one statement on a DuckDB file, as someone with write access to it could. */
+async function sql(db: string, statement: string): Promise<void> {
+  const instance = await DuckDBInstance.create(db);
+  const connection = await instance.connect();
+  try {
+    await connection.run(statement);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
 
 const HEADER = 'msisdn,sites,first_exposure,last_exposure,violations';
 
@@ -59,10 +74,58 @@ describe('leakscope export-affected', () => {
     expect(r.stderr).toContain('the key does not match the one the data was stored with');
   });
 
-  it('refuses an encryption key that does not decrypt the data', async () => {
-    const r = await run(base(), { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX, LEAKSCOPE_ENC_KEY: OTHER_KEY_HEX } });
+  it('refuses an encryption key other than the one the store records a check of, before decrypting anything', async () => {
+    const out = join(fx.dir, 'never.csv');
+    const r = await run([...base(), '--out', out], { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX, LEAKSCOPE_ENC_KEY: OTHER_KEY_HEX } });
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the store\'s numbers were encrypted with another encryption key');
+    await expect(stat(out)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses, on a store with no encryption-key check, a key that decrypts no subscriber', async () => {
+    const legacy = await makeStore({ recordEncKeyCheck: false });
+    const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', legacy.db],
+      { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX, LEAKSCOPE_ENC_KEY: OTHER_KEY_HEX } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('2 of 2 affected subscribers have an encrypted number that does not decrypt');
     expect(r.stderr).toContain('could not decrypt: wrong key or corrupted value');
+    await rm(legacy.dir, { recursive: true, force: true });
+  });
+
+  describe('with one subscriber\'s stored number damaged', () => {
+    const bobHash = subscriberHash(Buffer.from(HASH_KEY_HEX, 'hex'), BOB);
+    const aliceHash = subscriberHash(Buffer.from(HASH_KEY_HEX, 'hex'), ALICE);
+
+    it('exports everyone else, names the one that does not decrypt by masked number and first exposure, and exits 3', async () => {
+      const damaged = await makeStore();
+      // Flip one byte of the ciphertext body: AES-GCM's tag then fails.
+      await sql(damaged.db, `UPDATE disclosures SET subscriber_enc = substr(subscriber_enc, 1, length(subscriber_enc) - 6)
+        || CASE WHEN substr(subscriber_enc, length(subscriber_enc) - 5, 1) = 'A' THEN 'B' ELSE 'A' END
+        || substr(subscriber_enc, length(subscriber_enc) - 4) WHERE subscriber_hash = '${bobHash}'`);
+      const out = join(damaged.dir, 'affected.csv');
+      const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', damaged.db, '--out', out]);
+      expect(r.code).toBe(EXIT_PARTIAL);
+      expect(EXIT_PARTIAL).toBe(3);
+      expect((await readFile(out, 'utf8')).split('\r\n')).toEqual([
+        HEADER, '+447700900123,<script>alert(1)</script>;example.com,2012-01-10T09:31:02.123Z,2012-01-20T23:59:59.000Z,3', '',
+      ]);
+      expect(r.stderr).toContain('1 of 2 affected subscribers could not be listed and are NOT in the export');
+      expect(r.stderr).toContain('  - +4477009****56, first exposure 2012-01-11T12:00:00.000Z: has an encrypted number that does not decrypt');
+      expect(r.stderr).not.toContain(BOB.slice(1));
+      await rm(damaged.dir, { recursive: true, force: true });
+    });
+
+    it('leaves out a ciphertext swapped in from another subscriber, which decrypts but to the wrong number', async () => {
+      const swapped = await makeStore();
+      await sql(swapped.db, `UPDATE disclosures SET subscriber_enc = (SELECT max(subscriber_enc) FROM disclosures WHERE subscriber_hash = '${aliceHash}')
+        WHERE subscriber_hash = '${bobHash}'`);
+      const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', swapped.db]);
+      expect(r.code).toBe(3);
+      expect(r.stdout.split('\r\n').filter((l) => l.startsWith('+'))).toEqual([expect.stringMatching(/^\+447700900123,/)]);
+      expect(r.stderr).toContain('+4477009****56, first exposure 2012-01-11T12:00:00.000Z: has an encrypted number that decrypts to another subscriber\'s number');
+      await rm(swapped.dir, { recursive: true, force: true });
+    });
   });
 
   it.each([

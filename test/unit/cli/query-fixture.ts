@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CliIo } from '../../../services/cli/command.js';
 import { main } from '../../../services/cli/main.js';
-import { keyCheckOf } from '../../../services/keys/index.js';
+import { encKeyCheckOf, keyCheckOf } from '../../../services/keys/index.js';
 import type { Disclosure } from '../../../services/core/types.js';
 import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
 import { Protector } from '../../../services/store/index.js';
@@ -50,8 +50,8 @@ export interface Fixture {
   keyFile: string;
 }
 
-/** A DuckDB store with DISCLOSURES, meta (region GB, key check) and a key file next to it. */
-export async function makeStore(options: { withEncKey?: boolean } = {}): Promise<Fixture> {
+/** A DuckDB store with DISCLOSURES, meta (region GB, key checks) and a key file next to it. */
+export async function makeStore(options: { withEncKey?: boolean; recordEncKeyCheck?: boolean } = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'leakscope-query-'));
   const db = join(dir, 'leakscope.duckdb');
   const withEncKey = options.withEncKey ?? true;
@@ -60,7 +60,9 @@ export async function makeStore(options: { withEncKey?: boolean } = {}): Promise
   try {
     const protector = new Protector(keys);
     await store.write(DISCLOSURES.map((d) => protector.toStored(d)));
-    await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf(keys) });
+    // A store written before the encryption-key check existed has none: recordEncKeyCheck false.
+    const encKeyCheck = options.recordEncKeyCheck === false ? null : encKeyCheckOf(keys);
+    await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf(keys), ...(encKeyCheck === null ? {} : { encKeyCheck }) });
   } finally {
     await store.close();
   }

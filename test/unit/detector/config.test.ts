@@ -14,12 +14,23 @@ describe('detectorSettings', () => {
   });
 
   it.each([
-    [{ nope: 1 }, /unknown setting "nope"/],
-    [{ maxBytes: -1 }, /maxBytes is -1; expected a positive integer/],
-    [{ once: 'yes' }, /once is "yes"; expected a boolean/],
-    [{ groupId: ' ' }, /groupId is empty/],
-    [{ drainTimeoutMs: 0 }, /drainTimeoutMs is 0; expected a positive integer/],
+    [{ nope: 1 }, /detector: nope: unknown key; expected one of groupId, once, /],
+    [{ maxBytes: -1 }, /maxBytes is -1: expected at least 1/],
+    [{ spreadWindowMs: 1.5 }, /spreadWindowMs is 1.5: expected a whole number of at least 1/],
+    [{ once: 'yes' }, /once is "yes": expected a boolean/],
+    [{ groupId: ' ' }, /groupId is " ": expected a consumer group id \(not blank\)/],
+    [{ drainTimeoutMs: 0 }, /drainTimeoutMs is 0: expected at least 1/],
   ])('refuses %j', (given, message) => {
     expect(() => detectorSettings(given as never)).toThrow(message);
+  });
+
+  it('names every bad setting at once, as CONFIG_INVALID', () => {
+    try {
+      detectorSettings({ maxBytes: 0, retryMaxMs: -5, typo: true } as never);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+      expect((error as { problems: string[] }).problems).toHaveLength(3);
+    }
   });
 });

@@ -21,6 +21,22 @@ describe('stream connection', () => {
     expect(() => parseBrokers(value, '--brokers')).toThrow(message);
   });
 
+  it('names every problem of the connection at once: each broker that is not host:port, and the prefix', () => {
+    try {
+      streamConnection({ brokers: 'a:1,localhost,b:x', 'topic-prefix': 'a/b' }, {});
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'USAGE' });
+      expect((error as { problems: string[] }).problems).toEqual([
+        'brokers[1] is "localhost": expected host:port',
+        'brokers[2] is "b:x": expected host:port',
+        'prefix is "a/b": expected only letters, digits, \'.\', \'_\' and \'-\' (Kafka topic names)',
+      ]);
+      expect((error as Error).message).toMatch(/^Kafka connection \(--brokers, --topic-prefix\): 3 problems/);
+    }
+    expect(() => streamConnection({}, {})).toThrow(/no Kafka brokers/);
+  });
+
   it('refuses a prefix Kafka would refuse', () => {
     expect(() => topicNames('a/b')).toThrow(/only letters, digits/);
   });

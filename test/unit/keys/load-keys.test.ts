@@ -1,9 +1,10 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeakscopeError } from '../../../services/core/errors.js';
 import { createKeyFile, loadKeys } from '../../../services/keys/index.js';
+import { writeOthersFile } from '../support/other-user.js';
 
 const HEX_A = 'a'.repeat(64);
 const HEX_B = '0123456789abcdef'.repeat(4);
@@ -137,10 +138,10 @@ describe('loadKeys from a key file', () => {
     const error = await refusal(loadKeys({ env: {}, keyFile, createIfMissing: true }));
     expect(error.code).toBe('KEY_INVALID');
     expect(error.problems).toHaveLength(4);
-    expect(error.message).toContain('extra: unknown field');
+    expect(error.message).toContain('extra: unknown key; expected one of version, hash_key, enc_key');
     expect(error.message).toContain('version: expected 1');
     expect(error.message).toContain(`${keyFile}: hash_key: expected 64 hex characters`);
-    expect(error.message).toContain('enc_key: expected a string');
+    expect(error.message).toContain('enc_key: expected a string or null');
   });
 
   it('refuses a file that is not JSON', async () => {
@@ -172,6 +173,24 @@ describe('loadKeys from a key file', () => {
     const error = await refusal(loadKeys({ env: {}, keyFile, createIfMissing: false }));
     expect(error.code).toBe('KEY_INVALID');
     expect(error.message).toMatch(/writable by group or others/);
+  });
+
+  it('refuses a key file owned by another user, even one with mode 0600: its owner knows the key', async () => {
+    const keyFile = join(dir, 'k.json');
+    await writeOthersFile(keyFile, JSON.stringify({ version: 1, hash_key: HEX_A, enc_key: HEX_B }), 0o600);
+    const error = await refusal(loadKeys({ env: {}, keyFile, createIfMissing: true }));
+    expect(error.code).toBe('FILE_UNSAFE');
+    expect(error.message).toMatch(/owned by another user/);
+  });
+
+  it('refuses a key file reached through a symlink, and never creates one at the link\'s target', async () => {
+    const real = join(dir, 'real.json');
+    await createKeyFile(real);
+    await symlink(real, join(dir, 'k.json'));
+    expect((await refusal(loadKeys({ env: {}, keyFile: join(dir, 'k.json'), createIfMissing: false }))).code).toBe('FILE_UNSAFE');
+    await symlink(join(dir, 'absent.json'), join(dir, 'dangling.json'));
+    expect((await refusal(loadKeys({ env: {}, keyFile: join(dir, 'dangling.json'), createIfMissing: true }))).message).toMatch(/symbolic link/);
+    await expect(stat(join(dir, 'absent.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('leaves no temporary files behind', async () => {

@@ -42,6 +42,6 @@ describe('telemetry', () => {
   });
 
   it('refuses a port that is not one', () => {
-    expect(() => parseMetricsPort('http')).toThrow(/--metrics-port "http": expected a port number/);
+    expect(() => parseMetricsPort('http')).toThrow(/--metrics-port "http": expected a whole number from 0 to 65535/);
   });
 });

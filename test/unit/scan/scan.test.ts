@@ -8,7 +8,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { isLeakscopeError, type ErrorCode } from '../../../services/core/errors.js';
 import { parseRegistry } from '../../../services/core/registry/index.js';
 import { ScanInterrupted, scanFiles, type ScanOptions } from '../../../services/scan/index.js';
-import { keyCheckOf } from '../../../services/keys/index.js';
+import { encKeyCheckOf, keyCheckOf } from '../../../services/keys/index.js';
 import { openDuckDbStore, type DuckDbStore } from '../../../services/store/duckdb/index.js';
 import { buildReport } from '../../../services/store/index.js';
 
@@ -126,8 +126,10 @@ describe('scanFiles', () => {
   it('keeps the region and a key check in the store, and refuses another key or region', async () => {
     const log = file('a.ndjson', NDJSON_LOG);
     await scanFiles(options([log]));
-    expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: keyCheckOf(KEYS) });
+    expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: keyCheckOf(KEYS), encKeyCheck: encKeyCheckOf(KEYS) });
     expect(await codeOf(scanFiles(options([log], { keys: OTHER_KEYS })))).toBe('KEY_INVALID');
+    // The right hash key with another encryption key would mix ciphertexts an export cannot read.
+    expect(await codeOf(scanFiles(options([log], { keys: { hashKey: KEYS.hashKey, encKey: OTHER_KEYS.encKey } })))).toBe('KEY_INVALID');
     const french = { ...REGISTRY, region: 'FR' };
     expect(await codeOf(scanFiles(options([log], { registry: french })))).toBe('REGISTRY_INVALID');
     expect(await store.count()).toEqual({ disclosures: 3, violations: 2 });

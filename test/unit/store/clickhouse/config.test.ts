@@ -29,8 +29,8 @@ describe('clickhouseConfig', () => {
   });
 
   it('refuses unknown options and bad values', () => {
-    expect(() => clickhouseConfig('http://h/db', { timeout: 5 } as never)).toThrow(/unknown option "timeout"/);
-    expect(() => clickhouseConfig('http://h/db', { requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs is 0/);
+    expect(() => clickhouseConfig('http://h/db', { timeout: 5 } as never)).toThrow(/timeout: unknown key; expected one of requestTimeoutMs, maxRowsPerInsert/);
+    expect(() => clickhouseConfig('http://h/db', { requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs is 0: expected at least 1/);
     expect(() => clickhouseConfig('http://h/db', { maxRowsPerInsert: 1.5 })).toThrow(/maxRowsPerInsert/);
   });
 });

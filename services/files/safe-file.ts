@@ -1,0 +1,243 @@
+// The one way leakscope opens a file it writes, or a file it trusts (the key file, a
+// checkpoint): never through a symlink, only a regular file, only one the current user owns,
+// and narrowed to an owner-only mode before a byte goes in. The checks run on the opened
+// descriptor (O_NOFOLLOW, then fstat), so nothing can be swapped between check and use.
+// README "File safety" states the promises this module keeps.
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { lstat, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { LeakscopeError } from '../core/errors.js';
+
+/** Mode of every file leakscope creates or writes: owner read and write only. */
+export const OWNER_ONLY_MODE = 0o600;
+
+export type WriteMode =
+  /** Append to the file, creating it when missing (rejects, audit log). */
+  | 'append'
+  /** Replace the content, creating the file when missing (reports, exports). */
+  | 'truncate'
+  /** Create the file; refuse if the name exists (a key file, a temporary file). */
+  | 'create-new';
+
+export interface SafeOpenOptions {
+  /** How the file is opened for writing. */
+  mode: WriteMode;
+  /** What the file is, for messages: `the rejects file`, `--out`. */
+  purpose: string;
+  /** Permission bits the file is given (default 0600). */
+  fileMode?: number;
+}
+
+const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fsConstants;
+
+/**
+ * Opens `path` for writing. Refused with FILE_UNSAFE: a symlink (at the last component), a
+ * FIFO, device or directory, or a file owned by another user. O_TRUNC is never passed to
+ * open(): a file is emptied only after it passed the checks. O_NONBLOCK keeps a FIFO from
+ * hanging the open; it does nothing to a regular file.
+ */
+export async function openForWriting(path: string, options: SafeOpenOptions): Promise<FileHandle> {
+  const fileMode = options.fileMode ?? OWNER_ONLY_MODE;
+  let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
+  if (options.mode === 'append') flags |= O_APPEND;
+  if (options.mode === 'create-new') flags |= O_EXCL;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags, fileMode);
+  } catch (error) {
+    // O_EXCL reports a symlink as an existing name: say what it is.
+    if (errnoOf(error) === 'EEXIST' && (await lstat(path).then((s) => s.isSymbolicLink(), () => false))) throw symlinkError(path, options.purpose);
+    throw openError(path, options.purpose, error, 'writing');
+  }
+  try {
+    checkOpened(path, options.purpose, await handle.stat());
+    // The mode given to open() applies only to a file it creates, and the umask may narrow
+    // even that: set it on the descriptor, so an old 0644 file is closed before writing.
+    await handle.chmod(fileMode);
+    if (options.mode === 'truncate') await handle.truncate(0);
+    return handle;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Opens a file leakscope trusts (a key file, a checkpoint) for reading, under the same checks
+ * as a file it writes. Returns null when the file does not exist.
+ */
+export async function openTrustedForReading(path: string, purpose: string): Promise<{ handle: FileHandle; stats: Stats } | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return null;
+    throw openError(path, purpose, error, 'reading');
+  }
+  try {
+    const stats = await handle.stat();
+    checkOpened(path, purpose, stats);
+    return { handle, stats };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Reads a trusted file whole (see openTrustedForReading); null when it does not exist. */
+export async function readTrustedFile(path: string, purpose: string): Promise<{ text: string; stats: Stats } | null> {
+  const opened = await openTrustedForReading(path, purpose);
+  if (opened === null) return null;
+  try {
+    return { text: await opened.handle.readFile('utf8'), stats: opened.stats };
+  } catch (error) {
+    throw new LeakscopeError('INPUT_UNREADABLE', `${purpose} ${path}: cannot read: ${messageOf(error)}`, { cause: error });
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/**
+ * Replaces `path` with `text` atomically: written and synced under a fresh random name in the
+ * same folder (created exclusively, so nothing there can be a planted symlink), then renamed
+ * over `path`. A crash leaves the old content or the new, never half. The old file, when there
+ * is one, must itself pass the checks: rename would otherwise replace another user's file.
+ */
+export async function writeFileAtomically(path: string, text: string, options: { purpose: string; fileMode?: number }): Promise<void> {
+  await checkExistingName(path, options.purpose);
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await openForWriting(temp, { mode: 'create-new', purpose: options.purpose, ...(options.fileMode === undefined ? {} : { fileMode: options.fileMode }) });
+  try {
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    if (error instanceof LeakscopeError) throw error;
+    throw new LeakscopeError('INPUT_UNREADABLE', `${options.purpose} ${path}: cannot write: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** Refuses a name that exists as a symlink, as something other than a regular file, or owned by another user. */
+export async function checkExistingName(path: string, purpose: string): Promise<void> {
+  let stats: Stats;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return;
+    throw new LeakscopeError('INPUT_UNREADABLE', `${purpose} ${path}: cannot be examined: ${messageOf(error)}`, { cause: error });
+  }
+  if (stats.isSymbolicLink()) throw symlinkError(path, purpose);
+  checkOpened(path, purpose, stats);
+}
+
+// ---- Outputs that must not land on the investigator's own files -----------------------------
+
+export interface ProtectedFile {
+  path: string;
+  /** What it is, for the message: `the store`, `the store's key file`. */
+  what: string;
+}
+
+/** The files that belong to a DuckDB store: itself, its write-ahead log, key, rejects and audit files. */
+export function storeFiles(db: string): ProtectedFile[] {
+  return [
+    { path: db, what: 'the store' },
+    { path: `${db}.wal`, what: 'the store\'s write-ahead log' },
+    { path: `${db}.keys.json`, what: 'the store\'s key file' },
+    { path: `${db}.rejects.ndjson`, what: 'the store\'s rejects file' },
+    { path: `${db}.audit.ndjson`, what: 'the store\'s audit log' },
+  ];
+}
+
+/**
+ * Refuses `output` (FILE_UNSAFE) when it is one of `files` under any spelling: the same
+ * absolute path once `.`, `..` and symlinked folders are resolved, or, where both exist, the
+ * same file (device and inode: a hard link, a bind mount).
+ */
+export async function refuseProtectedOutput(output: string, files: readonly ProtectedFile[], flag: string): Promise<void> {
+  const outName = await canonicalName(output);
+  const outId = await identity(output);
+  for (const file of files) {
+    const sameName = outName === (await canonicalName(file.path));
+    const id = outId === null ? null : await identity(file.path);
+    if (sameName || (id !== null && id === outId)) {
+      throw new LeakscopeError('FILE_UNSAFE',
+        `${flag} ${output} is ${file.what} (${file.path}): refusing to overwrite it; write the output to another file`);
+    }
+  }
+}
+
+async function canonicalName(path: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    return await realpath(absolute);
+  } catch {
+    // The file does not exist (yet): its folder's real path, then its name.
+    try {
+      return join(await realpath(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
+async function identity(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+// ---- Checks and messages --------------------------------------------------------------------
+
+function checkOpened(path: string, purpose: string, stats: Stats): void {
+  if (!stats.isFile()) {
+    throw new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: not a regular file (${kindOf(stats)}); give the path of a regular file`);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid) {
+    throw new LeakscopeError('FILE_UNSAFE',
+      `${purpose} ${path}: owned by another user (uid ${stats.uid}, this process runs as uid ${uid}); ` +
+      'leakscope writes and trusts only its own files: remove it, or use another path');
+  }
+}
+
+function openError(path: string, purpose: string, error: unknown, doing: 'reading' | 'writing'): LeakscopeError {
+  const code = errnoOf(error);
+  // O_NOFOLLOW gives ELOOP for a symlink at the last component.
+  if (code === 'ELOOP') return symlinkError(path, purpose);
+  if (code === 'ENXIO') return new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: a FIFO or socket, not a regular file; give the path of a regular file`, { cause: error });
+  if (code === 'EISDIR') return new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: a directory, not a regular file; give the path of a file`, { cause: error });
+  if (code === 'EEXIST') return new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: already exists; it is never overwritten`, { cause: error });
+  return new LeakscopeError('INPUT_UNREADABLE', `${purpose} ${path}: cannot open for ${doing}: ${messageOf(error)}`, { cause: error });
+}
+
+function symlinkError(path: string, purpose: string): LeakscopeError {
+  return new LeakscopeError('FILE_UNSAFE',
+    `${purpose} ${path}: is a symbolic link; leakscope never writes or trusts a file through a link (it could point at any file): give the real path`);
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'not a file';
+}
+
+function errnoOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

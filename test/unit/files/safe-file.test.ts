@@ -1,0 +1,167 @@
+import { link, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile, chmod } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LeakscopeError, type ErrorCode } from '../../../services/core/errors.js';
+import {
+  OWNER_ONLY_MODE, openForWriting, readTrustedFile, refuseProtectedOutput, storeFiles, writeFileAtomically,
+} from '../../../services/files/safe-file.js';
+import { writeOthersFile } from '../support/other-user.js';
+
+let dir: string;
+beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'leakscope-safe-')); });
+afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+async function refusal(promise: Promise<unknown>): Promise<{ code: ErrorCode; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof LeakscopeError) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+async function write(path: string, mode: 'append' | 'truncate' | 'create-new', text: string): Promise<void> {
+  const handle = await openForWriting(path, { mode, purpose: 'the test file' });
+  try {
+    await handle.writeFile(text, 'utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('openForWriting', () => {
+  it.each(['append', 'truncate', 'create-new'] as const)('refuses a symlink in %s mode and leaves its target untouched', async (mode) => {
+    const target = join(dir, 'victim');
+    await writeFile(target, 'precious', { mode: 0o644 });
+    await symlink(target, join(dir, 'link'));
+    const r = await refusal(write(join(dir, 'link'), mode, 'x'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toContain('is a symbolic link');
+    expect(await readFile(target, 'utf8')).toBe('precious');
+    expect((await stat(target)).mode & 0o777).toBe(0o644);
+  });
+
+  it('refuses a dangling symlink instead of creating its target', async () => {
+    await symlink(join(dir, 'would-be-created'), join(dir, 'link'));
+    expect((await refusal(write(join(dir, 'link'), 'append', 'x'))).code).toBe('FILE_UNSAFE');
+    await expect(lstat(join(dir, 'would-be-created'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it.each(['append', 'truncate'] as const)('refuses in %s mode a file owned by another user, without changing its content or mode', async (mode) => {
+    const theirs = join(dir, 'theirs');
+    await writeOthersFile(theirs, 'their data', 0o644);
+    const r = await refusal(write(theirs, mode, 'x'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toMatch(/owned by another user \(uid 65534/);
+    expect(await readFile(theirs, 'utf8')).toBe('their data');
+    expect((await stat(theirs)).mode & 0o777).toBe(0o644);
+  });
+
+  it('refuses a FIFO without blocking on it, and a directory', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(await refusal(write(fifo, 'append', 'x'))).toMatchObject({ code: 'FILE_UNSAFE', message: expect.stringContaining('FIFO') });
+    await mkdir(join(dir, 'sub'));
+    expect((await refusal(write(join(dir, 'sub'), 'truncate', 'x'))).code).toBe('FILE_UNSAFE');
+  });
+
+  it('narrows an own file to owner-only before writing, truncates or appends as asked', async () => {
+    const own = join(dir, 'own');
+    await writeFile(own, 'old\n');
+    await chmod(own, 0o644);
+    await write(own, 'append', 'new\n');
+    expect(await readFile(own, 'utf8')).toBe('old\nnew\n');
+    expect((await stat(own)).mode & 0o777).toBe(OWNER_ONLY_MODE);
+    await write(own, 'truncate', 'only\n');
+    expect(await readFile(own, 'utf8')).toBe('only\n');
+    expect((await refusal(write(own, 'create-new', 'x'))).message).toContain('already exists');
+  });
+
+  it('creates a missing file owner-only whatever the umask', async () => {
+    const old = process.umask(0o000);
+    try {
+      await write(join(dir, 'fresh'), 'truncate', 'x');
+    } finally {
+      process.umask(old);
+    }
+    expect((await stat(join(dir, 'fresh'))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('readTrustedFile', () => {
+  it('reads an own file, gives null for a missing one, and refuses a symlink or another user\'s file', async () => {
+    await writeFile(join(dir, 'mine'), 'ok');
+    expect((await readTrustedFile(join(dir, 'mine'), 'the test file'))?.text).toBe('ok');
+    expect(await readTrustedFile(join(dir, 'missing'), 'the test file')).toBeNull();
+    await symlink(join(dir, 'mine'), join(dir, 'link'));
+    expect((await refusal(readTrustedFile(join(dir, 'link'), 'the test file'))).code).toBe('FILE_UNSAFE');
+    await writeOthersFile(join(dir, 'theirs'), 'ok');
+    expect((await refusal(readTrustedFile(join(dir, 'theirs'), 'the test file'))).code).toBe('FILE_UNSAFE');
+  });
+});
+
+describe('writeFileAtomically', () => {
+  it('replaces the content and leaves no temporary file', async () => {
+    const path = join(dir, 'state.json');
+    await writeFileAtomically(path, 'one', { purpose: 'the test file' });
+    await writeFileAtomically(path, 'two', { purpose: 'the test file' });
+    expect(await readFile(path, 'utf8')).toBe('two');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['state.json']);
+  });
+
+  it('ignores a symlink planted under the old fixed temporary name', async () => {
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'precious');
+    await symlink(victim, join(dir, 'state.json.tmp'));
+    await writeFileAtomically(join(dir, 'state.json'), 'mine', { purpose: 'the test file' });
+    expect(await readFile(victim, 'utf8')).toBe('precious');
+  });
+
+  it('refuses to rename over a symlink or another user\'s file', async () => {
+    await writeFile(join(dir, 'victim'), 'precious');
+    await symlink(join(dir, 'victim'), join(dir, 'link.json'));
+    expect((await refusal(writeFileAtomically(join(dir, 'link.json'), 'x', { purpose: 'the test file' }))).code).toBe('FILE_UNSAFE');
+    await writeOthersFile(join(dir, 'theirs.json'), 'theirs');
+    expect((await refusal(writeFileAtomically(join(dir, 'theirs.json'), 'x', { purpose: 'the test file' }))).code).toBe('FILE_UNSAFE');
+    expect(await readFile(join(dir, 'theirs.json'), 'utf8')).toBe('theirs');
+  });
+});
+
+describe('refuseProtectedOutput', () => {
+  it.each([
+    ['the store itself', (db: string) => db],
+    ['its WAL, before DuckDB created it', (db: string) => `${db}.wal`],
+    ['its key file', (db: string) => `${db}.keys.json`],
+    ['its rejects file', (db: string) => `${db}.rejects.ndjson`],
+    ['its audit log', (db: string) => `${db}.audit.ndjson`],
+    ['the store spelt with ./ and ..', (db: string) => join(db, '..', '.', 'sub', '..', 'd.duckdb')],
+  ])('refuses %s', async (_what, output) => {
+    const db = join(dir, 'd.duckdb');
+    await writeFile(db, 'store');
+    await writeFile(`${db}.keys.json`, 'keys');
+    const r = await refusal(refuseProtectedOutput(output(db), storeFiles(db), '--out'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toContain('refusing to overwrite it');
+  });
+
+  it('refuses a hard link to the key file and a path through a symlinked folder', async () => {
+    const db = join(dir, 'd.duckdb');
+    await writeFile(`${db}.keys.json`, 'keys');
+    await link(`${db}.keys.json`, join(dir, 'innocent.csv'));
+    expect((await refusal(refuseProtectedOutput(join(dir, 'innocent.csv'), storeFiles(db), '--out'))).message)
+      .toContain('is the store\'s key file');
+    await symlink(dir, join(dir, 'alias'));
+    expect((await refusal(refuseProtectedOutput(join(dir, 'alias', 'd.duckdb.wal'), storeFiles(db), '--out'))).code).toBe('FILE_UNSAFE');
+  });
+
+  it('lets any other file through', async () => {
+    const db = join(dir, 'd.duckdb');
+    await writeFile(db, 'store');
+    await expect(refuseProtectedOutput(join(dir, 'report.html'), storeFiles(db), '--out')).resolves.toBeUndefined();
+    await expect(refuseProtectedOutput(join(dir, 'd.duckdb.csv'), storeFiles(db), '--out')).resolves.toBeUndefined();
+  });
+});
