@@ -4,32 +4,31 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LeakscopeError } from '../../core/errors.js';
-import type { LogFormat } from '../../core/types.js';
 import { loadKeys } from '../../keys/index.js';
 import { ScanInterrupted, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
 import { readRegistryFile } from '../../files/index.js';
 import type { Command } from '../command.js';
 import { parseFlags } from '../command.js';
+import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 import { createProgress, formatCount } from '../progress.js';
 import { DEFAULT_DB } from '../store-option.js';
 
 /** Read when --registry is not given and it exists in the working directory. */
 export const DEFAULT_REGISTRY = 'registry.yaml';
-const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 /** Exit code after Ctrl-C, as shells report a process killed by SIGINT. */
 const EXIT_INTERRUPTED = 130;
 
-const USAGE = `Usage: leakscope scan [--registry FILE] [--format auto|ndjson|w3c] [--db PATH] [--rejects FILE] [--json] FILE...|-
+const USAGE = `Usage: leakscope scan [--registry FILE] [--format F | --profile FILE] [--db PATH] [--rejects FILE] [--json] FILE...|-
 
-Reads gateway access logs (NDJSON or W3C, plain or gzip; - for stdin), judges every request
+Reads gateway access logs (NDJSON, W3C, Squid, CSV/TSV; plain or gzip; - for stdin), judges every request
 against the partner registry as it was at the request's time, and stores each disclosure in
 an embedded DuckDB file for \`leakscope report\` and \`leakscope who-saw\`.
 
 Options:
   --registry FILE   the partner registry (YAML or JSON); default ./${DEFAULT_REGISTRY} when it exists.
                     Required otherwise: without one, every recipient would be judged unauthorised.
-  --format F        auto (default: told from each file's first line), ndjson or w3c
+${LOG_FORMAT_FLAGS_USAGE}
   --db PATH         the DuckDB store, created when missing (default ./${DEFAULT_DB})
   --rejects FILE    where lines that cannot be read are appended as NDJSON
                     {source, line, reason, raw} (default <db>.rejects.ndjson; owner-only,
@@ -39,7 +38,8 @@ Options:
                     thread writes the store. Default: CPUs - 1, at least 1; 0 = all in one
                     thread. Stdin is always read in one thread.
   --json            print the summary as one JSON object:
-                    {lines, requests, disclosures, violations, rejected, db, rejects_file, elapsed_ms}
+                    {lines, requests, disclosures, violations, rejected, not_forwarded,
+                    unread_fields: [{file, fields}], db, rejects_file, elapsed_ms}
 
 Privacy keys: LEAKSCOPE_HASH_KEY (and LEAKSCOPE_ENC_KEY for export-affected) from the
 environment, else the key file <db>.keys.json, created owner-only on the first scan. Keep it:
@@ -66,17 +66,14 @@ export const scan: Command = {
   async run(argv, io) {
     const { values, positionals } = parseFlags('scan', argv, {
       registry: { type: 'string' },
-      format: { type: 'string', default: 'auto' },
+      ...LOG_FORMAT_FLAG_OPTIONS,
       db: { type: 'string' },
       rejects: { type: 'string' },
       workers: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'scan: give at least one log FILE, or - for stdin. See: leakscope scan --help');
-    const format = values.format as string;
-    if (!(FORMATS as readonly string[]).includes(format)) {
-      throw new LeakscopeError('USAGE', `scan: --format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
-    }
+    const { format, profile } = await resolveLogFormat('scan', values, io.cwd);
     const workers = parseWorkers(values.workers);
     if (values.db !== undefined && values.db.trim() === '') throw new LeakscopeError('USAGE', 'scan: --db needs a file path');
     const db = resolve(io.cwd, values.db ?? DEFAULT_DB);
@@ -93,7 +90,7 @@ export const scan: Command = {
     const registry = await readRegistryFile(registryPath);
     // Every input is checked (readable, format known) before anything is created: a refused
     // scan leaves no empty store and no key file behind.
-    await inspectInputs(inputs, format as LogFormat | 'auto');
+    await inspectInputs(inputs, format);
 
     const keyFile = `${db}.keys.json`;
     const loaded = await loadKeys({ env: io.env, keyFile, createIfMissing: true });
@@ -130,7 +127,7 @@ export const scan: Command = {
     let summary: ScanSummary;
     try {
       summary = await scanFiles({
-        inputs, format: format as LogFormat | 'auto', registry, keys: loaded.keys, store, rejectsPath,
+        inputs, format, profile, registry, keys: loaded.keys, store, rejectsPath,
         stdin: io.stdin, signal: controller.signal, onProgress: (p) => progress.update(p),
         ...(workers !== undefined ? { workers } : {}),
       });
@@ -152,7 +149,11 @@ export const scan: Command = {
     progress.done();
     const elapsedMs = Date.now() - started;
     if (values.json) {
-      io.stdout.write(JSON.stringify({ ...summary, db, rejects_file: rejectsPath, elapsed_ms: elapsedMs }) + '\n');
+      const { notForwarded, unreadFields, ...counts } = summary;
+      io.stdout.write(JSON.stringify({
+        ...counts, not_forwarded: notForwarded, unread_fields: unreadFields.map((u) => ({ file: u.source, fields: u.fields })),
+        db, rejects_file: rejectsPath, elapsed_ms: elapsedMs,
+      }) + '\n');
     } else {
       io.stdout.write([
         `scanned ${inputs.length === 1 ? '1 input' : `${inputs.length} inputs`} in ${(elapsedMs / 1000).toFixed(1)} s against registry ${registry.version} (${registry.region})`,
@@ -161,6 +162,8 @@ export const scan: Command = {
         `  disclosures  ${formatCount(summary.disclosures)}`,
         `  violations   ${formatCount(summary.violations)}`,
         `  rejected     ${formatCount(summary.rejected)}${summary.rejected > 0 ? `  (appended to ${rejectsPath})` : ''}`,
+        ...(summary.notForwarded > 0 ? [`  not forwarded ${formatCount(summary.notForwarded)}  (refused by the gateway, e.g. TCP_DENIED: counted, not stored)`] : []),
+        ...summary.unreadFields.map((u) => `  not read in ${u.source}: ${u.fields.join(' ')}`),
         `store: ${db}`,
         `next: leakscope report --from TIME --to TIME${values.db !== undefined ? ` --db ${db}` : ''}`,
         '',

@@ -10,23 +10,23 @@ import { AvroCodec } from '../../avro/index.js';
 import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
 import { StreamProducer } from '../../kafka/index.js';
 import { followDirectory, shipInputs } from '../../shipper/index.js';
+import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 import { componentLogger, createLogger, createMetrics, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
 
-const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 export const DEFAULT_CHECKPOINT_NAME = '.leakscope-ship.checkpoint.json';
 
 export const ship: Command = {
   name: 'ship',
   summary: 'send gateway logs to Kafka (gateway-requests), rejects to the dead-letter topic',
   usage: [
-    'Usage: leakscope ship [--follow] [--format auto|ndjson|w3c] [--brokers LIST] FILE...|DIR|-',
+    'Usage: leakscope ship [--follow] [--format F | --profile FILE] [--brokers LIST] FILE...|DIR|-',
     '',
     'Reads the logs (plain or gzip, or stdin), produces each request as Avro to gateway-requests',
     '(keyed by MSISDN, or gateway id) and each unreadable line to gateway-requests-dlq with its reason.',
     'Without --follow: exits when every record is acknowledged by Kafka, and prints a summary.',
     '',
     STREAM_FLAGS_USAGE,
-    '  --format F            auto (default), ndjson or w3c',
+    LOG_FORMAT_FLAGS_USAGE,
     '  --follow              tail DIR: new files, growing files, rotation, truncation; until SIGINT/SIGTERM',
     `  --checkpoint FILE     --follow position file (default DIR/${DEFAULT_CHECKPOINT_NAME}), saved after each acknowledged batch`,
     '  --poll-ms N           --follow: how often DIR is looked at (default 500)',
@@ -38,15 +38,14 @@ export const ship: Command = {
     const { values, positionals } = parseFlags('ship', argv, {
       ...STREAM_FLAG_OPTIONS,
       follow: { type: 'boolean' },
-      format: { type: 'string' },
+      ...LOG_FORMAT_FLAG_OPTIONS,
       checkpoint: { type: 'string' },
       'poll-ms': { type: 'string' },
       'batch-lines': { type: 'string' },
       'metrics-port': { type: 'string' },
       json: { type: 'boolean' },
     });
-    const format = (values.format ?? 'auto') as LogFormat | 'auto';
-    if (!FORMATS.includes(format)) throw new LeakscopeError('USAGE', `--format ${JSON.stringify(values.format)}: expected one of ${FORMATS.join(', ')}`);
+    const { format, profile } = await resolveLogFormat('ship', values, io.cwd);
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'ship needs FILE..., a DIR, or - for stdin');
     if (values.follow && positionals.length !== 1) throw new LeakscopeError('USAGE', 'ship --follow takes exactly one DIR');
     const batchLines = positiveInt(values['batch-lines'], 8192, '--batch-lines');
@@ -73,7 +72,7 @@ export const ship: Command = {
         try {
           const totals = await followDirectory({
             dir, checkpointFile: values.checkpoint ?? join(dir, DEFAULT_CHECKPOINT_NAME), producer, topics: conn.topics,
-            format, metrics, logger: log, pollIntervalMs: pollMs, batchLines, signal: controller.signal,
+            format, profile, metrics, logger: log, pollIntervalMs: pollMs, batchLines, signal: controller.signal,
           });
           io.stdout.write(values.json ? `${JSON.stringify(totals)}\n` : `shipped ${totals.requests} requests, ${totals.rejects} rejects from ${totals.lines} lines\n`);
         } finally {
@@ -82,11 +81,11 @@ export const ship: Command = {
         }
       } else {
         const summary = await shipInputs(positionals, {
-          producer, topics: conn.topics, format, metrics, logger: log, batchLines, stdin: io.stdin,
+          producer, topics: conn.topics, format, profile, metrics, logger: log, batchLines, stdin: io.stdin,
         });
         io.stdout.write(values.json
           ? `${JSON.stringify({ ...summary, topic: conn.topics.requests, dlq: conn.topics.dlq })}\n`
-          : `shipped ${summary.requests} requests and ${summary.rejects} rejects from ${summary.lines} lines of ${summary.inputs} input(s) ` +
+          : `shipped ${summary.requests} requests and ${summary.rejects} rejects${summary.notForwarded > 0 ? ` (${summary.notForwarded} requests not forwarded by the gateway, not shipped)` : ''} from ${summary.lines} lines of ${summary.inputs} input(s) ` +
             `to ${conn.topics.requests} in ${summary.seconds.toFixed(1)} s (${Math.round(summary.requests / Math.max(summary.seconds, 1e-9))} req/s); all acknowledged\n`);
       }
     } catch (err) {
