@@ -7,7 +7,7 @@ import type { LogProfile, TimeFormat } from './profile.js';
 import { requestKeyOf } from './request-key.js';
 import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';
 import { parseEpochMsText, parseIsoDateTime, parseW3cDateTime } from './time.js';
-import { isNotForwarded, NOT_FORWARDED } from './w3c-profile.js';
+import { isNotForwarded, NOT_FORWARDED, plusToSpace } from './w3c-profile.js';
 
 const enum Slot {
   Ignored,
@@ -138,7 +138,7 @@ export function planColumns(specs: readonly ColumnSpec[], profile: LogProfile): 
 /** `+` → space, and/or %XX → the byte's character; malformed escapes stay as written. */
 export function decodeValue(value: string, how: number): string {
   let v = value;
-  if ((how & Decode.Plus) !== 0 && v.includes('+')) v = v.replace(/\+/g, ' ');
+  if ((how & Decode.Plus) !== 0) v = plusToSpace(v);
   if ((how & Decode.Percent) !== 0 && v.includes('%')) {
     try {
       v = decodeURIComponent(v.replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
@@ -188,6 +188,7 @@ function parseClfTime(text: string): number | null {
 
 function readTs(value: string, format: TimeFormat): number | null {
   switch (format) {
+    case 'auto': return parseIsoDateTime(value) ?? parseEpochMsText(value);
     case 'iso': return parseIsoDateTime(value);
     case 'epoch_s': return parseEpochSeconds(value);
     case 'epoch_ms': return parseEpochMsText(value);

@@ -23,7 +23,8 @@ export const TARGET_FIELDS = [
 ] as const;
 export type TargetField = (typeof TARGET_FIELDS)[number];
 
-export const TIME_FORMATS = ['iso', 'epoch_s', 'epoch_ms'] as const;
+/** `auto`: ISO-8601 with a zone, or epoch milliseconds, as NDJSON's `ts`. */
+export const TIME_FORMATS = ['auto', 'iso', 'epoch_s', 'epoch_ms'] as const;
 export type TimeFormat = (typeof TIME_FORMATS)[number];
 
 /** A rule: the request was not forwarded when `field`'s value is one of `values`. */
@@ -76,7 +77,7 @@ function profileOf(name: string, syntax: ProfileSyntax, rest: Partial<LogProfile
     delimiter: rest.delimiter ?? ',',
     squidLogformat: rest.squidLogformat ?? null,
     plusIsSpace: rest.plusIsSpace ?? null,
-    timeFormat: rest.timeFormat ?? 'iso',
+    timeFormat: rest.timeFormat ?? 'auto',
     fields: Object.freeze({ ...(rest.fields ?? {}) }),
     notForwarded: Object.freeze([...(rest.notForwarded ?? [])]),
   });
@@ -94,12 +95,12 @@ export function isWriterFormat(name: string): name is WriterFormat {
 /** The profile file's shape; the checks a schema cannot say are done after it. */
 const ProfileSchema = Type.Object(
   {
-    format: Type.Union(WRITER_FORMATS.map((f) => Type.Literal(f))),
+    format: Type.Unsafe<WriterFormat>({ type: 'string', enum: [...WRITER_FORMATS] }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1 })),
     squid_logformat: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
     plus_is_space: Type.Optional(Type.Boolean()),
-    time_format: Type.Optional(Type.Union(TIME_FORMATS.map((f) => Type.Literal(f)))),
+    time_format: Type.Optional(Type.Unsafe<TimeFormat>({ type: 'string', enum: [...TIME_FORMATS] })),
     fields: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ minLength: 1, maxLength: 200 }))),
     not_forwarded: Type.Optional(Type.Array(
       Type.Object(
@@ -129,9 +130,8 @@ function describeAjvError(e: ErrorObject): string {
       return `${path}: unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
     case 'required':
       return `${path}: missing key ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
-    case 'anyOf':
-      return path === 'format' ? `format: expected one of ${WRITER_FORMATS.join(', ')}`
-        : path === 'time_format' ? `time_format: expected one of ${TIME_FORMATS.join(', ')}` : `${path}: ${e.message ?? 'invalid'}`;
+    case 'enum':
+      return `${path}: expected one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
     default:
       return `${path}: ${e.message ?? 'invalid'}`;
   }

@@ -116,8 +116,17 @@ function splitByLogformat(text: string, format: SquidLogformat, out: (string | n
       if (isSpace(first)) {
         while (end < text.length && !isSpace(text.charCodeAt(end))) end++;
       } else {
-        end = text.indexOf(next[0]!, pos);
-        if (end < 0) return `${code.name}: no ${describeLiteral(next)} after its value (the line ends at column ${text.length})`;
+        // Squid's values hold no spaces (its default encodings escape them) except local and
+        // GMT times (`%tl` is `10/Jan/2012:09:31:02 +0000`): a space before the separator is
+        // a malformed line, not part of the value.
+        const stop = next.charCodeAt(0);
+        const spaces = code.code === 'tl' || code.code === 'tg';
+        while (end < text.length) {
+          const c = text.charCodeAt(end);
+          if (c === stop || (!spaces && isSpace(c))) break;
+          end++;
+        }
+        if (end >= text.length) return `${code.name}: no ${describeLiteral(next)} after its value (the line ends at column ${text.length})`;
       }
       value = text.slice(pos, end);
     }

@@ -27,6 +27,15 @@ export function isNotForwarded(value: string, values: ReadonlySet<string>): bool
   return slash > 0 && values.has(upper.slice(0, slash));
 }
 
+/**
+ * IIS-style `+` for a space. A leading `+` stays: a header value cannot start with a space
+ * (HTTP strips it), so there it was a plus (`+44+7700+900123` → `+44 7700 900123`).
+ */
+export function plusToSpace(value: string): string {
+  if (!value.includes('+', 1)) return value;
+  return value.charCodeAt(0) === 43 ? '+' + value.slice(1).replace(/\+/g, ' ') : value.replace(/\+/g, ' ');
+}
+
 /** The profile's target for a declared field (lower-case), or null when the profile says nothing. */
 export function targetOfField(profile: LogProfile | null, lowerName: string): string | null {
   if (profile === null) return null;

@@ -4,7 +4,7 @@
 import type { GatewayRequest, ParseResult } from '../types.js';
 import { isBlank, stripLineEnd } from './line-text.js';
 import type { LogProfile } from './profile.js';
-import { isNotForwarded, NOT_FORWARDED, splitTabbed, targetOfField, W3C_NOT_FORWARDED } from './w3c-profile.js';
+import { isNotForwarded, NOT_FORWARDED, plusToSpace, splitTabbed, targetOfField, W3C_NOT_FORWARDED } from './w3c-profile.js';
 import { requestKeyOf } from './request-key.js';
 import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';
 import { isW3cDate, parseW3cDateTime } from './time.js';
@@ -85,8 +85,8 @@ interface FieldPlan {
   unread: readonly string[];
   /** `+` in header and msisdn values stands for a space (IIS). */
   plusIsSpace: boolean;
-  /** Values are separated by single tabs (CloudFront); decided by the first data line. Null until then. */
-  tabbed: boolean | null;
+  /** Values are separated by single tabs (CloudFront): set by the first line that splits only so. */
+  tabbed: boolean;
 }
 
 /** `#Fields: a b c` → the plan, or a reason. Field identifiers are case-insensitive. */
@@ -134,7 +134,7 @@ function planFields(directive: string, profile: LogProfile | null, plusIsSpace: 
     notForwarded,
     unread,
     plusIsSpace,
-    tabbed: null,
+    tabbed: false,
   };
 }
 
@@ -272,15 +272,12 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
     if (plan === null) {
       return { ok: false, reason: refused ? 'data line after a refused #Fields directive' : 'data line before any #Fields directive' };
     }
-    let n = plan.tabbed === true ? splitTabbed(text, values) : splitValues(text, values, plan.names);
-    if (plan.tabbed === null) {
+    let n = plan.tabbed ? splitTabbed(text, values) : splitValues(text, values, plan.names);
+    if (n !== plan.slots.length && !plan.tabbed && text.includes('\t') && splitTabbed(text, values) === plan.slots.length) {
       // Tab-separated writers (CloudFront) allow spaces inside values: a line that splits into
       // the declared fields only at its tabs says the file is one of them.
-      if (n === plan.slots.length) plan.tabbed = false;
-      else if (text.includes('\t') && splitTabbed(text, values) === plan.slots.length) {
-        plan.tabbed = true;
-        n = splitTabbed(text, values);
-      }
+      plan.tabbed = true;
+      n = plan.slots.length;
     }
     if (typeof n === 'string') return { ok: false, reason: n };
     if (n !== plan.slots.length) {
@@ -315,7 +312,7 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
         case Slot.Time: time = v; break;
         case Slot.GatewayId: gatewayId = v; break;
         case Slot.RequestId: requestId = v; break;
-        case Slot.Msisdn: msisdn = plan.plusIsSpace && v !== null ? v.replace(/\+/g, ' ') : v; break;
+        case Slot.Msisdn: msisdn = plan.plusIsSpace && v !== null ? plusToSpace(v) : v; break;
         case Slot.Bearer: bearer = v; break;
         case Slot.ClientIp: clientIp = v; break;
         case Slot.Method: method = v; break;
@@ -337,8 +334,8 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
           bytes = b;
           break;
         }
-        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, plan.plusIsSpace ? v.replace(/\+/g, ' ') : v]); break;
-        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, plan.plusIsSpace ? v.replace(/\+/g, ' ') : v]); break;
+        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, plan.plusIsSpace ? plusToSpace(v) : v]); break;
+        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, plan.plusIsSpace ? plusToSpace(v) : v]); break;
         case Slot.Action: if (v !== null && isNotForwarded(v, plan.notForwarded[f]!)) return NOT_FORWARDED; break;
         default: break;
       }
