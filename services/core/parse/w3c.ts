@@ -304,7 +304,7 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
     let bytes: number | null = null;
     const client: Array<readonly [string, string]> = [];
     const upstream: Array<readonly [string, string]> = [];
-    const { slots, headerNames } = plan;
+    const { slots, headerNames, plusIsSpace } = plan;
     for (let f = 0; f < n; f++) {
       const v = values[f]!;
       switch (slots[f]) {
@@ -312,7 +312,7 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
         case Slot.Time: time = v; break;
         case Slot.GatewayId: gatewayId = v; break;
         case Slot.RequestId: requestId = v; break;
-        case Slot.Msisdn: msisdn = plan.plusIsSpace && v !== null ? plusToSpace(v) : v; break;
+        case Slot.Msisdn: msisdn = plusIsSpace && v !== null ? plusToSpace(v) : v; break;
         case Slot.Bearer: bearer = v; break;
         case Slot.ClientIp: clientIp = v; break;
         case Slot.Method: method = v; break;
@@ -334,8 +334,8 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
           bytes = b;
           break;
         }
-        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, plan.plusIsSpace ? plusToSpace(v) : v]); break;
-        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, plan.plusIsSpace ? plusToSpace(v) : v]); break;
+        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, plusIsSpace ? plusToSpace(v) : v]); break;
+        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, plusIsSpace ? plusToSpace(v) : v]); break;
         case Slot.Action: if (v !== null && isNotForwarded(v, plan.notForwarded[f]!)) return NOT_FORWARDED; break;
         default: break;
       }
