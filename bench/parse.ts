@@ -6,14 +6,28 @@
 // Run directly (after compiling) to print the figures; `benchParse()` returns them.
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { builtInProfile, parseProfile, type LogProfile } from '../services/core/parse/index.js';
 import type { LogFormat } from '../services/core/types.js';
 import { readLogs } from '../services/files/index.js';
 
 export interface ParseBenchResult {
-  format: LogFormat;
+  /** The default formats by name; the writers' formats as `writer (how)`. */
+  format: string;
   mbPerSec: number;
   linesPerSec: number;
 }
+
+/** The writers' formats measured besides the two defaults: how each is generated and read. */
+type Writer = 'proxysg' | 'iis' | 'cloudfront' | 'squid' | 'csv';
+const WRITER_LABELS: Record<Writer, string> = {
+  proxysg: 'proxysg (W3C, s-action)',
+  iis: 'iis (W3C, + for spaces)',
+  cloudfront: 'cloudfront (W3C, tabs)',
+  squid: 'squid (logformat with headers)',
+  csv: 'csv (header row, profile)',
+};
+const SQUID_BENCH_LOGFORMAT = '%ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %un %Sh/%<a %mt %{User-Agent}>h %{Cookie}>h %{Referer}>h %{X-UP-Calling-Line-ID}>ha %{X-Network-Info}>ha';
+const CSV_BENCH_HEADER = 'Start Time,Gateway,Request,Subscriber,Bearer,Client IP,Method,URL,Status,Bytes,Action,User Agent,Cookie,Referer,X-UP-Calling-Line-ID,X-Network-Info';
 
 const TARGET_BYTES = 100 * 1024 * 1024;
 const CHUNK_BYTES = 256 * 1024;
@@ -117,6 +131,107 @@ function w3cLine(s: Sample): string {
   ].join(' ');
 }
 
+const PROXYSG_HEADER =
+  '#Software: SGOS 6.7.5.3\n#Version: 1.0\n#Fields: date time time-taken c-ip sc-status s-action sc-bytes cs-bytes cs-method cs-uri-scheme cs-host cs-uri-port cs-uri-path cs-uri-query ' +
+  'cs-username s-hierarchy cs(User-Agent) cs(Cookie) cs(Referer) sc-filter-result cs(X-UP-Calling-Line-ID) cs(X-Network-Info)\n';
+
+function proxysgLine(s: Sample, i: number): string {
+  const iso = new Date(s.ts).toISOString();
+  const denied = i % 50 === 0;
+  return [
+    iso.slice(0, 10), iso.slice(11, 19), '15', '10.12.0.5', denied ? '403' : '200', denied ? 'TCP_DENIED' : 'TCP_NC_MISS', '5120', '410', 'GET', 'http', s.host, '80',
+    s.path, s.query === '' ? '-' : `?${s.query}`, quoted(s.msisdn), 'DIRECT', quoted(s.ua), quoted(s.cookie), quoted(s.referer), denied ? 'DENIED' : 'OBSERVED',
+    quoted(s.msisdn), quoted(s.msisdn === null ? null : `GPRS,,${s.msisdn},unsecured`),
+  ].join(' ');
+}
+
+const IIS_HEADER =
+  '#Software: Microsoft Internet Information Services 7.5\n#Version: 1.0\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip ' +
+  'cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status time-taken cs(X-UP-Calling-Line-ID)\n';
+
+function plus(v: string | null): string {
+  return v === null ? '-' : v.replace(/ /g, '+');
+}
+
+function iisLine(s: Sample): string {
+  const iso = new Date(s.ts).toISOString();
+  return [
+    iso.slice(0, 10), iso.slice(11, 19), '192.0.2.10', 'GET', s.path, s.query === '' ? '-' : s.query, '80', plus(s.msisdn), '10.12.0.5',
+    plus(s.ua), plus(s.cookie), plus(s.referer), s.host, '200', '0', '0', '15', plus(s.msisdn),
+  ].join(' ');
+}
+
+const CLOUDFRONT_HEADER =
+  '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) ' +
+  'x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken\n';
+
+function cloudfrontLine(s: Sample): string {
+  const iso = new Date(s.ts).toISOString();
+  return [
+    iso.slice(0, 10), iso.slice(11, 19), 'LHR3', '5120', '10.12.0.5', 'GET', 'd111111abcdef8.cloudfront.net', s.path, '200', s.referer ?? '-', s.ua,
+    s.query === '' ? '-' : s.query, s.cookie, 'Miss', `r${s.requestId}`, s.host, 'http', '410', '0.015',
+  ].join('\t');
+}
+
+function squidHeader(v: string | null): string {
+  return v === null ? '-' : encodeURI(v);
+}
+
+function squidLine(s: Sample, i: number): string {
+  const seconds = Math.floor(s.ts / 1000);
+  const denied = i % 50 === 0;
+  return `${seconds}.${String(s.ts % 1000).padStart(3, '0')} ${String(145 + (i % 900)).padStart(6)} 10.12.0.5 ${denied ? 'TCP_DENIED/403' : 'TCP_MISS/200'} 5120 GET ` +
+    `http://${s.host}${s.path}${s.query === '' ? '' : '?' + s.query} ${s.msisdn ?? '-'} HIER_DIRECT/203.0.113.10 text/html ` +
+    `${squidHeader(s.ua)} ${squidHeader(s.cookie)} ${squidHeader(s.referer)} ${s.msisdn ?? '-'} ${squidHeader(s.msisdn === null ? null : `GPRS,,${s.msisdn},unsecured`)}`;
+}
+
+function csvValue(v: string | null): string {
+  if (v === null) return '';
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+function csvLine(s: Sample, i: number): string {
+  return [
+    new Date(s.ts).toISOString(), 'gw-lon-01', String(s.requestId), s.msisdn, '3g', '10.12.0.5', 'GET', `http://${s.host}${s.path}${s.query === '' ? '' : '?' + s.query}`,
+    '200', '5120', i % 50 === 0 ? 'BLOCK' : 'ALLOW', s.ua, s.cookie, s.referer, s.msisdn, s.msisdn === null ? null : `GPRS,,${s.msisdn},unsecured`,
+  ].map(csvValue).join(',');
+}
+
+/** How each writer's benchmark log is read. */
+function writerProfile(writer: Writer): LogProfile {
+  switch (writer) {
+    case 'proxysg': return parseProfile({ format: 'proxysg', fields: { 'cs-username': 'msisdn' } }, 'bench proxysg');
+    case 'iis': return parseProfile({ format: 'iis', fields: { 'cs-username': 'msisdn' } }, 'bench iis');
+    case 'cloudfront': return builtInProfile('cloudfront');
+    case 'squid': return parseProfile({ format: 'squid', squid_logformat: SQUID_BENCH_LOGFORMAT, fields: { '%un': 'msisdn' } }, 'bench squid');
+    case 'csv': return parseProfile({
+      format: 'csv',
+      fields: {
+        'Start Time': 'ts', Gateway: 'gateway_id', Request: 'request_id', Subscriber: 'msisdn', Bearer: 'bearer', 'Client IP': 'client_ip',
+        Method: 'method', URL: 'url', Status: 'status', Bytes: 'bytes', 'User Agent': 'header:User-Agent', Cookie: 'header:Cookie',
+        Referer: 'header:Referer', 'X-UP-Calling-Line-ID': 'header:X-UP-Calling-Line-ID', 'X-Network-Info': 'header:X-Network-Info',
+      },
+      not_forwarded: [{ field: 'Action', values: ['BLOCK'] }],
+    }, 'bench csv');
+  }
+}
+
+/** About `targetBytes` of one writer's log text, deterministic. */
+function generateWriterText(writer: Writer, targetBytes: number): Buffer {
+  const rand = rng(20120125);
+  const head = { proxysg: PROXYSG_HEADER, iis: IIS_HEADER, cloudfront: CLOUDFRONT_HEADER, squid: '', csv: CSV_BENCH_HEADER + '\n' }[writer];
+  const parts: string[] = [head];
+  let bytes = head.length;
+  for (let i = 0; bytes < targetBytes; i++) {
+    const s = sample(rand, i);
+    const line = (writer === 'proxysg' ? proxysgLine(s, i) : writer === 'iis' ? iisLine(s) : writer === 'cloudfront' ? cloudfrontLine(s)
+      : writer === 'squid' ? squidLine(s, i) : csvLine(s, i)) + '\n';
+    parts.push(line);
+    bytes += line.length;
+  }
+  return Buffer.from(parts.join(''));
+}
+
 /** About `targetBytes` of realistic log text in the given format, deterministic. */
 export function generateLogText(format: LogFormat, targetBytes: number): Buffer {
   const rand = rng(20120125);
@@ -137,19 +252,24 @@ function chunksOf(all: Buffer): Buffer[] {
   return chunks;
 }
 
-async function measure(format: LogFormat, chunks: Buffer[]): Promise<{ seconds: number; lines: number; requests: number; rejects: number }> {
+async function measure(format: LogFormat, chunks: Buffer[], profile: LogProfile | null = null): Promise<{ seconds: number; lines: number; requests: number; rejects: number; notForwarded: number }> {
   let lines = 0;
   let requests = 0;
   let rejects = 0;
+  let notForwarded = 0;
   const started = process.cpuUsage();
-  for await (const batch of readLogs(['-'], { format, stdin: Readable.from(chunks) })) {
+  for await (const batch of readLogs(['-'], { format, profile, stdin: Readable.from(chunks) })) {
     lines += batch.lines;
     requests += batch.requests.length;
     rejects += batch.rejects.length;
+    notForwarded += batch.notForwarded;
   }
   const used = process.cpuUsage(started);
-  return { seconds: (used.user + used.system) / 1e6, lines, requests, rejects };
+  return { seconds: (used.user + used.system) / 1e6, lines, requests, rejects, notForwarded };
 }
+
+/** The writers' formats are measured on less text than the defaults: their figures are for comparison, not tracking. */
+const WRITER_TARGET_BYTES = 50 * 1024 * 1024;
 
 /** Parse rate per format; the best of three runs after a warm-up, to keep the JIT and GC noise out. */
 export async function benchParse(): Promise<ParseBenchResult[]> {
@@ -170,11 +290,30 @@ export async function benchParse(): Promise<ParseBenchResult[]> {
       linesPerSec: Math.round(best!.lines / best!.seconds),
     });
   }
+  if (process.env.BENCH_PARSE_WRITERS === '0') return results;
+  for (const writer of Object.keys(WRITER_LABELS) as Writer[]) {
+    const profile = writerProfile(writer);
+    const chunks = chunksOf(generateWriterText(writer, WRITER_TARGET_BYTES));
+    const totalBytes = chunks.reduce((n, c) => n + c.length, 0);
+    await measure(profile.syntax, chunks.slice(0, 40), profile); // warm-up
+    let best: Awaited<ReturnType<typeof measure>> | null = null;
+    for (let run = 0; run < 3; run++) {
+      const m = await measure(profile.syntax, chunks, profile);
+      if (m.rejects !== 0) throw new Error(`bench: ${m.rejects} ${writer} lines rejected; the generator is broken`);
+      if (writer !== 'cloudfront' && writer !== 'iis' && m.notForwarded === 0) throw new Error(`bench: no ${writer} line counted as not forwarded; the generator is broken`);
+      if (best === null || m.seconds < best.seconds) best = m;
+    }
+    results.push({
+      format: WRITER_LABELS[writer],
+      mbPerSec: Math.round((totalBytes / 1e6 / best!.seconds) * 10) / 10,
+      linesPerSec: Math.round(best!.lines / best!.seconds),
+    });
+  }
   return results;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const r of await benchParse()) {
-    process.stdout.write(`${r.format.padEnd(6)}  ${r.mbPerSec.toFixed(1).padStart(6)} MB/s  ${r.linesPerSec.toLocaleString('en-GB').padStart(10)} lines/s\n`);
+    process.stdout.write(`${r.format.padEnd(30)}  ${r.mbPerSec.toFixed(1).padStart(6)} MB/s  ${r.linesPerSec.toLocaleString('en-GB').padStart(10)} lines/s\n`);
   }
 }

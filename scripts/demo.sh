@@ -40,7 +40,7 @@ else
 fi
 ls -l "$DATA"/logs
 
-step "leakscope scan: three gateways' logs (two NDJSON, one W3C) into $DB"
+step "leakscope scan: three gateways' logs (two NDJSON, one ProxySG W3C with requests it denied) into $DB"
 # scan is idempotent: scanning the same logs again leaves the same store.
 leakscope scan --registry "$DATA/registry.yaml" --db "$DB" --rejects "$OUT/rejects.ndjson" "$DATA"/logs/*
 

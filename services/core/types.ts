@@ -45,9 +45,11 @@ export interface RejectRecord {
 export type ParseResult =
   | { ok: true; request: GatewayRequest }
   | { ok: false; reason: string }
-  | { ok: 'skip' }; // a directive or comment line (W3C `#…`) or a blank line: not a request
+  | { ok: 'skip' } // a directive or comment line (W3C `#…`) or a blank line: not a request
+  | { ok: 'not_forwarded' }; // a request the gateway refused (ProxySG TCP_DENIED, Squid TCP_DENIED/403): counted, never judged
 
-export type LogFormat = 'ndjson' | 'w3c';
+/** The syntaxes lines are read in; `squid` and `csv` need a profile (a built-in one by default). */
+export type LogFormat = 'ndjson' | 'w3c' | 'squid' | 'csv';
 
 export const VERDICTS = [
   'authorized',

@@ -6,3 +6,4 @@ export {
   OWNER_ONLY_MODE, checkExistingName, openForWriting, openTrustedForReading, readTrustedFile, refuseProtectedOutput, storeFiles, writeFileAtomically,
   type ProtectedFile, type SafeOpenOptions, type WriteMode,
 } from './safe-file.js';
+export { readProfileFile } from './profile-file.js';

@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
-import { createLineParser, detectFormat, type LineParser } from '../core/parse/index.js';
+import { createLineParser, detectFormat, type LineParser, type LogProfile } from '../core/parse/index.js';
 import type { GatewayRequest, LogFormat, RejectRecord } from '../core/types.js';
 import { describeLine } from '../core/parse/line-text.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
@@ -17,8 +17,12 @@ export interface LogBatch {
   source: string;
   requests: GatewayRequest[];
   rejects: RejectRecord[];
-  /** Lines consumed, of every kind (requests, rejects, directives, blank lines). */
+  /** Lines consumed, of every kind (requests, rejects, not forwarded, directives, blank lines). */
   lines: number;
+  /** Requests the gateway did not forward (denied): counted, never judged. */
+  notForwarded: number;
+  /** Declared fields of this source that nobody reads, each listed in the first batch that met it. */
+  unreadFields: string[];
   /**
    * Set on the last batch of a source whose reading stopped at a fault (corrupt or truncated
    * gzip, a read error, a format that cannot be told): what went wrong. Every line read
@@ -37,6 +41,8 @@ export interface LogBatch {
 export interface ReadLogsOptions {
   /** `auto` detects the format of each file from its first non-empty line. */
   format: LogFormat | 'auto';
+  /** How the writer's fields map onto leakscope's; its syntax is the format (`format` must be `auto` or the same). */
+  profile?: LogProfile | null;
   /** The stream read for the input `-`; default process.stdin. */
   stdin?: NodeJS.ReadableStream;
   /** Lines per batch (the last batch of a source may have fewer); default 512. */
@@ -71,6 +77,7 @@ const GZIP_MAGIC_1 = 0x8b;
 
 interface Settings {
   format: LogFormat | 'auto';
+  profile: LogProfile | null;
   batchLines: number;
   readChunkBytes: number;
   maxLineBytes: number;
@@ -84,12 +91,19 @@ function positiveInteger(value: number | undefined, fallback: number, key: strin
   return value;
 }
 
+const FORMATS: ReadonlySet<string> = new Set(['auto', 'ndjson', 'w3c', 'squid', 'csv']);
+
 function settingsOf(options: ReadLogsOptions): Settings {
-  if (options.format !== 'auto' && options.format !== 'ndjson' && options.format !== 'w3c') {
-    throw new LeakscopeError('USAGE', `format: ${JSON.stringify(options.format)} is not one of auto, ndjson, w3c`);
+  if (!FORMATS.has(options.format)) {
+    throw new LeakscopeError('USAGE', `format: ${JSON.stringify(options.format)} is not one of ${[...FORMATS].join(', ')}`);
+  }
+  const profile = options.profile ?? null;
+  if (profile !== null && options.format !== 'auto' && options.format !== profile.syntax) {
+    throw new LeakscopeError('USAGE', `format ${options.format} and the profile ${profile.name} (${profile.syntax}) disagree`);
   }
   return {
-    format: options.format,
+    format: profile !== null ? profile.syntax : options.format,
+    profile,
     batchLines: positiveInteger(options.batchLines, DEFAULT_BATCH_LINES, 'batchLines'),
     readChunkBytes: positiveInteger(options.readChunkBytes, DEFAULT_READ_CHUNK_BYTES, 'readChunkBytes'),
     maxLineBytes: positiveInteger(options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 'maxLineBytes'),
@@ -112,6 +126,9 @@ class BatchBuilder implements LineSink {
   requests: GatewayRequest[] = [];
   rejects: RejectRecord[] = [];
   lines = 0;
+  notForwarded = 0;
+  unreadFields: string[] = [];
+  private readonly unreadSeen = new Set<string>();
   private lineNumber: number;
   private parser: LineParser | null;
   private atFileStart: boolean;
@@ -122,15 +139,29 @@ class BatchBuilder implements LineSink {
     private readonly maxLineBytes: number,
     firstLineNumber = 1,
     atFileStart = true,
+    private readonly profile: LogProfile | null = null,
   ) {
-    this.parser = format === null ? null : createLineParser(format);
+    this.parser = format === null ? null : createLineParser(format, profile);
+    this.noteUnread();
     this.lineNumber = firstLineNumber - 1;
     this.atFileStart = atFileStart;
   }
 
-  /** Feeds a W3C `#Fields:` line read before a byte range, so the range's lines are read with it. */
+  /** Feeds a W3C `#Fields:` line (or a CSV header row) read before a byte range, so the range's lines are read with it. */
   prime(directive: string): void {
     this.parser?.parseLine(directive);
+    this.noteUnread();
+  }
+
+  /** Takes the parser's newly declared unread fields, each name once per source. */
+  private noteUnread(): void {
+    const list = this.parser?.unreadFields?.();
+    if (list === undefined) return;
+    for (const name of list) {
+      if (this.unreadSeen.has(name)) continue;
+      this.unreadSeen.add(name);
+      this.unreadFields.push(name);
+    }
   }
 
   line(text: string): void {
@@ -150,11 +181,13 @@ class BatchBuilder implements LineSink {
         this.rejects.push({ source: this.source, line: n, reason: `input refused from here on: ${reason}`, raw: text });
         throw new SourceStopped(reason);
       }
-      parser = this.parser = createLineParser(format);
+      parser = this.parser = createLineParser(format, this.profile);
     }
     const result = parser.parseLine(text);
     if (result.ok === true) this.requests.push(result.request);
     else if (result.ok === false) this.rejects.push({ source: this.source, line: n, reason: result.reason, raw: text });
+    else if (result.ok === 'skip') this.noteUnread(); // directives and header rows declare fields
+    else this.notForwarded++;
   }
 
   overlong(prefix: string, lengthBytes: number): void {
@@ -189,10 +222,15 @@ class BatchBuilder implements LineSink {
   }
 
   take(bytes: number, fault: string | null = null): LogBatch {
-    const batch: LogBatch = { source: this.source, requests: this.requests, rejects: this.rejects, lines: this.lines, bytes, fault };
+    const batch: LogBatch = {
+      source: this.source, requests: this.requests, rejects: this.rejects, lines: this.lines, bytes, fault,
+      notForwarded: this.notForwarded, unreadFields: this.unreadFields,
+    };
     this.requests = [];
     this.rejects = [];
     this.lines = 0;
+    this.notForwarded = 0;
+    this.unreadFields = [];
     return batch;
   }
 }
@@ -274,7 +312,7 @@ async function* batchesOf(
 ): AsyncGenerator<LogBatch> {
   const counter = { bytes: 0 };
   let reported = 0;
-  const builder = new BatchBuilder(source, settings.format === 'auto' ? null : settings.format, settings.maxLineBytes);
+  const builder = new BatchBuilder(source, settings.format === 'auto' ? null : settings.format, settings.maxLineBytes, 1, true, settings.profile);
   const splitter = new LineSplitter(settings.maxLineBytes, OVERLONG_RAW_BYTES);
   // A fault part-way (a gzip cut short or corrupt, a read error, a format that cannot be
   // told) does not throw: what was read before it is handed on, the fault becomes the last
@@ -394,6 +432,15 @@ async function scanPrefix(handle: FileHandle, upto: number, chunkBytes: number):
   return prefix;
 }
 
+/** The file's first non-blank line within its first `upto` bytes (a CSV header row), or null. */
+async function firstNonBlankLine(handle: FileHandle, upto: number): Promise<string | null> {
+  const buf = Buffer.alloc(upto);
+  const { bytesRead } = await handle.read(buf, 0, upto, 0);
+  const text = buf.toString('utf8', 0, bytesRead).replace(/^\uFEFF/, '');
+  for (const line of text.split('\n')) if (!isBlank(line)) return line;
+  return null;
+}
+
 /** The first line start at or after `start`: `start` itself when a line begins there. */
 async function alignStart(handle: FileHandle, start: number, size: number, chunkBytes: number): Promise<number> {
   if (start <= 0) return 0;
@@ -467,8 +514,12 @@ export async function* readLogRange(path: string, options: LogRangeOptions): Asy
       }
     }
     const firstLine = options.firstLineNumber ?? (prefix?.newlines ?? 0) + 1;
-    const builder = new BatchBuilder(path, format, settings.maxLineBytes, firstLine, start === 0);
+    const builder = new BatchBuilder(path, format, settings.maxLineBytes, firstLine, start === 0, settings.profile);
     if (format === 'w3c' && prefix?.fieldsLine != null) builder.prime(prefix.fieldsLine);
+    if (format === 'csv' && start > 0) {
+      const headerRow = await firstNonBlankLine(handle, Math.min(start, settings.maxLineBytes));
+      if (headerRow !== null) builder.prime(headerRow);
+    }
     const splitter = new LineSplitter(settings.maxLineBytes, OVERLONG_RAW_BYTES, start);
     splitter.stopAt = end;
     let reported = start;

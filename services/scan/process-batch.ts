@@ -16,6 +16,10 @@ export interface ProcessedBatch {
   requests: number;
   violations: number;
   disclosures: number;
+  /** Requests the gateway did not forward: counted, never judged. */
+  notForwarded: number;
+  /** Fields of this source that nobody reads, first met in this batch. */
+  unreadFields: string[];
   /** The disclosures as records, or null when they were encoded for the DuckDB store instead. */
   stored: StoredDisclosure[] | null;
   /** The disclosures encoded for DuckDBStore.writeEncoded (done in workers, off the writer's thread). */
@@ -51,6 +55,8 @@ export class BatchAssembler {
   private requests = 0;
   private violations = 0;
   private disclosures = 0;
+  private notForwarded = 0;
+  private unreadFields: string[] = [];
   private stored: StoredDisclosure[] = [];
   private encodedParts: string[] = [];
   private rejects: RejectRecord[] = [];
@@ -90,6 +96,8 @@ export class BatchAssembler {
     }
     for (const r of batch.rejects) this.rejects.push(r);
     if (batch.fault !== null) this.faults++;
+    this.notForwarded += batch.notForwarded;
+    for (const f of batch.unreadFields) this.unreadFields.push(f);
     if (this.lines >= this.batchLines) {
       const full = this.flush();
       if (full !== null) done.push(full);
@@ -99,7 +107,7 @@ export class BatchAssembler {
 
   /** The store batch gathered so far, or null when nothing was read since the last one. */
   flush(): ProcessedBatch | null {
-    if (this.source === null || (this.lines === 0 && this.bytes === 0 && this.rejects.length === 0 && this.faults === 0)) return null;
+    if (this.source === null || (this.lines === 0 && this.bytes === 0 && this.rejects.length === 0 && this.faults === 0 && this.unreadFields.length === 0)) return null;
     const batch: ProcessedBatch = {
       source: this.source,
       lines: this.lines,
@@ -107,12 +115,15 @@ export class BatchAssembler {
       requests: this.requests,
       violations: this.violations,
       disclosures: this.disclosures,
+      notForwarded: this.notForwarded,
+      unreadFields: this.unreadFields,
       stored: this.encode ? null : this.stored,
       encoded: this.encode ? { ndjson: this.encodedParts.join(''), rows: this.disclosures } : null,
       rejects: this.rejects,
       faults: this.faults,
     };
-    this.lines = this.bytes = this.requests = this.violations = this.disclosures = this.faults = 0;
+    this.lines = this.bytes = this.requests = this.violations = this.disclosures = this.faults = this.notForwarded = 0;
+    this.unreadFields = [];
     this.stored = [];
     this.encodedParts = [];
     this.rejects = [];

@@ -1,5 +1,6 @@
 // Messages between the scan's main thread and its workers. Workers parse, detect and
 // protect; the main thread is the store's single writer. Everything here is structured-cloned.
+import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
 import type { ProcessedBatch } from './process-batch.js';
 import type { ScanTask } from './tasks.js';
@@ -10,6 +11,8 @@ export interface WorkerInit {
   hashKey: Uint8Array;
   encKey: Uint8Array | null;
   format: LogFormat | 'auto';
+  /** The log profile (plain data, cloned), or null for the format's own fields. */
+  profile: LogProfile | null;
   batchLines: number;
   /** Encode disclosures for DuckDbStore.writeEncoded (true) or post them as records. */
   encode: boolean;

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { LeakscopeError } from '../core/errors.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
 import { buildSnapshot } from '../core/registry/index.js';
+import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
 import { readLogs } from '../files/index.js';
 import { Protector } from '../store/index.js';
@@ -23,8 +24,8 @@ import { BatchAssembler, readBatchLines, type ProcessedBatch } from './process-b
 import { RejectsFile } from './rejects-file.js';
 import { inspectInputs, planTasks, type InputFile } from './tasks.js';
 
-/** The summary of a scan: what `leakscope scan` prints. Counts are of this run's inputs. */
-export interface ScanSummary {
+/** The counts of a scan. Counts are of this run's inputs. */
+export interface ScanCounts {
   /** Lines read, of every kind (requests, rejects, directives, blank lines). */
   lines: number;
   /** Lines read as requests. */
@@ -43,7 +44,16 @@ export interface ScanSummary {
   faulted: number;
 }
 
-export interface ScanProgress extends ScanSummary {
+/** The summary of a scan: what `leakscope scan` prints. */
+export interface ScanSummary extends ScanCounts {
+  /** Requests the gateway did not forward (ProxySG TCP_DENIED, Squid TCP_DENIED/403, a profile's rule): counted, never stored. */
+  notForwarded: number;
+  /** Per input, the declared fields nobody reads (README "Log formats"), in the order met; inputs with none are left out. */
+  unreadFields: Array<{ source: string; fields: string[] }>;
+}
+
+export interface ScanProgress extends ScanCounts {
+  notForwarded?: number;
   /** Bytes read so far (compressed bytes for gzip). */
   bytes: number;
   /** Total bytes of the file inputs; null when stdin is read (unknown length). */
@@ -63,6 +73,8 @@ export interface ScanOptions {
   inputs: readonly string[];
   /** `auto` detects each file's format from its first line. */
   format: LogFormat | 'auto';
+  /** How the writer's fields map onto leakscope's (README "Log formats"); its syntax decides the format. */
+  profile?: LogProfile | null;
   registry: Registry;
   keys: PrivacyKeys;
   store: DisclosureStore & Partial<ScanLog>;
@@ -210,7 +222,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   const { store, registry, keys } = options;
   checkInputList(options.inputs);
 
-  const files = await inspectInputs(options.inputs, options.format);
+  const files = await inspectInputs(options.inputs, options.profile ? options.profile.syntax : options.format);
   const rejects = new RejectsFile(options.rejectsPath ?? defaultRejectsPath(store));
   try {
     await access(dirname(rejects.path), fsConstants.W_OK);
@@ -220,7 +232,8 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   const snapshot = buildSnapshot(registry);
   await checkAndRecordMeta(store, registry, keys);
 
-  const summary: ScanSummary = { lines: 0, requests: 0, disclosures: 0, violations: 0, rejected: 0, faulted: 0 };
+  const summary: ScanSummary = { lines: 0, requests: 0, disclosures: 0, violations: 0, rejected: 0, faulted: 0, notForwarded: 0, unreadFields: [] };
+  const unreadOf = new Map<string, string[]>();
   const totalBytes = options.inputs.includes('-') || files.some((f) => f.stream) ? null : files.reduce((sum, f) => sum + f.sizeBytes, 0);
   let bytes = 0;
   const scanId = store.beginScan ? await store.beginScan(options.inputs, started) : null;
@@ -236,8 +249,19 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
     summary.violations += batch.violations;
     summary.rejected += batch.rejects.length;
     summary.faulted += batch.faults;
+    summary.notForwarded += batch.notForwarded;
+    if (batch.unreadFields.length > 0) {
+      let fields = unreadOf.get(batch.source);
+      if (fields === undefined) {
+        unreadOf.set(batch.source, (fields = []));
+        summary.unreadFields.push({ source: batch.source, fields });
+      }
+      // Byte ranges of one file each report its fields: keep each name once.
+      for (const f of batch.unreadFields) if (!fields.includes(f)) fields.push(f);
+    }
     bytes += batch.bytes;
-    options.onProgress?.({ ...summary, bytes, totalBytes, elapsedMs: now() - started });
+    const { unreadFields: _unread, ...counts } = summary;
+    options.onProgress?.({ ...counts, bytes, totalBytes, elapsedMs: now() - started });
   };
 
   let outcome: 'done' | 'interrupted' | 'failed' = 'failed';
@@ -251,7 +275,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
         script: script!,
         workers,
         init: {
-          registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT, encode,
+          registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, profile: options.profile ?? null, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT, encode,
         },
         tasks: planTasks(files, workers, options.rangeBytes ?? DEFAULT_RANGE_BYTES),
         write: commit,
@@ -293,7 +317,7 @@ async function scanInThread(
     writing.catch(() => undefined); // handled at the next await; this only keeps Node from calling it unhandled meanwhile
   };
   try {
-    const readOptions = { format: options.format, batchLines: readBatchLines(batchLines), ...(options.stdin ? { stdin: options.stdin } : {}) };
+    const readOptions = { format: options.format, profile: options.profile ?? null, batchLines: readBatchLines(batchLines), ...(options.stdin ? { stdin: options.stdin } : {}) };
     for await (const batch of readLogs(options.inputs, readOptions)) {
       for (const processed of assembler.add(batch)) await write(processed);
       if (options.signal?.aborted) break;

@@ -5,6 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import { LeakscopeError } from '../core/errors.js';
 import { detectFormat } from '../core/parse/index.js';
 import { describeLine } from '../core/parse/line-text.js';
+import type { LogFormat } from '../core/types.js';
 
 export type ScanTask =
   | { id: number; kind: 'range'; path: string; start: number; end: number }
@@ -26,7 +27,7 @@ const HEAD_BYTES = 64 * 1024;
  * plain file whose first line is neither NDJSON nor W3C, is refused before anything is
  * scanned, so a refused scan stores nothing. Gzip files are checked when they are read.
  */
-export async function inspectInputs(inputs: readonly string[], format: 'auto' | 'ndjson' | 'w3c' = 'auto'): Promise<InputFile[]> {
+export async function inspectInputs(inputs: readonly string[], format: LogFormat | 'auto' = 'auto'): Promise<InputFile[]> {
   const files: InputFile[] = [];
   for (const path of inputs) {
     if (path === '-') continue;

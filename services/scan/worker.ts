@@ -41,7 +41,7 @@ function post(message: FromWorker): void {
 }
 
 function batchesOf(task: ScanTask): AsyncIterable<LogBatch> {
-  const options = { format: init.format, batchLines: readBatchLines(init.batchLines) };
+  const options = { format: init.format, profile: init.profile, batchLines: readBatchLines(init.batchLines) };
   return task.kind === 'range'
     ? readLogRange(task.path, { ...options, start: task.start, end: task.end })
     : readLogFile(task.path, options);

@@ -24,6 +24,8 @@ export interface FollowOptions {
   producer: StreamProducer;
   topics: TopicNames;
   format: LogFormat | 'auto';
+  /** How the writer's fields map onto leakscope's (README "Log formats"). */
+  profile?: import('../core/parse/index.js').LogProfile | null;
   metrics: StreamMetrics;
   logger: Logger;
   /** How often the directory is looked at; default 500 ms. */
@@ -151,6 +153,7 @@ async function shipNewLines(file: Candidate, checkpoint: Checkpoint, options: Fo
   let line = pos.line;
   for await (const batch of readLogRange(file.path, {
     format: options.format,
+    profile: options.profile ?? null,
     start,
     end,
     firstLineNumber: line + 1,

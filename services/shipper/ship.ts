@@ -5,6 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
+import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat } from '../core/types.js';
 import { readLogs, type LogBatch } from '../files/index.js';
 import type { TopicNames } from '../kafka/index.js';
@@ -16,6 +17,8 @@ export interface ShipSummary {
   lines: number;
   requests: number;
   rejects: number;
+  /** Requests the gateway did not forward: counted, not shipped. */
+  notForwarded: number;
   bytes: number;
   seconds: number;
 }
@@ -24,6 +27,8 @@ export interface ShipOptions {
   producer: StreamProducer;
   topics: TopicNames;
   format: LogFormat | 'auto';
+  /** How the writer's fields map onto leakscope's (README "Log formats"). */
+  profile?: LogProfile | null;
   metrics: StreamMetrics;
   logger: Logger;
   stdin?: NodeJS.ReadableStream;
@@ -79,15 +84,16 @@ export async function produceBatch(batch: LogBatch, options: Pick<ShipOptions, '
 export async function shipInputs(inputs: readonly string[], options: ShipOptions): Promise<ShipSummary> {
   const started = process.hrtime.bigint();
   const files = await expandInputs(inputs);
-  const summary: ShipSummary = { inputs: files.length, lines: 0, requests: 0, rejects: 0, bytes: 0, seconds: 0 };
+  const summary: ShipSummary = { inputs: files.length, lines: 0, requests: 0, rejects: 0, notForwarded: 0, bytes: 0, seconds: 0 };
   const maxInFlight = options.maxInFlight ?? 4;
   const inFlight: Promise<void>[] = [];
-  const readOptions = { format: options.format, batchLines: options.batchLines ?? 8192, ...(options.stdin ? { stdin: options.stdin } : {}) };
+  const readOptions = { format: options.format, profile: options.profile ?? null, batchLines: options.batchLines ?? 8192, ...(options.stdin ? { stdin: options.stdin } : {}) };
   try {
     for await (const batch of readLogs(files, readOptions)) {
       summary.lines += batch.lines;
       summary.requests += batch.requests.length;
       summary.rejects += batch.rejects.length;
+      summary.notForwarded += batch.notForwarded;
       summary.bytes += batch.bytes;
       const sent = produceBatch(batch, options);
       sent.catch(() => undefined); // awaited below, in order

@@ -5,7 +5,6 @@ import { constants as fsConstants, existsSync, rmSync } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LeakscopeError } from '../../core/errors.js';
-import type { LogFormat } from '../../core/types.js';
 import { loadKeys } from '../../keys/index.js';
 import { ScanInterrupted, checkInputList, inspectInputs, scanFiles, type ScanSummary } from '../../scan/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
@@ -13,27 +12,27 @@ import { readRegistryFile } from '../../files/index.js';
 import { refuseProtectedOutput, storeFiles } from '../../files/safe-file.js';
 import type { Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
+import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 import { createProgress, formatCount } from '../progress.js';
 import { DEFAULT_DB } from '../store-option.js';
 
 /** Read when --registry is not given and it exists in the working directory. */
 export const DEFAULT_REGISTRY = 'registry.yaml';
-const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 /** Exit code after Ctrl-C, as shells report a process killed by SIGINT. */
 const EXIT_INTERRUPTED = 130;
 /** Some input was read only in part (README, "Exit codes"): 2, as refused input, with the summary printed. */
 const EXIT_REFUSED_IN_PART = 2;
 
-const USAGE = `Usage: leakscope scan [--registry FILE] [--format auto|ndjson|w3c] [--db PATH] [--rejects FILE] [--json] FILE...|-
+const USAGE = `Usage: leakscope scan [--registry FILE] [--format F | --profile FILE] [--db PATH] [--rejects FILE] [--json] FILE...|-
 
-Reads gateway access logs (NDJSON or W3C, plain or gzip; - for stdin), judges every request
+Reads gateway access logs (NDJSON, W3C, Squid, CSV/TSV; plain or gzip; - for stdin), judges every request
 against the partner registry as it was at the request's time, and stores each disclosure in
 an embedded DuckDB file for \`leakscope report\` and \`leakscope who-saw\`.
 
 Options:
   --registry FILE   the partner registry (YAML or JSON); default ./${DEFAULT_REGISTRY} when it exists.
                     Required otherwise: without one, every recipient would be judged unauthorised.
-  --format F        auto (default: told from each file's first line), ndjson or w3c
+${LOG_FORMAT_FLAGS_USAGE}
   --db PATH         the DuckDB store, created when missing (default ./${DEFAULT_DB})
   --rejects FILE    where lines that cannot be read are appended as NDJSON
                     {source, line, reason, raw} (default <db>.rejects.ndjson; owner-only,
@@ -43,7 +42,8 @@ Options:
                     thread writes the store. Default: CPUs - 1, at least 1; 0 = all in one
                     thread. Stdin is always read in one thread.
   --json            print the summary as one JSON object:
-                    {lines, requests, disclosures, violations, rejected, faulted, db, rejects_file, elapsed_ms}
+                    {lines, requests, disclosures, violations, rejected, faulted, not_forwarded,
+                    unread_fields: [{file, fields}], db, rejects_file, elapsed_ms}
 
 Privacy keys: LEAKSCOPE_HASH_KEY (and LEAKSCOPE_ENC_KEY for export-affected) from the
 environment, else the key file <db>.keys.json, created owner-only on the first scan. Keep it:
@@ -58,7 +58,7 @@ stored, the fault is the last reject of that input); 130 interrupted.`;
 
 const SCAN_FLAGS = {
   registry: { type: 'string', nonEmpty: true },
-  format: { type: 'string', enum: FORMATS, default: 'auto' },
+  ...LOG_FORMAT_FLAG_OPTIONS,
   db: { type: 'string', nonEmpty: true },
   rejects: { type: 'string', nonEmpty: true },
   workers: { type: 'integer', minimum: 0, maximum: 256 },
@@ -72,7 +72,7 @@ export const scan: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandFlags('scan', argv, SCAN_FLAGS);
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'give at least one log FILE, or - for stdin. See: leakscope scan --help');
-    const format = values.format;
+    const { format, profile } = await resolveLogFormat('scan', values, io.cwd);
     const workers = values.workers;
     const db = resolve(io.cwd, values.db ?? DEFAULT_DB);
     const rejectsPath = resolve(io.cwd, values.rejects ?? `${db}.rejects.ndjson`);
@@ -96,7 +96,7 @@ export const scan: Command = {
     // created is removed again when the scan is refused before it stored anything, so a
     // refused scan leaves no empty store and no key file behind.
     checkInputList(inputs);
-    await inspectInputs(inputs, format as LogFormat | 'auto');
+    await inspectInputs(inputs, format);
     await checkRejectsPath(rejectsPath);
     await checkStorePath(db);
     const createdHere = [db, `${db}.wal`].filter((p) => !existsSync(p));
@@ -144,7 +144,7 @@ export const scan: Command = {
     let refused = false;
     try {
       summary = await scanFiles({
-        inputs, format: format as LogFormat | 'auto', registry, keys: loaded.keys, store, rejectsPath,
+        inputs, format, profile, registry, keys: loaded.keys, store, rejectsPath,
         stdin: io.stdin, signal: controller.signal,
         onProgress: (p) => {
           stored = true;
@@ -172,7 +172,11 @@ export const scan: Command = {
     progress.done();
     const elapsedMs = Date.now() - started;
     if (values.json) {
-      io.stdout.write(JSON.stringify({ ...summary, db, rejects_file: rejectsPath, elapsed_ms: elapsedMs }) + '\n');
+      const { notForwarded, unreadFields, ...counts } = summary;
+      io.stdout.write(JSON.stringify({
+        ...counts, not_forwarded: notForwarded, unread_fields: unreadFields.map((u) => ({ file: u.source, fields: u.fields })),
+        db, rejects_file: rejectsPath, elapsed_ms: elapsedMs,
+      }) + '\n');
     } else {
       io.stdout.write([
         `scanned ${inputs.length === 1 ? '1 input' : `${inputs.length} inputs`} in ${(elapsedMs / 1000).toFixed(1)} s against registry ${registry.version} (${registry.region})`,
@@ -182,6 +186,8 @@ export const scan: Command = {
         `  violations   ${formatCount(summary.violations)}`,
         `  rejected     ${formatCount(summary.rejected)}${summary.rejected > 0 ? `  (appended to ${rejectsPath})` : ''}`,
         ...(summary.faulted > 0 ? [`  faulted      ${formatCount(summary.faulted)} input${summary.faulted === 1 ? '' : 's'} read in part (the fault is the last reject of each)`] : []),
+        ...(summary.notForwarded > 0 ? [`  not forwarded ${formatCount(summary.notForwarded)}  (refused by the gateway, e.g. TCP_DENIED: counted, not stored)`] : []),
+        ...summary.unreadFields.map((u) => `  not read in ${u.source}: ${u.fields.join(' ')}`),
         `store: ${db}`,
         `next: leakscope report --from TIME --to TIME${values.db !== undefined ? ` --db ${db}` : ''}`,
         '',

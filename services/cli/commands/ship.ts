@@ -5,20 +5,19 @@ import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
-import type { LogFormat } from '../../core/types.js';
 import { AvroCodec } from '../../avro/index.js';
 import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
 import { StreamProducer } from '../../kafka/index.js';
 import { followDirectory, shipInputs } from '../../shipper/index.js';
 import { METRICS_PORT_FLAG, componentLogger, createLogger, createMetrics, startTelemetryServer } from '../../observability/index.js';
+import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 
-const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 export const DEFAULT_CHECKPOINT_NAME = '.leakscope-ship.checkpoint.json';
 
 const SHIP_FLAGS = {
   ...STREAM_FLAG_OPTIONS,
   follow: { type: 'boolean' },
-  format: { type: 'string', enum: FORMATS, default: 'auto' },
+  ...LOG_FORMAT_FLAG_OPTIONS,
   checkpoint: { type: 'string', nonEmpty: true },
   'poll-ms': { type: 'integer', minimum: 1, default: 500 },
   'batch-lines': { type: 'integer', minimum: 1, default: 8192 },
@@ -30,14 +29,14 @@ export const ship: Command = {
   name: 'ship',
   summary: 'send gateway logs to Kafka (gateway-requests), rejects to the dead-letter topic',
   usage: [
-    'Usage: leakscope ship [--follow] [--format auto|ndjson|w3c] [--brokers LIST] FILE...|DIR|-',
+    'Usage: leakscope ship [--follow] [--format F | --profile FILE] [--brokers LIST] FILE...|DIR|-',
     '',
     'Reads the logs (plain or gzip, or stdin), produces each request as Avro to gateway-requests',
     '(keyed by MSISDN, or gateway id) and each unreadable line to gateway-requests-dlq with its reason.',
     'Without --follow: exits when every record is acknowledged by Kafka, and prints a summary.',
     '',
     STREAM_FLAGS_USAGE,
-    '  --format F            auto (default), ndjson or w3c',
+    LOG_FORMAT_FLAGS_USAGE,
     '  --follow              tail DIR: new files, growing files, rotation, truncation; until SIGINT/SIGTERM',
     `  --checkpoint FILE     --follow position file (default DIR/${DEFAULT_CHECKPOINT_NAME}), saved after each acknowledged batch`,
     '  --poll-ms N           --follow: how often DIR is looked at (default 500)',
@@ -47,7 +46,7 @@ export const ship: Command = {
   ].join('\n'),
   async run(argv, io) {
     const { values, positionals } = parseCommandFlags('ship', argv, SHIP_FLAGS);
-    const format: LogFormat | 'auto' = values.format;
+    const { format, profile } = await resolveLogFormat('ship', values, io.cwd);
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'ship needs FILE..., a DIR, or - for stdin');
     if (values.follow && positionals.length !== 1) throw new LeakscopeError('USAGE', 'ship --follow takes exactly one DIR');
     const batchLines = values['batch-lines'];
@@ -74,7 +73,7 @@ export const ship: Command = {
         try {
           const totals = await followDirectory({
             dir, checkpointFile: values.checkpoint ?? join(dir, DEFAULT_CHECKPOINT_NAME), producer, topics: conn.topics,
-            format, metrics, logger: log, pollIntervalMs: pollMs, batchLines, signal: controller.signal,
+            format, profile, metrics, logger: log, pollIntervalMs: pollMs, batchLines, signal: controller.signal,
           });
           io.stdout.write(values.json ? `${JSON.stringify(totals)}\n` : `shipped ${totals.requests} requests, ${totals.rejects} rejects from ${totals.lines} lines\n`);
         } finally {
@@ -83,11 +82,11 @@ export const ship: Command = {
         }
       } else {
         const summary = await shipInputs(positionals, {
-          producer, topics: conn.topics, format, metrics, logger: log, batchLines, stdin: io.stdin,
+          producer, topics: conn.topics, format, profile, metrics, logger: log, batchLines, stdin: io.stdin,
         });
         io.stdout.write(values.json
           ? `${JSON.stringify({ ...summary, topic: conn.topics.requests, dlq: conn.topics.dlq })}\n`
-          : `shipped ${summary.requests} requests and ${summary.rejects} rejects from ${summary.lines} lines of ${summary.inputs} input(s) ` +
+          : `shipped ${summary.requests} requests and ${summary.rejects} rejects${summary.notForwarded > 0 ? ` (${summary.notForwarded} requests not forwarded by the gateway, not shipped)` : ''} from ${summary.lines} lines of ${summary.inputs} input(s) ` +
             `to ${conn.topics.requests} in ${summary.seconds.toFixed(1)} s (${Math.round(summary.requests / Math.max(summary.seconds, 1e-9))} req/s); all acknowledged\n`);
       }
     } catch (err) {

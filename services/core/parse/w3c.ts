@@ -3,6 +3,8 @@
 // again anywhere and applies from there on. Pure otherwise; never throws on a line.
 import type { GatewayRequest, ParseResult } from '../types.js';
 import { isBlank, stripLineEnd } from './line-text.js';
+import type { LogProfile } from './profile.js';
+import { isNotForwarded, NOT_FORWARDED, plusToSpace, splitTabbed, targetOfField, W3C_NOT_FORWARDED } from './w3c-profile.js';
 import { requestKeyOf } from './request-key.js';
 import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';
 import { isW3cDate, parseW3cDateTime } from './time.js';
@@ -33,6 +35,8 @@ const enum Slot {
   Bytes,
   ClientHeader,
   UpstreamHeader,
+  /** The gateway's action (ProxySG s-action, a profile's not_forwarded field): some values mean "not forwarded". */
+  Action,
 }
 
 const NAMED_SLOTS: ReadonlyMap<string, Slot> = new Map([
@@ -54,6 +58,20 @@ const NAMED_SLOTS: ReadonlyMap<string, Slot> = new Map([
   ['cs-uri', Slot.Uri],
   ['sc-status', Slot.Status],
   ['sc-bytes', Slot.Bytes],
+  // Other writers' names for the session's number (README "Log formats").
+  ['c-msisdn', Slot.Msisdn],
+  ['x-calling-station-id', Slot.Msisdn],
+  // CloudFront: the host the viewer asked for (its cs(Host) is the distribution's name) and the scheme.
+  ['x-host-header', Slot.Host],
+  ['cs-protocol', Slot.Scheme],
+]);
+
+/** leakscope field names of a profile's `fields:` → slots. */
+const TARGET_SLOTS: ReadonlyMap<string, Slot> = new Map([
+  ['ignore', Slot.Ignored], ['date', Slot.Date], ['time', Slot.Time], ['gateway_id', Slot.GatewayId],
+  ['request_id', Slot.RequestId], ['msisdn', Slot.Msisdn], ['bearer', Slot.Bearer], ['client_ip', Slot.ClientIp],
+  ['method', Slot.Method], ['scheme', Slot.Scheme], ['host', Slot.Host], ['port', Slot.Port], ['path', Slot.Path],
+  ['query', Slot.Query], ['url', Slot.Uri], ['status', Slot.Status], ['bytes', Slot.Bytes],
 ]);
 
 interface FieldPlan {
@@ -64,10 +82,18 @@ interface FieldPlan {
   headerNames: readonly string[];
   hasDate: boolean;
   hasTime: boolean;
+  /** Per field: for Action slots, the values meaning "not forwarded". */
+  notForwarded: ReadonlyArray<ReadonlySet<string> | null>;
+  /** Declared fields nobody reads, as written. */
+  unread: readonly string[];
+  /** `+` in header and msisdn values stands for a space (IIS). */
+  plusIsSpace: boolean;
+  /** Values are separated by single tabs (CloudFront): set by the first line that splits only so. */
+  tabbed: boolean;
 }
 
 /** `#Fields: a b c` → the plan, or a reason. Field identifiers are case-insensitive. */
-function planFields(directive: string): FieldPlan | string {
+function planFields(directive: string, profile: LogProfile | null, plusIsSpace: boolean): FieldPlan | string {
   const names = directive.slice('#Fields:'.length).split(/[ \t]+/).filter((n) => n.length > 0);
   if (names.length === 0) return '#Fields: declares no fields';
   const slots: Slot[] = [];
@@ -75,12 +101,25 @@ function planFields(directive: string): FieldPlan | string {
   // A field named twice (`date … date`, `cs-host … cs-host`, `cs-uri-path … cs-uri-stem`)
   // would let the last value silently win: the directive is refused.
   const seen = new Map<Slot, string>();
+  const notForwarded: Array<ReadonlySet<string> | null> = [];
+  const unread: string[] = [];
   for (const name of names) {
     const lower = name.toLowerCase();
     let slot = NAMED_SLOTS.get(lower) ?? Slot.Ignored;
     let header = '';
+    const target = targetOfField(profile, lower);
+    const rule = W3C_NOT_FORWARDED.get(lower) ?? null;
+    const profileRule = profile?.notForwarded.find((r) => r.field === lower)?.values ?? null;
+    if (target !== null) {
+      if (target.startsWith('header:')) [slot, header] = [Slot.UpstreamHeader, target.slice(7)];
+      else if (target.startsWith('client_header:')) [slot, header] = [Slot.ClientHeader, target.slice(14)];
+      else slot = TARGET_SLOTS.get(target) ?? Slot.Ignored;
+    } else if (profileRule !== null || (rule !== null && slot === Slot.Ignored)) {
+      slot = Slot.Action;
+    }
+    notForwarded.push(slot === Slot.Action ? new Set([...(rule ?? []), ...(profileRule ?? [])]) : null);
     const open = lower.indexOf('(');
-    if (slot === Slot.Ignored && open > 0 && lower.endsWith(')')) {
+    if (slot === Slot.Ignored && target === null && open > 0 && lower.endsWith(')')) {
       const prefix = lower.slice(0, open);
       header = lower.slice(open + 1, -1);
       if (header.length === 0) return `#Fields: ${name}: no header name between the parentheses`;
@@ -89,8 +128,9 @@ function planFields(directive: string): FieldPlan | string {
       else if (prefix === 'sr') slot = Slot.UpstreamHeader;
       else header = ''; // sc(…), rs(…): response headers, not what was sent upstream
     }
-    // Header fields may repeat: `cs(Cookie) cs(Cookie)` are two values of one header, both kept.
-    if (slot !== Slot.Ignored && slot !== Slot.ClientHeader && slot !== Slot.UpstreamHeader) {
+    // Header fields may repeat: `cs(Cookie) cs(Cookie)` are two values of one header, both kept;
+    // so may the writer's action fields (`s-action`, `sc-filter-result`): each may say "denied".
+    if (slot !== Slot.Ignored && slot !== Slot.ClientHeader && slot !== Slot.UpstreamHeader && slot !== Slot.Action) {
       const first = seen.get(slot);
       if (first !== undefined) {
         return `#Fields: ${first.toLowerCase() === lower ? `${name} is named twice` : `${first} and ${name} name the same field`}; ` +
@@ -98,6 +138,7 @@ function planFields(directive: string): FieldPlan | string {
       }
       seen.set(slot, name);
     }
+    if (slot === Slot.Ignored && target !== 'ignore') unread.push(name);
     slots.push(slot);
     headerNames.push(header);
   }
@@ -107,6 +148,10 @@ function planFields(directive: string): FieldPlan | string {
     headerNames,
     hasDate: slots.includes(Slot.Date),
     hasTime: slots.includes(Slot.Time),
+    notForwarded,
+    unread,
+    plusIsSpace,
+    tabbed: false,
   };
 }
 
@@ -216,6 +261,8 @@ function overlay(
 export interface W3cParser {
   /** One line (with or without its CR/LF): a request, a reject, or a skip for directives and blank lines. */
   parseLine(line: string): ParseResult;
+  /** Fields declared since the last call that nobody reads. */
+  unreadFields(): readonly string[];
 }
 
 /**
@@ -229,8 +276,11 @@ export interface W3cParser {
  * `cs-host`, `cs-uri-port`, `cs-uri-path`/`cs-uri-stem`, `cs-uri-query` override it where
  * present; with no host in either, the Host header is used.
  */
-export function createW3cParser(): W3cParser {
+export function createW3cParser(profile: LogProfile | null = null): W3cParser {
   let plan: FieldPlan | null = null;
+  /** Set by a `#Software:` directive naming IIS, which writes spaces in values as `+`. */
+  let softwarePlus = false;
+  let unreadPending: readonly string[] = [];
   /** True after a #Fields directive was refused: data lines are rejected until a good one. */
   let refused = false;
   let values: (string | null)[] = [];
@@ -239,7 +289,13 @@ export function createW3cParser(): W3cParser {
     if (plan === null) {
       return { ok: false, reason: refused ? 'data line after a refused #Fields directive' : 'data line before any #Fields directive' };
     }
-    const n = splitValues(text, values, plan.names);
+    let n = plan.tabbed ? splitTabbed(text, values) : splitValues(text, values, plan.names);
+    if (n !== plan.slots.length && !plan.tabbed && text.includes('\t') && splitTabbed(text, values) === plan.slots.length) {
+      // Tab-separated writers (CloudFront) allow spaces inside values: a line that splits into
+      // the declared fields only at its tabs says the file is one of them.
+      plan.tabbed = true;
+      n = plan.slots.length;
+    }
     if (typeof n === 'string') return { ok: false, reason: n };
     if (n !== plan.slots.length) {
       return { ok: false, reason: `${n} values for the ${plan.slots.length} fields declared by #Fields` };
@@ -265,7 +321,7 @@ export function createW3cParser(): W3cParser {
     let bytes: number | null = null;
     const client: Array<readonly [string, string]> = [];
     const upstream: Array<readonly [string, string]> = [];
-    const { slots, headerNames } = plan;
+    const { slots, headerNames, plusIsSpace } = plan;
     for (let f = 0; f < n; f++) {
       const v = values[f]!;
       switch (slots[f]) {
@@ -273,7 +329,7 @@ export function createW3cParser(): W3cParser {
         case Slot.Time: time = v; break;
         case Slot.GatewayId: gatewayId = v; break;
         case Slot.RequestId: requestId = v; break;
-        case Slot.Msisdn: msisdn = v; break;
+        case Slot.Msisdn: msisdn = plusIsSpace && v !== null ? plusToSpace(v) : v; break;
         case Slot.Bearer: bearer = v; break;
         case Slot.ClientIp: clientIp = v; break;
         case Slot.Method: method = v; break;
@@ -295,8 +351,9 @@ export function createW3cParser(): W3cParser {
           bytes = b;
           break;
         }
-        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, v]); break;
-        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, v]); break;
+        case Slot.ClientHeader: if (v !== null) client.push([headerNames[f]!, plusIsSpace ? plusToSpace(v) : v]); break;
+        case Slot.UpstreamHeader: if (v !== null) upstream.push([headerNames[f]!, plusIsSpace ? plusToSpace(v) : v]); break;
+        case Slot.Action: if (v !== null && isNotForwarded(v, plan.notForwarded[f]!)) return NOT_FORWARDED; break;
         default: break;
       }
     }
@@ -384,7 +441,7 @@ export function createW3cParser(): W3cParser {
       const text = stripLineEnd(line);
       if (text.charCodeAt(0) === 35 /* # */) {
         if (text.length >= 8 && text.slice(0, 8).toLowerCase() === '#fields:') {
-          const next = planFields(text);
+          const next = planFields(text, profile, profile?.plusIsSpace ?? softwarePlus);
           if (typeof next === 'string') {
             // The lines that follow were written for the refused layout: reading them with the
             // previous one would put values in the wrong fields, so they are rejected until
@@ -394,13 +451,21 @@ export function createW3cParser(): W3cParser {
             return { ok: false, reason: next };
           }
           plan = next;
+          unreadPending = next.unread;
           refused = false;
           values = new Array<string | null>(next.slots.length).fill(null);
+        } else if (text.length >= 10 && text.slice(0, 10).toLowerCase() === '#software:') {
+          softwarePlus = /internet information services/i.test(text);
         }
         return SKIP;
       }
       if (isBlank(text)) return SKIP;
       return parseData(text);
+    },
+    unreadFields(): readonly string[] {
+      const list = unreadPending;
+      unreadPending = [];
+      return list;
     },
   };
 }

@@ -61,7 +61,7 @@ export interface IncidentSummary {
   subscribers: number;
   sites: number;
   files: FileSummary[];
-  totals: { lines: number; requests: number; disclosures: number; violations: number; rejects: number };
+  totals: { lines: number; requests: number; disclosures: number; violations: number; rejects: number; not_forwarded: number };
   verdicts: Record<TruthVerdict, number>;
   /** Distinct subscribers with at least one disclosure / violation, whole month. */
   disclosed_subscribers: number;
@@ -115,6 +115,8 @@ interface FilePlan {
   eol: string;
   ndjsonStyle: NdjsonStyle;
   rejects: Array<[RejectKind, number]>;
+  /** Requests the (ProxySG) gateway denies: written with s-action TCP_DENIED. W3C files only. */
+  denied: number;
 }
 
 function filePlans(format: LogFormatChoice): FilePlan[] {
@@ -134,6 +136,7 @@ function filePlans(format: LogFormatChoice): FilePlan[] {
       rejects: f === 'ndjson'
         ? [['bad_json', rejectCounts[0]], ['missing_ts', rejectCounts[1]]]
         : [['bad_field_count', rejectCounts[0]], ['unterminated_quote', rejectCounts[1]]],
+      denied: f === 'w3c' ? (gatewayId === 'gw-man-02' ? 6 : 2) : 0,
     };
   });
 }
@@ -174,7 +177,14 @@ function allocate(total: number, weights: number[]): number[] {
   return counts;
 }
 
-type HourEvent = { ts: number; order: number } & ({ type: 'request'; req: GenRequest } | { type: 'reject'; reject: RejectEvent });
+type HourEvent = { ts: number; order: number } & (
+  | { type: 'request'; req: GenRequest }
+  | { type: 'reject'; reject: RejectEvent }
+  | { type: 'denied'; req: GenRequest }
+);
+
+/** Sites a gateway's policy blocks: the number is added, but the request is denied and never sent. */
+const BLOCKED_HOSTS = ['www.casino-royale.example', 'adult.example', 'm.betting.example'];
 
 class Builder {
   constructor(
@@ -455,6 +465,34 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
       }
     }
   }
+  // Denied requests draw from their own stream, so that adding them left the rest of the
+  // traffic (and every truth built from it) as it was.
+  const deniedRng = createRng(`${GENERATOR}:${options.seed}:denied`);
+  const deniedByHour = new Map<number, Array<{ ts: number; gatewayId: GatewayId }>>();
+  for (const plan of plans) {
+    for (let i = 0; i < plan.denied; i++) {
+      const ts = MONTH_START + deniedRng.int(MONTH_END - MONTH_START);
+      const h = Math.floor((ts - MONTH_START) / HOUR_MS);
+      const list = deniedByHour.get(h) ?? [];
+      list.push({ ts, gatewayId: plan.gatewayId });
+      deniedByHour.set(h, list);
+    }
+  }
+  /** A request the gateway enriched and then denied by policy: a trap for a reader that ignores s-action. */
+  const deniedRequest = (ts: number, gatewayId: GatewayId): GenRequest => {
+    let index = deniedRng.int(world.subscribers.length);
+    if (index === world.quietIndex) index = world.busiestIndex;
+    const sub = world.subscribers[index] as Subscriber;
+    return {
+      ts, gatewayId, msisdn: sub.digits, bearer: '3g', clientIp: sub.clientIp, method: 'GET', scheme: 'http',
+      host: deniedRng.pick(BLOCKED_HOSTS), port: null, path: '/', query: '', status: 403, bytes: 980, action: 'TCP_DENIED',
+      headers: [
+        { name: 'User-Agent', value: deniedRng.pick(USER_AGENTS), origin: 'cs' },
+        { name: 'X-UP-Calling-Line-ID', value: sub.digits, origin: 'sr' },
+      ],
+      channels: new Set(), subscriber: null, caseKind: null,
+    };
+  };
   const burstHours = new Set<number>();
   while (burstHours.size < 10) burstHours.add(rng.int(hours));
   const weights: number[] = [];
@@ -475,7 +513,7 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
       plan, seq: 0, layoutB: false,
       file: plan.path, gateway_id: plan.gatewayId, format: plan.format, gzip: plan.gzip,
       line_ending: plan.eol === '\r\n' ? 'crlf' : 'lf',
-      lines: 0, requests: 0, directives: 0, disclosures: 0, violations: 0, rejects: 0, reject_lines: [],
+      lines: 0, requests: 0, directives: 0, disclosures: 0, violations: 0, rejects: 0, reject_lines: [], not_forwarded: 0,
     });
   }
   const monthReport = new ReportAccumulator(MONTH_START, MONTH_END);
@@ -522,6 +560,7 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
       events.push({ ts: req.ts, order: events.length, type: 'request', req });
     }
     for (const r of rejectsByHour.get(h) ?? []) events.push({ ts: r.ts, order: events.length, type: 'reject', reject: r });
+    for (const d of deniedByHour.get(h) ?? []) events.push({ ts: d.ts, order: events.length, type: 'denied', req: deniedRequest(d.ts, d.gatewayId) });
     events.sort((a, b) => a.ts - b.ts || a.order - b.order);
 
     const chunks = new Map<string, string[]>();
@@ -531,7 +570,7 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
       chunks.set(path, list);
     };
     for (const ev of events) {
-      const gw = ev.type === 'request' ? ev.req.gatewayId : ev.reject.gatewayId;
+      const gw = ev.type === 'reject' ? ev.reject.gatewayId : ev.req.gatewayId;
       const f = files.get(gw) as FileSummary & { plan: FilePlan; seq: number; layoutB: boolean };
       const eol = f.plan.eol;
       if (f.plan.format === 'w3c' && !f.layoutB && ev.ts >= W3C_REDECLARE_AT) {
@@ -548,6 +587,11 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
         f.rejects++;
         f.reject_lines.push({ line: f.lines, kind: ev.reject.kind });
         out(f.file, renderReject(ev.reject.kind, ev.ts, gw, f.seq) + eol);
+        continue;
+      }
+      if (ev.type === 'denied') {
+        f.not_forwarded++;
+        out(f.file, renderW3c(ev.req, `${gw}:${f.seq}`, f.layoutB ? 'B' : 'A') + eol);
         continue;
       }
       const req = ev.req;
@@ -603,7 +647,7 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
     if (caseCounts[spec.kind] !== spec.count) throw new Error(`case ${spec.kind}: built ${caseCounts[spec.kind]}, meant ${spec.count}`);
   }
   const fileSummaries: FileSummary[] = [...files.values()].map(({ plan: _plan, seq: _seq, layoutB: _b, ...rest }) => rest);
-  const sum = (k: 'lines' | 'requests' | 'disclosures' | 'violations' | 'rejects'): number =>
+  const sum = (k: 'lines' | 'requests' | 'disclosures' | 'violations' | 'rejects' | 'not_forwarded'): number =>
     fileSummaries.reduce((n, f) => n + f[k], 0);
   const iso = (t: number): string => new Date(t).toISOString();
   const summary: IncidentSummary = {
@@ -616,7 +660,7 @@ export async function generateIncident(options: IncidentOptions, sink: IncidentS
     subscribers: subscriberCount,
     sites: world.sites.length,
     files: fileSummaries,
-    totals: { lines: sum('lines'), requests: sum('requests'), disclosures: sum('disclosures'), violations: sum('violations'), rejects: sum('rejects') },
+    totals: { lines: sum('lines'), requests: sum('requests'), disclosures: sum('disclosures'), violations: sum('violations'), rejects: sum('rejects'), not_forwarded: sum('not_forwarded') },
     verdicts,
     disclosed_subscribers: disclosed.size,
     violated_subscribers: violated.size,

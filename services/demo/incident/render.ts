@@ -68,14 +68,14 @@ const W3C_LAYOUT_A = [
   'date', 'time', 'x-gateway-id', 'x-request-id', 'x-msisdn', 'x-bearer', 'c-ip', 'cs-method', 'cs-uri-scheme',
   'cs-host', 'cs-uri-port', 'cs-uri-path', 'cs-uri-query', 'sc-status', 'sc-bytes', 'cs(User-Agent)',
   'cs(Referer)', 'cs(Cookie)', 'sr(X-UP-Calling-Line-ID)', 'sr(X-MSISDN)', 'sr(X-ACR)', 'sr(X-O2-Subscriber)',
-  'sr(X-Network-Info)', 'sr(X-Debug)', 'sr(X-Subscriber-Ref)', 'sr(X-Trace)',
+  'sr(X-Network-Info)', 'sr(X-Debug)', 'sr(X-Subscriber-Ref)', 'sr(X-Trace)', 's-action',
 ] as const;
 /** After the mid-file `#Fields:` re-declaration: same columns, another order. */
 const W3C_LAYOUT_B = [
   'date', 'time', 'x-gateway-id', 'x-request-id', 'cs-method', 'cs-host', 'cs-uri-port', 'cs-uri-path',
   'cs-uri-query', 'cs-uri-scheme', 'x-msisdn', 'x-bearer', 'c-ip', 'sr(X-UP-Calling-Line-ID)', 'sr(X-MSISDN)',
   'sr(X-ACR)', 'sr(X-O2-Subscriber)', 'sr(X-Network-Info)', 'sr(X-Debug)', 'sr(X-Subscriber-Ref)', 'sr(X-Trace)',
-  'cs(User-Agent)', 'cs(Referer)', 'cs(Cookie)', 'sc-status', 'sc-bytes',
+  'cs(User-Agent)', 'cs(Referer)', 'cs(Cookie)', 'sc-status', 'sc-bytes', 's-action',
 ] as const;
 export type W3cLayout = 'A' | 'B';
 const LAYOUTS: Record<W3cLayout, readonly string[]> = { A: W3C_LAYOUT_A, B: W3C_LAYOUT_B };
@@ -86,7 +86,9 @@ export const W3C_REDECLARE_AT = Date.UTC(2012, 0, 16);
 export function w3cPreamble(gatewayId: string): string[] {
   return [
     '#Version: 1.0',
-    `#Software: HE-Gateway access log exporter 4.2 (${gatewayId})`,
+    // A Blue Coat ProxySG doing the enrichment: its s-action field says which requests it
+    // denied (TCP_DENIED), which never reached the site and are no disclosure.
+    `#Software: SGOS 6.7.5.3 (ProxySG, ${gatewayId})`,
     '#Date: 2012-01-01 00:00:00',
     `#Fields: ${W3C_LAYOUT_A.join(' ')}`,
   ];
@@ -122,6 +124,7 @@ function w3cFieldValues(req: GenRequest, requestId: string): Map<string, string 
     ['cs-uri-query', req.query],
     ['sc-status', req.status],
     ['sc-bytes', req.bytes],
+    ['s-action', req.action ?? 'TCP_NC_MISS'],
   ]);
   for (const h of req.headers) {
     const key = `${h.origin}(${h.name})`;

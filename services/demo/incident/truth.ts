@@ -198,4 +198,6 @@ export interface FileSummary {
   violations: number;
   rejects: number;
   reject_lines: Array<{ line: number; kind: string }>;
+  /** Requests the gateway denied (ProxySG TCP_DENIED): lines of the log, never disclosures. */
+  not_forwarded: number;
 }

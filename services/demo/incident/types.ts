@@ -34,6 +34,8 @@ export interface GenRequest {
   headers: GenHeader[];
   status: number;
   bytes: number;
+  /** What the gateway did (ProxySG `s-action`): TCP_DENIED requests were never forwarded. Default TCP_NC_MISS. */
+  action?: string;
 
   // ---- generation knowledge (never written to the logs) ----
   /** Channels the generator put an identifier on (`url`, `referer`, `header:<lower-case>`). */

@@ -58,7 +58,7 @@ describe('leakscope scan', () => {
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ lines: 4, requests: 3, disclosures: 2, violations: 1, rejected: 1 });
-    expect(Object.keys(summary).sort()).toEqual(['db', 'disclosures', 'elapsed_ms', 'faulted', 'lines', 'rejected', 'rejects_file', 'requests', 'violations']);
+    expect(Object.keys(summary).sort()).toEqual(['db', 'disclosures', 'elapsed_ms', 'faulted', 'lines', 'not_forwarded', 'rejected', 'rejects_file', 'requests', 'unread_fields', 'violations']);
     expect(summary['db']).toBe(join(cwd, 'leakscope.duckdb'));
     expect(summary['rejects_file']).toBe(join(cwd, 'leakscope.duckdb.rejects.ndjson'));
     const rejects = readFileSync(join(cwd, 'leakscope.duckdb.rejects.ndjson'), 'utf8').trim().split('\n');
@@ -119,9 +119,9 @@ describe('leakscope scan', () => {
 
   it('refuses an unknown --format and a log whose format cannot be told, exit 2', async () => {
     const cwd = workspace({ 'registry.yaml': REGISTRY_YAML, 'a.txt': 'plain words\n' });
-    const bad = await run(['--format', 'csv', 'a.txt'], cwd);
+    const bad = await run(['--format', 'xml', 'a.txt'], cwd);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('csv');
+    expect(bad.stderr).toContain('xml');
     const unknown = await run(['a.txt'], cwd);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('a.txt');

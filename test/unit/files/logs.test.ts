@@ -271,7 +271,7 @@ describe('readLogs', () => {
   it.each([
     ['batchLines of 0', { batchLines: 0 }, 'CONFIG_INVALID'],
     ['a fractional readChunkBytes', { readChunkBytes: 1.5 }, 'CONFIG_INVALID'],
-    ['an unknown format', { format: 'csv' }, 'USAGE'],
+    ['an unknown format', { format: 'xml' }, 'USAGE'],
   ])('refuses %s before reading anything', (_title, options, code) => {
     expect(() => readLogs(['/nonexistent'], { format: 'auto', ...options } as never)).toThrow(
       expect.objectContaining({ code }) as Error,

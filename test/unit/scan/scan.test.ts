@@ -84,7 +84,7 @@ async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | string> {
 describe('scanFiles', () => {
   it('counts lines, requests, disclosures, violations and rejects of an NDJSON log exactly', async () => {
     const log = file('a.ndjson', NDJSON_LOG);
-    expect(await scanFiles(options([log]))).toEqual({ lines: 6, requests: 4, disclosures: 3, violations: 2, rejected: 1, faulted: 0 });
+    expect(await scanFiles(options([log]))).toEqual({ lines: 6, requests: 4, disclosures: 3, violations: 2, rejected: 1, faulted: 0, notForwarded: 0, unreadFields: [] });
     expect(await store.count()).toEqual({ disclosures: 3, violations: 2 });
   });
 
@@ -119,7 +119,7 @@ describe('scanFiles', () => {
     const w3c = file('b.log', W3C_LOG);
     const stdin = Readable.from([Buffer.from(ndjson(9, { gateway_id: 'gw-stdin' }) + '\n')]);
     const summary = await scanFiles(options([gz, w3c, '-'], { stdin }));
-    expect(summary).toEqual({ lines: 6 + 4 + 1, requests: 4 + 2 + 1, disclosures: 3 + 2 + 1, violations: 2 + 2 + 1, rejected: 1, faulted: 0 });
+    expect(summary).toEqual({ lines: 6 + 4 + 1, requests: 4 + 2 + 1, disclosures: 3 + 2 + 1, violations: 2 + 2 + 1, rejected: 1, faulted: 0, notForwarded: 0, unreadFields: [] });
     expect(await store.count()).toEqual({ disclosures: 6, violations: 5 });
   });
 

@@ -70,7 +70,11 @@ interface ReadRequest {
   headers: Map<string, string>;
 }
 
-type ReadLine = { kind: 'request'; line: number; request: ReadRequest } | { kind: 'directive'; line: number } | { kind: 'reject'; line: number };
+type ReadLine =
+  | { kind: 'request'; line: number; request: ReadRequest }
+  | { kind: 'directive'; line: number }
+  | { kind: 'reject'; line: number }
+  | { kind: 'not_forwarded'; line: number };
 
 function splitW3c(line: string): string[] | null {
   const out: string[] = [];
@@ -121,6 +125,7 @@ function readLog(text: string, format: 'ndjson' | 'w3c'): ReadLine[] {
       const values = splitW3c(raw);
       if (!values || values.length !== fields.length) return { kind: 'reject', line };
       const v = new Map(fields.map((f, j) => [f, values[j] === '-' ? '' : (values[j] as string)]));
+      if (v.get('s-action') === 'TCP_DENIED') return { kind: 'not_forwarded', line };
       const headers = new Map<string, string>();
       for (const [f, value] of v) {
         const m = /^(?:cs|sr)\((.+)\)$/.exec(f);
@@ -281,10 +286,12 @@ describe('incident fixture: logs', () => {
       expect(read.filter((l) => l.kind === 'directive')).toHaveLength(f.directives);
       expect(read.filter((l) => l.kind === 'reject').map((l) => l.line)).toEqual(f.reject_lines.map((r) => r.line));
       expect(f.rejects).toBe(f.reject_lines.length);
+      expect(read.filter((l) => l.kind === 'not_forwarded')).toHaveLength(f.not_forwarded);
     }
     const s = fx.summary;
     expect(s.totals.requests).toBe(fx.requests.length);
-    for (const k of ['lines', 'requests', 'disclosures', 'violations', 'rejects'] as const) {
+    expect(s.totals.not_forwarded).toBeGreaterThan(0);
+    for (const k of ['lines', 'requests', 'disclosures', 'violations', 'rejects', 'not_forwarded'] as const) {
       expect(s.totals[k]).toBe(s.files.reduce((n, f) => n + f[k], 0));
     }
   });
