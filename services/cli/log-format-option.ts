@@ -10,9 +10,9 @@ import { readProfileFile } from '../files/index.js';
 /** `--format` values: auto, ndjson, and every writer with a built-in profile. */
 export const FORMAT_CHOICES: readonly string[] = ['auto', 'ndjson', ...WRITER_FORMATS];
 
-/** For a command's parseFlags options. */
+/** For a command's flags (parseCommandFlags checks --format against the choices with the other flags). */
 export const LOG_FORMAT_FLAG_OPTIONS = {
-  format: { type: 'string' },
+  format: { type: 'string', enum: FORMAT_CHOICES },
   profile: { type: 'string' },
   'squid-logformat': { type: 'string' },
 } as const;

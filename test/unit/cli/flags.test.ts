@@ -73,7 +73,7 @@ describe('the helpers kept for older callers', () => {
 
 describe('every command', () => {
   it.each([
-    ['scan', ['--workers', 'x', '--format', 'csv', 'a.log']],
+    ['scan', ['--workers', 'x', '--format', 'pdf', 'a.log']],
     ['ship', ['--poll-ms=-1', '--batch-lines', '0', '--metrics-port', 'http', 'a.log']],
     ['detect', ['--concurrency', '0', '--spread-window-ms', '1.5', '--metrics-port', '70000']],
     ['report', ['--format', 'pdf', '--from', '2012-01-10', '--to', '2012-01-11']],
