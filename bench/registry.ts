@@ -85,3 +85,53 @@ export function benchRegistryLookup(options: { partners?: number; lookups?: numb
     buildMs: Math.round(buildMs),
   };
 }
+
+export interface RegistryLoadResult {
+  format: 'json' | 'yaml';
+  partners: number;
+  megabytes: number;
+  /** parseRegistry (parse and validate) and buildSnapshot, from text in memory. */
+  validateMs: number;
+  buildMs: number;
+  /** Growth of the JS heap over the load, with the text and the result still alive. */
+  heapMegabytes: number;
+  peakRssMegabytes: number;
+}
+
+function largeRegistry(partners: number, format: 'json' | 'yaml'): string {
+  const entry = (i: number) => ({
+    id: `p${i}`, name: `Partner ${i}`, purposes: ['carrier_billing'],
+    domains: i % 3 === 0 ? [`*.partner${i}.example`, `partner${i}.example`] : [`*.partner${i}.example`],
+    identifiers: ['x-msisdn'], valid_from: '2011-01-01T00:00:00Z',
+  });
+  if (format === 'json') return JSON.stringify({ version: 'bench', region: 'GB', partners: Array.from({ length: partners }, (_, i) => entry(i)) });
+  const lines = ['version: "bench"', 'region: GB', 'partners:'];
+  for (let i = 0; i < partners; i++) {
+    const e = entry(i);
+    lines.push(`  - id: ${e.id}`, `    name: ${e.name}`, `    purposes: [carrier_billing]`, `    domains: [${e.domains.map((d) => `"${d}"`).join(', ')}]`,
+      `    identifiers: [x-msisdn]`, `    valid_from: "${e.valid_from}"`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Validating and loading a registry of `partners` partners, as `registry validate` and `scan` do. */
+export function benchRegistryLoad(partners: number, format: 'json' | 'yaml'): RegistryLoadResult {
+  const text = largeRegistry(partners, format);
+  (globalThis as { gc?: () => void }).gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+  const t0 = process.hrtime.bigint();
+  const registry = parseRegistry(text, `bench.${format}`);
+  const t1 = process.hrtime.bigint();
+  const snapshot = buildSnapshot(registry);
+  const t2 = process.hrtime.bigint();
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const heapMegabytes = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+  if (snapshot.matchHost(`www.partner${partners - 1}.example`).length === 0) throw new Error('benchRegistryLoad: the last partner is not found');
+  return {
+    format, partners, megabytes: Buffer.byteLength(text) / 2 ** 20,
+    validateMs: Number(t1 - t0) / 1e6, buildMs: Number(t2 - t1) / 1e6, heapMegabytes, peakRssMegabytes: peakRss / 2 ** 20,
+  };
+}

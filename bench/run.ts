@@ -44,7 +44,17 @@ const SECTIONS: Section[] = [
     async run() {
       const { benchRegistryLookup } = await import('./registry.js');
       const r = benchRegistryLookup();
-      return { entries: r.entries, 'lookups per second (repeated hosts)': fmt(r.lookupsPerSecond), 'lookups per second (all new hosts)': fmt(r.coldLookupsPerSecond), 'snapshot build': `${fmt(r.buildMs, 1)} ms` };
+      const { benchRegistryLoad } = await import('./registry.js');
+      // Validating and loading a large registry: JSON at 100,000 partners; YAML (whose
+      // document parser is the slow part) at a size that stays bounded on a shared machine.
+      const json = benchRegistryLoad(Number(process.env.BENCH_REGISTRY_PARTNERS ?? 100_000), 'json');
+      const yaml = benchRegistryLoad(Number(process.env.BENCH_REGISTRY_YAML_PARTNERS ?? 10_000), 'yaml');
+      const load = (l: typeof json) =>
+        `${fmt(l.partners)} partners, ${fmt(l.megabytes, 1)} MB: validate ${fmt(l.validateMs / 1000, 2)} s + snapshot ${fmt(l.buildMs / 1000, 2)} s, heap +${fmt(l.heapMegabytes)} MB, peak RSS ${fmt(l.peakRssMegabytes)} MB`;
+      return {
+        entries: r.entries, 'lookups per second (repeated hosts)': fmt(r.lookupsPerSecond), 'lookups per second (all new hosts)': fmt(r.coldLookupsPerSecond), 'snapshot build': `${fmt(r.buildMs, 1)} ms`,
+        'load (JSON)': load(json), 'load (YAML)': load(yaml),
+      };
     },
   },
   {
