@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 echo "== type-check"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.console.json --noEmit   # the web console's browser modules (DOM library)
 echo "== build"
 npx tsc -p tsconfig.build.json
+npx tsc -p tsconfig.console.json
 
 echo "== prerequisites"
 bash deploy/local/browser ensure
