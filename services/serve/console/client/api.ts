@@ -57,8 +57,8 @@ async function call(method: string, path: string, body?: unknown, accept = 'appl
   }
   if (response.ok) return response;
   const error = await failure(response);
-  if (error.status === 401 && path !== '/api/v1/session') {
-    csrf = '';
+  if (error.status === 401 && !(method === 'POST' && path === '/api/v1/session')) {
+    api.forget();
     onSignedOut('Your session has ended. Sign in again.');
   }
   throw error;
@@ -77,9 +77,13 @@ function query(params: Record<string, string | null | undefined>): string {
 
 interface SessionAnswer { user: string; role: Role; csrf_token: string; expires_at: string }
 
+const KEPT = 'leakscope.session';
+
 function session(answer: SessionAnswer): Session {
   csrf = answer.csrf_token;
-  return { name: answer.user, role: answer.role, csrf };
+  const kept: Session = { name: answer.user, role: answer.role, csrf };
+  sessionStorage.setItem(KEPT, JSON.stringify(kept));
+  return kept;
 }
 
 export const api = {
@@ -87,20 +91,30 @@ export const api = {
   async signIn(token: string): Promise<Session> {
     return session(await json<SessionAnswer>('POST', '/api/v1/session', { token }));
   },
-  /** The session of the cookie, if any (after a reload). */
-  async current(): Promise<Session | null> {
+  /**
+   * The session this tab signed in with, after a reload: the API has no "who am I" call, so the
+   * user, role and CSRF token are kept in this tab's sessionStorage (gone when the tab closes;
+   * the cookie itself stays HttpOnly). Whether the cookie still works shows on the first call.
+   */
+  resume(): Session | null {
     try {
-      return session(await json<SessionAnswer>('GET', '/api/v1/session'));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return null;
-      throw error;
+      const kept = JSON.parse(sessionStorage.getItem(KEPT) ?? 'null') as Session | null;
+      if (!kept || typeof kept.name !== 'string' || typeof kept.role !== 'string' || typeof kept.csrf !== 'string') return null;
+      csrf = kept.csrf;
+      return kept;
+    } catch {
+      return null;
     }
+  },
+  forget(): void {
+    csrf = '';
+    sessionStorage.removeItem(KEPT);
   },
   async signOut(): Promise<void> {
     try {
       await call('DELETE', '/api/v1/session');
     } finally {
-      csrf = '';
+      api.forget();
     }
   },
   report(from: string, to: string, site?: string): Promise<ReportJson> {

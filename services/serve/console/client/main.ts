@@ -10,7 +10,7 @@ import { registryPage } from './pages/registry.js';
 import { reportPage } from './pages/report.js';
 import { sitePage } from './pages/site.js';
 import { whoSawPage } from './pages/who-saw.js';
-import { failed, loading, roleLabel } from './states.js';
+import { roleLabel } from './states.js';
 
 interface Route { page: Page; title: string; nav?: string; needs?: Role }
 
@@ -26,9 +26,7 @@ const NAV_OF: Record<string, string> = { site: 'report' };
 
 const app = document.getElementById('app')!;
 let session: Session | null = null;
-// A hint, not a secret: "this tab signed in", so a fresh visit goes straight to sign-in instead
-// of asking the server (and logging a 401). The session itself is the HttpOnly cookie.
-const SIGNED_IN = 'leakscope.signed-in';
+
 let shown = 0;
 
 function parseHash(): { name: string; params: URLSearchParams } {
@@ -49,7 +47,7 @@ function go(name: string, params: Record<string, string | null | undefined> = {}
 function signInPage(message?: string): void {
   shown++;
   session = null;
-  sessionStorage.removeItem(SIGNED_IN);
+  api.forget();
   document.title = 'Sign in · leakscope';
   const token = h('input', { type: 'password', id: 'token', name: 'token', required: true, autocomplete: 'off', spellcheck: 'false' });
   const problem = h('p', { class: 'field-error', role: 'alert' }, message ?? '');
@@ -64,7 +62,6 @@ function signInPage(message?: string): void {
       problem.textContent = '';
       try {
         session = await api.signIn(value);
-        sessionStorage.setItem(SIGNED_IN, '1');
         token.value = '';
         void show();
       } catch (error) {
@@ -113,18 +110,8 @@ function navBar(active: string, s: Session): HTMLElement {
 
 async function show(): Promise<void> {
   const ticket = ++shown;
-  if (!session) {
-    if (!sessionStorage.getItem(SIGNED_IN)) return signInPage();
-    replace(app, h('main', { class: 'signed-out' }, loading('leakscope')));
-    try {
-      session = await api.current();
-    } catch (error) {
-      if (ticket === shown) replace(app, h('main', { class: 'signed-out' }, failed(error, () => void show())));
-      return;
-    }
-    if (ticket !== shown) return;
-    if (!session) return signInPage();
-  }
+  if (!session) session = api.resume();
+  if (!session) return signInPage();
   const { name, params } = parseHash();
   const route = ROUTES[name]!;
   document.title = `${route.title} · leakscope`;

@@ -42,6 +42,9 @@ export function failed(error: unknown, retry?: () => void): HTMLElement {
       [state, title, detail] = ['unavailable', 'The store is unavailable',
         `leakscope cannot read its store right now (${e.message}). Nothing was lost; try again in a moment, or ask the operator of the server.`];
       break;
+    case e.status === 404:
+      [state, title, detail] = ['not-found', 'Not available here', e.message];
+      break;
     case e.status === 400:
       [state, title, detail] = ['bad-request', 'The request was refused', e.message];
       break;
