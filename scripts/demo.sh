@@ -64,10 +64,10 @@ node -e '
   }' "$OUT/report-leak.json" "$DATA/truth/report-leak.json"
 
 step "leakscope who-saw '$SUBSCRIBER': every site that received one subscriber's number"
-leakscope who-saw "$SUBSCRIBER" --db "$DB"
+leakscope who-saw "$SUBSCRIBER" --reason "demo: subscriber request DEMO-1" --db "$DB"
 
 step "leakscope export-affected: the breach-notification list"
-leakscope export-affected --from "$FROM" --to "$TO" --db "$DB" --out "$OUT/affected.csv"
+leakscope export-affected --from "$FROM" --to "$TO" --reason "demo: breach notification DEMO-2" --db "$DB" --out "$OUT/affected.csv"
 head -n 4 "$OUT/affected.csv" | sed -E 's/^(\+[0-9]{6})[0-9]+/\1*****/' | cut -c1-150
 echo "(numbers masked here; the file holds them in full)"
 

@@ -73,5 +73,20 @@ export interface DisclosureStore {
   affected(window: Window & { from: number; to: number }): Promise<AffectedSubscriber[]>;
   readMeta(): Promise<StoreMeta>;
   writeMeta(meta: StoreMeta): Promise<void>;
+  /** The audit of lookups made on this store. */
+  auditTrail(): AuditTrail;
   close(): Promise<void>;
+}
+
+/**
+ * The audit of lookups (services/audit): entries are only ever appended, each chained to the
+ * one before. Every store offers one: DuckDB a file next to it, ClickHouse a table.
+ */
+export interface AuditTrail {
+  /** Appends the entry after the current last one; durable when the promise resolves. */
+  append(draft: import('../audit/entry.js').AuditDraft): Promise<import('../audit/entry.js').AuditEntry>;
+  /** Every stored line, in stored order, as written (for `audit verify`). */
+  lines(): Promise<string[]>;
+  /** Where the trail is, for messages. */
+  readonly location: string;
 }

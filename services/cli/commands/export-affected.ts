@@ -8,9 +8,9 @@ import { resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { parseFlags } from '../command.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { decryptNumber, requireEncKey } from '../../core/privacy/index.js';
-import { byteCompare, iso } from '../../store/index.js';
+import { FALLBACK_REGION, auditedAffected, checkReason } from '../../audit/index.js';
 import { renderAffectedCsv, type AffectedRow } from '../../render/index.js';
+import { cliActor } from './who-saw.js';
 import {
   STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
 } from '../store-option.js';
@@ -18,7 +18,7 @@ import { parseRequiredWindow } from '../time.js';
 
 export const EXPORT_FILE_MODE = 0o600;
 
-const USAGE = `Usage: leakscope export-affected --from TIME --to TIME [--out FILE] [--db PATH | --clickhouse URL]
+const USAGE = `Usage: leakscope export-affected --from TIME --to TIME --reason TEXT [--out FILE] [--db PATH | --clickhouse URL]
 
 The subscribers whose numbers reached a site that was not allowed to receive them in the
 window [from, to), for breach notification. CSV with a header row:
@@ -33,6 +33,8 @@ in the key file next to the DuckDB store), and --out FILE is written with mode 0
 read and write only), replacing any file of that name.
 
   --from TIME, --to TIME  ISO-8601 with a zone, or a date (00:00 UTC); the end is excluded
+  --reason TEXT           why the list is exported, required: it is first written to the
+                          store's audit (actor cli:<os user>)
   --out FILE              write to FILE (mode 0600) instead of standard output
 ${STORE_FLAGS_USAGE}
 `;
@@ -63,39 +65,26 @@ export function createExportAffectedCommand(open: StoreOpener = openStore): Comm
     usage: USAGE,
     async run(argv, io) {
       const { values, positionals } = parseFlags('export-affected', argv, {
-        from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAG_OPTIONS,
+        from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, reason: { type: 'string' }, ...STORE_FLAG_OPTIONS,
       });
+      if (values.reason === undefined) {
+        throw new LeakscopeError('USAGE', 'export-affected needs --reason TEXT (why the list is exported): it is kept in the audit');
+      }
       if (positionals.length > 0) throw new LeakscopeError('USAGE', `export-affected takes no arguments, got ${JSON.stringify(positionals[0])}`);
       const window = parseRequiredWindow(values, 'export-affected');
       const location = resolveStoreLocation(values, io.env, io.cwd);
       noteLocation(location, (t) => io.stderr.write(t));
 
       const store = await open(location);
-      const rows: AffectedRow[] = [];
+      let rows: AffectedRow[];
       try {
         const meta = await store.readMeta();
+        const reason = checkReason(values.reason, meta.region ?? FALLBACK_REGION, '--reason');
         const keys = await loadStoreKeys(location, meta, io.env, (w) => io.stderr.write(`warning: ${w}\n`));
-        const encKey = requireEncKey(keys, 'export-affected');
-        const affected = await store.affected(window);
-        const missing = affected.filter((a) => a.subscriberEnc === '').length;
-        if (missing > 0) {
-          throw new LeakscopeError('KEY_INVALID',
-            `${missing} of ${affected.length} affected subscribers were stored without their encrypted number (scanned without an encryption key), ` +
-            'so they cannot be listed: scan the logs again with the encryption key set');
-        }
-        for (const a of affected) {
-          rows.push({
-            msisdn: decryptNumber(encKey, a.subscriberEnc),
-            sites: [...a.sites].sort(byteCompare),
-            firstExposure: iso(a.firstSeen),
-            lastExposure: iso(a.lastSeen),
-            violations: a.violations,
-          });
-        }
+        ({ rows } = await auditedAffected(store, store.auditTrail(), keys, { window, reason, by: cliActor(), command: 'export-affected' }));
       } finally {
         await store.close();
       }
-      rows.sort((a, b) => byteCompare(a.firstExposure, b.firstExposure) || byteCompare(a.msisdn, b.msisdn));
       const text = renderAffectedCsv(rows);
       if (values.out === undefined) {
         io.stdout.write(text);

@@ -3,8 +3,9 @@
 // window's edges. A batch written twice, whole or in part, counts once: see README.md.
 import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS, type Verdict } from '../../core/types.js';
+import { ClickHouseAuditTrail } from './audit.js';
 import type {
-  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
 import { clickhouseConfig, type ClickHouseOptions } from './config.js';
 import { ClickHouseHttp } from './http.js';
@@ -151,6 +152,10 @@ class ClickHouseStore implements DisclosureStore {
     const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
     await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
       [row('region', meta.region), row('keyCheck', meta.keyCheck)], ', ')}`);
+  }
+
+  auditTrail(): AuditTrail {
+    return new ClickHouseAuditTrail(this.http);
   }
 
   async close(): Promise<void> {

@@ -2,14 +2,16 @@
 // `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. One
 // connection per store; every call is serialised on it, so a batch is never interleaved.
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
 import type { Verdict } from '../../core/types.js';
+import { NdjsonAuditTrail, auditFileFor } from '../../audit/ndjson-trail.js';
 import type {
-  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
@@ -45,6 +47,21 @@ export interface ScanRecord {
 }
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * A reader (`serve`) that finds the file held by a writer (`scan`) creates this file next to
+ * the store; the writer lets go of the file between two batches when it sees it, so queries
+ * keep being answered during a long scan. See "serve and scan on one store" in the README.
+ */
+export function readersWaitingFile(path: string): string {
+  return `${path}.readers-waiting`;
+}
+
+/** Asks the process writing `path` to let readers in (idempotent, owner-only, never follows a link). */
+export async function signalReaderWaiting(path: string): Promise<void> {
+  const handle = await open(readersWaitingFile(path), fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
+  await handle?.close();
+}
 
 /** Opens (creating when needed, unless read-only) the store in a DuckDB file. */
 export async function openDuckDbStore(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
@@ -377,6 +394,11 @@ export class DuckDbStore implements DisclosureStore {
       const [row] = await this.rows(`SELECT count(*) AS disclosures, count(*) FILTER (WHERE verdict <> 'authorized') AS violations FROM disclosures`);
       return { disclosures: num(row?.['disclosures'] ?? 0), violations: num(row?.['violations'] ?? 0) };
     });
+  }
+
+  /** The audit of lookups on this store: `<db>.audit.ndjson` next to it (services/audit). */
+  auditTrail(): AuditTrail {
+    return new NdjsonAuditTrail(auditFileFor(this.path));
   }
 
   /** Checkpoints (unless read-only) and releases the file. Safe to call twice. */
