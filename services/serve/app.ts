@@ -31,8 +31,8 @@ export interface ServeOptions {
   keys: PrivacyKeys;
   /** Who-saw and affected lookups per user per minute; default 30. */
   lookupsPerMinute?: number;
-  /** Served over TLS: the session cookie is then marked Secure. Default false. */
-  tls?: boolean;
+  /** Serve over TLS with this certificate and key (PEM): the session cookie is then marked Secure, and HSTS sent. */
+  https?: { cert: Buffer; key: Buffer } | null;
   alerts?: AlertSource | null;
   registry?: RegistrySource | null;
   /** Root pino logger; default silent. Request logs carry no number, token or body. */
@@ -71,7 +71,9 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
   const metrics = options.metrics ?? createServeMetrics();
   const auth = new Authenticator(options.users, options.now);
   const log = options.logger;
+  const tls = options.https !== null && options.https !== undefined;
   const app = Fastify({
+    ...(tls ? { https: options.https } : {}),
     logger: false,
     // A body is a few hundred bytes; anything larger is refused before it is parsed.
     bodyLimit: 16 * 1024,
@@ -79,7 +81,7 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-  });
+  }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);
 
@@ -93,7 +95,7 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
         formAction: ["'self'"], frameAncestors: ["'none'"],
       },
     },
-    hsts: options.tls === true ? { maxAge: 31_536_000 } : false,
+    hsts: tls ? { maxAge: 31_536_000 } : false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
     referrerPolicy: { policy: 'no-referrer' },
   });
@@ -132,7 +134,7 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
     metrics.duration.observe({ route }, reply.elapsedTime / 1000);
     // No URL (a query string may hold anything), no header, no body: the route pattern and who.
     log?.info({
-      component: 'serve', method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10,
+      method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10,
       user: request.principal?.name ?? null, request_id: request.id,
     }, 'request answered');
   });
@@ -142,7 +144,7 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
     metrics.refusals.inc({ reason: answer.reason });
     if (answer.status >= 500) {
       log?.error({
-        component: 'serve', route: routeOf(request), code: answer.code,
+        route: routeOf(request), code: answer.code,
         err: redactNumbers((error as Error)?.message ?? String(error)),
       }, 'request failed');
     }
@@ -156,7 +158,7 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
     return reply.code(404).send(errorBody('USAGE', `no route ${request.method} ${redactNumbers(request.url.split('?', 1)[0] ?? '')}; see ${API_PREFIX}/openapi.json`));
   });
 
-  await registerRoutes(app, { ...options, metrics, auth, version: VERSION });
+  await registerRoutes(app, { ...options, tls, metrics, auth, version: VERSION });
 
   if (options.console !== undefined) await app.register(options.console, { prefix: '/' });
   return { app, metrics, auth };

@@ -9,6 +9,9 @@ import { migrate } from './migrate.js';
 import { registryPublish } from './registry-publish.js';
 import { ship } from './ship.js';
 import { detectCommand } from './detect.js';
+import { serve } from './serve.js';
+import { usersAdd, usersList, usersRemove } from './users.js';
+import { auditList, auditVerify } from './audit.js';
 
 export const COMMANDS: readonly Command[] = [
   scan,
@@ -20,4 +23,10 @@ export const COMMANDS: readonly Command[] = [
   registryPublish,
   ship,
   detectCommand,
+  serve,
+  usersAdd,
+  usersList,
+  usersRemove,
+  auditList,
+  auditVerify,
 ];

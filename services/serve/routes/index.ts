@@ -13,6 +13,8 @@ export interface RouteContext extends ServeOptions {
   metrics: ServeMetrics;
   auth: Authenticator;
   version: string;
+  /** Served over TLS: cookies are Secure. */
+  tls: boolean;
 }
 
 export async function registerRoutes(app: FastifyInstance, context: RouteContext): Promise<void> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
-import type { Verdict } from '../../core/types.js';
+import type { Registry, Verdict } from '../../core/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../../audit/ndjson-trail.js';
 import type {
   AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
@@ -347,6 +347,23 @@ export class DuckDbStore implements DisclosureStore {
     return this.exclusive('writing meta data', async () => {
       this.refuseReadOnly('recordRegistryDigest');
       await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [`registry_digest:${version}`, digest]);
+    });
+  }
+
+  /** Keeps the registry last scanned with, for `GET /api/v1/registry` (the registry the data was judged with). */
+  recordRegistry(registry: Registry): Promise<void> {
+    return this.exclusive('writing meta data', async () => {
+      this.refuseReadOnly('recordRegistry');
+      await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('registry', $1)`, [JSON.stringify(registry)]);
+    });
+  }
+
+  /** The registry last scanned with, or null (a store scanned before it was recorded). */
+  readRegistry(): Promise<Registry | null> {
+    return this.exclusive('reading meta data', async () => {
+      const rows = await this.rows(`SELECT value FROM meta WHERE key = 'registry'`);
+      const text = rows[0]?.['value'];
+      return typeof text === 'string' ? (JSON.parse(text) as Registry) : null;
     });
   }
 
