@@ -9,7 +9,8 @@ import { migrate } from './migrate.js';
 import { registryPublish } from './registry-publish.js';
 import { ship } from './ship.js';
 import { detectCommand } from './detect.js';
-import { serve } from './serve.js';
+import { createServeCommand } from './serve.js';
+import { consolePlugin } from '../../serve/console/index.js';
 import { usersAdd, usersList, usersRemove } from './users.js';
 import { auditList, auditVerify } from './audit.js';
 
@@ -23,7 +24,7 @@ export const COMMANDS: readonly Command[] = [
   registryPublish,
   ship,
   detectCommand,
-  serve,
+  createServeCommand({ console: consolePlugin }),
   usersAdd,
   usersList,
   usersRemove,

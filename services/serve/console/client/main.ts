@@ -102,7 +102,6 @@ function navBar(active: string, s: Session): HTMLElement {
           } catch {
             // The cookie is gone or the server is away: the page forgets the session anyway.
           }
-          location.hash = '';
           signInPage('You are signed out.');
         },
       }, 'Sign out')));

@@ -5,7 +5,7 @@ import { api, roleAtLeast, type WhoSawJson } from '../api.js';
 import { h, replace } from '../dom.js';
 import { count, fromInput, time, TIME_PLACEHOLDER } from '../format.js';
 import type { Page } from '../page.js';
-import { empty, failed, loading, notAllowed } from '../states.js';
+import { empty, failed, loading, notAllowed, roleLabel } from '../states.js';
 import { codeList, dataTable, verdictChip } from '../widgets.js';
 
 type Recipient = WhoSawJson['recipients'][number];
@@ -80,7 +80,7 @@ export const whoSawPage: Page = async (context) => {
     h('div', { class: 'field' }, h('label', { for: 'lookup-from' }, 'From', h('span', { class: 'unit' }, 'UTC, optional')), from),
     h('div', { class: 'field' }, h('label', { for: 'lookup-to' }, 'To', h('span', { class: 'unit' }, 'UTC, optional')), to)),
   h('div', { class: 'actions' }, submit,
-    h('span', { class: 'hint' }, `Recorded in the audit as ${context.session.name} (${context.session.role}), with your reason. The number itself is never stored.`)),
+    h('span', { class: 'hint' }, `Recorded in the audit as ${context.session.name} (${roleLabel(context.session.role)}), with your reason. The number itself is never stored.`)),
   problem);
   replace(context.root, head, form, out);
   number.focus();
