@@ -459,6 +459,7 @@ describe('the web console in Chromium against leakscope serve', () => {
       }
       const limited = await page.locator('[data-state="rate-limited"]').textContent();
       expect(limited).toMatch(/Try again in \d+ s\./);
+      expect(await page.locator('form.lookup button[type=submit]').isDisabled()).toBe(true);
       await shot(page, 'who-saw-rate-limited');
       expect(watch.problems).toEqual([]);
       expect(watch.foreign).toEqual([]);

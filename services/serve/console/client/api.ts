@@ -1,4 +1,4 @@
-// The console's one way to the operator API (README, "Operator API"): same-origin requests
+// The console's one way to the operator API (README, "The API"): same-origin requests
 // with the session cookie; every changing request carries the CSRF token the session call
 // returned. A failure becomes an ApiError the pages turn into a state the user can act on.
 

@@ -63,7 +63,8 @@ export function timelineChart(window: { from: string; to: string }, timeline: Re
     const x = LEFT + ((t - start) / HOUR) * barWidth;
     axis.append(
       s('line', { x1: x, x2: x, y1: TOP + plotHeight, y2: TOP + plotHeight + 4 }),
-      s('text', { x, y: HEIGHT - 6, 'text-anchor': 'middle' }, new Date(t).toISOString().slice(5, 10)),
+      // The last label is anchored at its end so it is not cut off at the right edge.
+      s('text', { x, y: HEIGHT - 6, 'text-anchor': x > WIDTH - 40 ? 'end' : 'middle' }, new Date(t).toISOString().slice(5, 10)),
     );
   }
   svg.appendChild(axis);

@@ -1,4 +1,4 @@
-// The JSON shapes the console reads from the operator API (README, "Operator API"), and the
+// The JSON shapes the console reads from the operator API (README, "The API"), and the
 // order of roles. No browser API here, so tests can load it in Node.
 
 export type Role = 'viewer' | 'investigator' | 'privacy_officer' | 'admin';

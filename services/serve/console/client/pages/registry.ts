@@ -24,7 +24,8 @@ function range(partners: readonly Partner[]): { start: number; end: number } {
 
 function track(periods: readonly PartnerPeriod[], r: { start: number; end: number }, label: string): SVGSVGElement {
   const x = (t: number) => ((t - r.start) / (r.end - r.start)) * WIDTH;
-  const svg = s('svg', { class: 'track', viewBox: `0 0 ${WIDTH} 20`, preserveAspectRatio: 'none', role: 'img', 'aria-label': label });
+  // Scaled uniformly (no preserveAspectRatio="none"), so every row and the axis line up and labels keep their shape.
+  const svg = s('svg', { class: 'track', viewBox: `0 0 ${WIDTH} 20`, role: 'img', 'aria-label': label });
   for (const p of periods) {
     const from = p.valid_from === null ? 0 : Math.max(0, x(Date.parse(p.valid_from)));
     const to = p.valid_to === null ? WIDTH : Math.min(WIDTH, x(Date.parse(p.valid_to)));
@@ -35,20 +36,20 @@ function track(periods: readonly PartnerPeriod[], r: { start: number; end: numbe
 }
 
 function axis(r: { start: number; end: number }): SVGSVGElement {
-  const svg = s('svg', { class: 'track axis', viewBox: `0 0 ${WIDTH} 20`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+  const svg = s('svg', { class: 'track axis', viewBox: `0 0 ${WIDTH} 24`, 'aria-hidden': 'true' });
   const span = r.end - r.start;
   const stepMonths = span > 6 * YEAR ? 12 : span > 2 * YEAR ? 6 : span > YEAR ? 3 : 1;
   const d = new Date(r.start);
-  let t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  // The first month after the start that is a multiple of the step (January, April, July…).
+  let t = Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / stepMonths) * stepMonths + stepMonths, 1);
   while (t < r.end) {
     const at = ((t - r.start) / span) * WIDTH;
     const m = new Date(t);
-    svg.append(s('line', { x1: at, x2: at, y1: 12, y2: 20 }));
-    if (m.getUTCMonth() % stepMonths === 0) svg.append(s('text', { x: at + 3, y: 10 }, m.toISOString().slice(0, 7)));
+    svg.append(s('line', { x1: at, x2: at, y1: 16, y2: 24 }), s('text', { x: at, y: 12, 'text-anchor': 'middle' }, m.toISOString().slice(0, 7)));
     t = Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + stepMonths, 1);
   }
   const now = Date.now();
-  if (now > r.start && now < r.end) svg.append(s('line', { class: 'now', x1: ((now - r.start) / span) * WIDTH, x2: ((now - r.start) / span) * WIDTH, y1: 0, y2: 20 }));
+  if (now > r.start && now < r.end) svg.append(s('line', { class: 'now', x1: ((now - r.start) / span) * WIDTH, x2: ((now - r.start) / span) * WIDTH, y1: 0, y2: 24 }));
   return svg;
 }
 
@@ -102,7 +103,7 @@ export const registryPage: Page = async (context) => {
       h('tbody', {}, ...periodRows));
     replace(body, figures,
       h('section', { class: 'panel' },
-        h('div', { class: 'panel-head' }, h('h2', {}, 'Validity'), h('span', { class: 'unit' }, 'UTC; open-ended periods run to the right edge')),
+        h('div', { class: 'panel-head' }, h('h2', {}, 'Validity'), h('span', { class: 'unit' }, 'UTC; a period that runs to the right edge is open-ended, a gap is a lapsed contract; hover a bar for its dates')),
         h('div', { class: 'scroll' }, timeline)),
       h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Partners and their periods')), h('div', { class: 'scroll' }, table)),
       headers);

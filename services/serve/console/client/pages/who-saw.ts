@@ -1,7 +1,7 @@
 // "Who saw my number": one subscriber's number and the reason for looking → every site that
 // received it. The number goes only in the POST body (never the address bar or history), is
 // cleared from the form once sent, and the answer shows it masked. Every lookup is audited.
-import { api, roleAtLeast, type WhoSawJson } from '../api.js';
+import { api, ApiError, roleAtLeast, type WhoSawJson } from '../api.js';
 import { h, replace } from '../dom.js';
 import { count, fromInput, time, TIME_PLACEHOLDER } from '../format.js';
 import type { Page } from '../page.js';
@@ -67,10 +67,13 @@ export const whoSawPage: Page = async (context) => {
         const result = await api.whoSaw(n, r, f, t);
         number.value = '';
         if (context.current()) replace(out, answer(result));
+        submit.disabled = false;
       } catch (error) {
         if (context.current()) replace(out, failed(error));
-      } finally {
-        submit.disabled = false;
+        // Over the lookup budget: Look up comes back when the server says it may.
+        const wait = error instanceof ApiError && error.status === 429 ? error.retryAfterS ?? 60 : 0;
+        if (wait > 0) setTimeout(() => { submit.disabled = false; }, wait * 1000);
+        else submit.disabled = false;
       }
     },
   },
