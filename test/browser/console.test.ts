@@ -8,7 +8,7 @@
 // console error, no request to another origin, every value shown as text. Screenshots of
 // every page at 1280×800 and 1366×768 are written for a human to look at.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -159,6 +159,7 @@ describe('the web console in Chromium against leakscope serve', () => {
   let browser: Browser;
   let main: Server;
   let empty: Server;
+  let emptyDb: string;
   const tokens: Record<string, string> = {};
   let report: ReportJson;
 
@@ -195,7 +196,7 @@ describe('the web console in Chromium against leakscope serve', () => {
     main = await serve(['--db', db, '--users', users, '--registry', registry], dir);
 
     // A second store with nothing in it, and a lookup budget of one per minute.
-    const emptyDb = join(dir, 'empty.duckdb');
+    emptyDb = join(dir, 'empty.duckdb');
     await writeFile(join(dir, 'empty.ndjson'), '');
     const none = await cli(['scan', '--registry', registry, '--db', emptyDb, join(dir, 'empty.ndjson')], dir);
     expect(none.code, none.stderr).toBe(0);
@@ -439,7 +440,7 @@ describe('the web console in Chromium against leakscope serve', () => {
     });
   });
 
-  describe('an empty store with a lookup budget of one', () => {
+  describe('an empty store with a lookup budget of one, and then no store at all', () => {
     it('shows the empty report, then "try again in N s" on the second lookup', async () => {
       const context = await browser.newContext({ viewport: VIEWPORTS[0] });
       const page = await context.newPage();
@@ -461,6 +462,28 @@ describe('the web console in Chromium against leakscope serve', () => {
       expect(limited).toMatch(/Try again in \d+ s\./);
       expect(await page.locator('form.lookup button[type=submit]').isDisabled()).toBe(true);
       await shot(page, 'who-saw-rate-limited');
+      expect(watch.problems).toEqual([]);
+      expect(watch.foreign).toEqual([]);
+      await context.close();
+    });
+
+    it('says the store is unavailable while its file is gone, and recovers with "Try again"', async () => {
+      const context = await browser.newContext({ viewport: VIEWPORTS[0] });
+      const page = await context.newPage();
+      const watch = new Watch(page, empty.url, [/status of 503/]);
+      await signIn(page, empty.url, tokens['viewer']!);
+      await page.locator('[data-state="empty"]').waitFor();
+      await rename(emptyDb, `${emptyDb}.away`);
+      try {
+        await page.goto(`${empty.url}/#/report?from=2012-01-01T00:00:00.000Z&to=2012-02-01T00:00:00.000Z`);
+        await page.locator('[data-state="unavailable"]').waitFor();
+        expect(await page.locator('[data-state="unavailable"] h2').textContent()).toBe('The store is unavailable');
+        await shot(page, 'report-store-unavailable');
+      } finally {
+        await rename(`${emptyDb}.away`, emptyDb);
+      }
+      await page.locator('[data-state="unavailable"] button').click();
+      await page.locator('[data-state="empty"]').waitFor();
       expect(watch.problems).toEqual([]);
       expect(watch.foreign).toEqual([]);
       await context.close();

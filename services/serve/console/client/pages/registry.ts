@@ -45,7 +45,7 @@ function axis(r: { start: number; end: number }): SVGSVGElement {
   while (t < r.end) {
     const at = ((t - r.start) / span) * WIDTH;
     const m = new Date(t);
-    svg.append(s('line', { x1: at, x2: at, y1: 16, y2: 24 }), s('text', { x: at, y: 12, 'text-anchor': 'middle' }, m.toISOString().slice(0, 7)));
+    svg.append(s('line', { x1: at, x2: at, y1: 16, y2: 24 }), s('text', { x: at, y: 12, 'text-anchor': at > WIDTH - 40 ? 'end' : 'middle' }, m.toISOString().slice(0, 7)));
     t = Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + stepMonths, 1);
   }
   const now = Date.now();
