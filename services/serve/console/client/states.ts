@@ -40,7 +40,7 @@ export function failed(error: unknown, retry?: () => void): HTMLElement {
       break;
     case e.status === 503:
       [state, title, detail] = ['unavailable', 'The store is unavailable',
-        `leakscope cannot read its store right now (${e.message}). Nothing was lost; try again in a moment, or ask the operator of the server.`];
+        `leakscope cannot read its store right now. Nothing was lost: try again in a moment, and if it lasts, ask whoever runs the server (the service log says why). The server said: “${e.message}”`];
       break;
     case e.status === 404:
       [state, title, detail] = ['not-found', 'Not available here', e.message];
