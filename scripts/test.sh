@@ -11,6 +11,7 @@ npx tsc -p tsconfig.build.json
 
 echo "== prerequisites"
 bash deploy/local/browser ensure
+bash deploy/local/tools ensure
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
   eval "$(bash deploy/local/stack up)"
 fi

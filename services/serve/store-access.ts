@@ -145,7 +145,7 @@ class DuckDbAccess implements StoreAccess {
   /** Opens read-only; while a scan holds the file, signals it and retries until lockWaitMs. */
   private async openWithRetry(): Promise<DisclosureStore> {
     const deadline = Date.now() + this.lockWaitMs;
-    let pause = 5;
+    const pause = 10;
     for (;;) {
       try {
         return await openStore(this.location);
@@ -153,7 +153,6 @@ class DuckDbAccess implements StoreAccess {
         if (!(error instanceof LeakscopeError) || !error.retryable || Date.now() > deadline) throw error;
         await signalReaderWaiting(this.location.path);
         await sleep(pause);
-        pause = Math.min(pause * 2, 100);
       }
     }
   }
