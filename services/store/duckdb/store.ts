@@ -58,10 +58,19 @@ export function readersWaitingFile(path: string): string {
   return `${path}.readers-waiting`;
 }
 
+/** A writer waiting for readers to let go of the file creates this one; readers then release it promptly. */
+export function writerWaitingFile(path: string): string {
+  return `${path}.writer-waiting`;
+}
+
+async function touch(file: string): Promise<void> {
+  const handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
+  await handle?.close();
+}
+
 /** Asks the process writing `path` to let readers in (idempotent, owner-only, never follows a link). */
 export async function signalReaderWaiting(path: string): Promise<void> {
-  const handle = await open(readersWaitingFile(path), fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
-  await handle?.close();
+  await touch(readersWaitingFile(path));
 }
 
 /** Opens (creating when needed, unless read-only) the store in a DuckDB file. */
@@ -122,10 +131,17 @@ async function createInstance(path: string, readOnly: boolean, lockWaitMs: numbe
   const deadline = Date.now() + lockWaitMs;
   for (;;) {
     try {
-      return await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+      const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+      if (!readOnly) rmSync(writerWaitingFile(path), { force: true });
+      return instance;
     } catch (cause) {
       const error = translateOpenError(path, cause);
-      if (!error.retryable || Date.now() >= deadline) throw error;
+      if (!error.retryable || Date.now() >= deadline) {
+        if (!readOnly) rmSync(writerWaitingFile(path), { force: true });
+        throw error;
+      }
+      // Tells a reader under constant load to let go (see store-access.ts in services/serve).
+      if (!readOnly) await touch(writerWaitingFile(path));
       await sleep(10);
     }
   }
