@@ -13,6 +13,7 @@ npx tsc -p tsconfig.console.json
 
 echo "== prerequisites"
 bash deploy/local/browser ensure
+bash deploy/local/tools ensure
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
   eval "$(bash deploy/local/stack up)"
 fi

@@ -1,15 +1,16 @@
 // How `serve` reaches its store. ClickHouse: one store for the life of the service. DuckDB:
 // the file allows one writing process (a `scan`) and takes a whole-file lock, so `serve`
-// opens it read-only only while requests are being answered, closes it as soon as it is idle
-// (and at least every MAX_HOLD_MS under constant load), and when a scan holds the file waits
-// for it with a bounded retry. The scan side lets readers in between its batches
+// opens it read-only while requests are being answered, closes it once idle for a moment
+// (and, when a writer is waiting for it, at least every maxHoldMs under constant load), and
+// when a scan holds the file waits for it with a bounded retry. The scan side lets readers in between its batches
 // (services/store/duckdb/store.ts, "readers waiting"). See "serve and scan on one store" in the README.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeakscopeError } from '../core/errors.js';
 import { describeLocation, openStore, type StoreLocation } from '../cli/store-option.js';
 import type { AuditTrail, DisclosureStore } from '../store/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../audit/index.js';
-import { signalReaderWaiting } from '../store/duckdb/index.js';
+import { existsSync } from 'node:fs';
+import { signalReaderWaiting, writerWaitingFile } from '../store/duckdb/index.js';
 
 export interface StoreAccess {
   readonly location: StoreLocation;
@@ -24,9 +25,9 @@ export interface StoreAccess {
 export interface DuckDbAccessOptions {
   /** How long a request waits for a scan to let go of the file; default 15000 ms. */
   lockWaitMs?: number;
-  /** Idle time after which the file is released; default 20 ms. */
+  /** Idle time after which the file is released; default 200 ms (a writer waits at most this plus a query). */
   idleCloseMs?: number;
-  /** Longest the file is held under constant load before it is released once; default 1000 ms. */
+  /** Longest the file is held under constant load once a writer waits for it; default 1000 ms. */
   maxHoldMs?: number;
 }
 
@@ -60,13 +61,15 @@ class DuckDbAccess implements StoreAccess {
   private readonly lockWaitMs: number;
   private readonly idleCloseMs: number;
   private readonly maxHoldMs: number;
+  private readonly writerWaiting: string;
 
   constructor(readonly location: StoreLocation & { kind: 'duckdb' }, options: DuckDbAccessOptions) {
     this.description = describeLocation(location);
     this.audit = new NdjsonAuditTrail(auditFileFor(location.path));
     this.lockWaitMs = options.lockWaitMs ?? 15_000;
-    this.idleCloseMs = options.idleCloseMs ?? 20;
+    this.idleCloseMs = options.idleCloseMs ?? 200;
     this.maxHoldMs = options.maxHoldMs ?? 1_000;
+    this.writerWaiting = writerWaitingFile(location.path);
   }
 
   async use<T>(task: (store: DisclosureStore) => Promise<T>): Promise<T> {
@@ -86,8 +89,8 @@ class DuckDbAccess implements StoreAccess {
         continue;
       }
       if (this.store !== null) {
-        if (this.inFlight > 0 && Date.now() - this.openedMs > this.maxHoldMs) {
-          // Held too long under load: let the current requests finish and a writer in.
+        if (this.inFlight > 0 && Date.now() - this.openedMs > this.maxHoldMs && existsSync(this.writerWaiting)) {
+          // Held long under load while a writer waits: let the current requests finish and the writer in.
           await this.drain();
           continue;
         }
@@ -145,7 +148,7 @@ class DuckDbAccess implements StoreAccess {
   /** Opens read-only; while a scan holds the file, signals it and retries until lockWaitMs. */
   private async openWithRetry(): Promise<DisclosureStore> {
     const deadline = Date.now() + this.lockWaitMs;
-    let pause = 5;
+    const pause = 10;
     for (;;) {
       try {
         return await openStore(this.location);
@@ -153,7 +156,6 @@ class DuckDbAccess implements StoreAccess {
         if (!(error instanceof LeakscopeError) || !error.retryable || Date.now() > deadline) throw error;
         await signalReaderWaiting(this.location.path);
         await sleep(pause);
-        pause = Math.min(pause * 2, 100);
       }
     }
   }

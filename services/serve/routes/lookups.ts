@@ -1,7 +1,7 @@
 // The audited lookups: who saw one subscriber's number, and the notification list. Each is
 // rate-limited per user (one budget for both), appends its audit entry before answering, and
 // answers exactly what the CLI prints (`who-saw --format json`, `export-affected`).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FALLBACK_REGION, auditedAffected, auditedWhoSaw, checkReason, readNumber } from '../../audit/index.js';
 import { renderAffectedCsv } from '../../render/index.js';
 import { API_PREFIX, DEFAULT_LOOKUPS_PER_MINUTE, rateLimited } from '../app.js';
@@ -11,13 +11,18 @@ import { requiredWindowOf, windowOf } from './window.js';
 
 export function registerLookupRoutes(app: FastifyInstance, context: RouteContext): void {
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];
-  const rateLimit = {
+  // One budget per user for both lookups (a route-level limit would give each route its own).
+  const limiter = app.createRateLimit({
     max: context.lookupsPerMinute ?? DEFAULT_LOOKUPS_PER_MINUTE,
     timeWindow: 60_000,
-    hook: 'preHandler' as const,
-    groupId: 'lookups',
-    keyGenerator: (request: FastifyRequest) => `user:${request.principal?.name ?? ''}`,
-    errorResponseBuilder: (_request: FastifyRequest, limit: { after: string }) => Object.assign(rateLimited(limit.after), { statusCode: 429 }),
+    keyGenerator: (request: FastifyRequest) => `lookups:${request.principal?.name ?? ''}`,
+  });
+  const rateLimit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const limit = await limiter(request);
+    if (!limit.isAllowed && limit.isExceeded) {
+      reply.header('Retry-After', String(Math.max(1, limit.ttlInSeconds)));
+      throw rateLimited(`${Math.max(1, limit.ttlInSeconds)} s`);
+    }
   };
   const responses = { ...ERROR_RESPONSES, 429: ERROR_RESPONSES[400] };
   let region: string | null = null;
@@ -27,7 +32,8 @@ export function registerLookupRoutes(app: FastifyInstance, context: RouteContext
   };
 
   app.post<{ Body: WhoSawRequest }>(`${API_PREFIX}/who-saw`, {
-    config: { role: 'investigator', rateLimit },
+    config: { role: 'investigator' },
+    preHandler: rateLimit,
     schema: {
       summary: 'Every site that received one subscriber\'s number, as `leakscope who-saw --format json`; audited', tags: ['lookups'],
       security, body: WhoSawRequest, response: { 200: WhoSawBody, ...responses },
@@ -46,7 +52,8 @@ export function registerLookupRoutes(app: FastifyInstance, context: RouteContext
   });
 
   app.post<{ Body: AffectedRequest }>(`${API_PREFIX}/affected`, {
-    config: { role: 'privacy_officer', rateLimit },
+    config: { role: 'privacy_officer' },
+    preHandler: rateLimit,
     schema: {
       summary: 'The notification list of a window (numbers decrypted), as `leakscope export-affected`; audited', tags: ['lookups'],
       security, body: AffectedRequest,

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
@@ -57,10 +58,19 @@ export function readersWaitingFile(path: string): string {
   return `${path}.readers-waiting`;
 }
 
+/** A writer waiting for readers to let go of the file creates this one; readers then release it promptly. */
+export function writerWaitingFile(path: string): string {
+  return `${path}.writer-waiting`;
+}
+
+async function touch(file: string): Promise<void> {
+  const handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
+  await handle?.close();
+}
+
 /** Asks the process writing `path` to let readers in (idempotent, owner-only, never follows a link). */
 export async function signalReaderWaiting(path: string): Promise<void> {
-  const handle = await open(readersWaitingFile(path), fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
-  await handle?.close();
+  await touch(readersWaitingFile(path));
 }
 
 /** Opens (creating when needed, unless read-only) the store in a DuckDB file. */
@@ -74,12 +84,8 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
         `no leakscope store at ${path} (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'}); run \`leakscope scan\` first or pass --db`, { cause });
     }
   }
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
-  } catch (cause) {
-    throw translateOpenError(path, cause);
-  }
+  // A writer waits a bounded time for readers (`serve` holds the file only while answering).
+  const instance = await createInstance(path, readOnly, readOnly ? 0 : WRITER_LOCK_WAIT_MS);
   // The store holds keyed hashes and ciphertexts of subscribers' numbers: owner-only, like the key file.
   if (!readOnly && path !== ':memory:' && existsSync(path)) chmodSync(path, 0o600);
   let connection: DuckDBConnection | null = null;
@@ -113,6 +119,32 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
   return new DuckDbStore(path, instance, connection, readOnly);
+}
+
+/** How long a writer waits for readers to let go of the file: at open, and after letting them in. */
+const WRITER_LOCK_WAIT_MS = 30_000;
+/** After letting readers in, the writer stays away this long before trying to take the file back. */
+const READER_WINDOW_MS = 50;
+
+/** Opens the DuckDB instance; while another process holds the file, retries for up to `lockWaitMs`. */
+async function createInstance(path: string, readOnly: boolean, lockWaitMs: number): Promise<DuckDBInstance> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+      if (!readOnly) rmSync(writerWaitingFile(path), { force: true });
+      return instance;
+    } catch (cause) {
+      const error = translateOpenError(path, cause);
+      if (!error.retryable || Date.now() >= deadline) {
+        if (!readOnly) rmSync(writerWaitingFile(path), { force: true });
+        throw error;
+      }
+      // Tells a reader under constant load to let go (see store-access.ts in services/serve).
+      if (!readOnly) await touch(writerWaitingFile(path));
+      await sleep(10);
+    }
+  }
 }
 
 function translateOpenError(path: string, cause: unknown): LeakscopeError {
@@ -171,8 +203,8 @@ export class DuckDbStore implements DisclosureStore {
 
   constructor(
     readonly path: string,
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private connection: DuckDBConnection,
     readonly readOnly: boolean,
   ) {}
 
@@ -215,6 +247,7 @@ export class DuckDbStore implements DisclosureStore {
     return this.exclusive('writing a batch', async () => {
       this.refuseReadOnly('write');
       if (batch.rows === 0) return;
+      await this.letReadersIn();
       if (this.stagingDir === null) this.stagingDir = mkdtempSync(join(tmpdir(), 'leakscope-staging-'));
       const file = join(this.stagingDir, 'batch.ndjson');
       await writeFile(file, batch.ndjson, { encoding: 'utf8', mode: 0o600 });
@@ -230,6 +263,26 @@ export class DuckDbStore implements DisclosureStore {
         throw cause;
       }
     });
+  }
+
+  /**
+   * Between two batches: when a reader has asked (readersWaitingFile), checkpoints, releases
+   * the file for READER_WINDOW_MS, then takes it back as soon as the readers let go. What was
+   * committed is in the file; the staging table is made again on the new connection.
+   */
+  private async letReadersIn(): Promise<void> {
+    if (this.path === ':memory:') return;
+    const signal = readersWaitingFile(this.path);
+    if (!existsSync(signal)) return;
+    rmSync(signal, { force: true });
+    await this.connection.run('CHECKPOINT');
+    this.connection.closeSync();
+    this.instance.closeSync();
+    await sleep(READER_WINDOW_MS);
+    this.instance = await createInstance(this.path, false, WRITER_LOCK_WAIT_MS);
+    this.connection = await this.instance.connect();
+    await this.connection.run(`SET checkpoint_threshold = '128MB'`);
+    await this.connection.run(CREATE_STAGING);
   }
 
   report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
