@@ -91,6 +91,21 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'serve',
+    async run() {
+      const { benchServe } = await import('./serve.js');
+      const r = await benchServe();
+      return {
+        'stored disclosures': fmt(r.rows), clients: r.clients, 'who-saw requests': fmt(r.requests),
+        'who-saw through the API p50/p99 (audited)': `${fmt(r.whoSawP50Ms, 1)} / ${fmt(r.whoSawP99Ms, 1)} ms`,
+        'who-saw throughput': `${fmt(r.whoSawPerSec)} /s`,
+        '15-day report: API / CLI in-process / CLI process': `${fmt(r.report15DaysApiMs)} / ${fmt(r.report15DaysCliMs)} / ${fmt(r.report15DaysCliProcessMs)} ms`,
+        'ratio API / CLI in-process': fmt(r.report15DaysApiMs / r.report15DaysCliMs, 2),
+        goal: 'who-saw p99 < 50 ms with 20 clients; report ratio <= 1.2',
+      };
+    },
+  },
+  {
     name: 'clickhouse',
     async run() {
       const url = process.env.CLICKHOUSE_URL;

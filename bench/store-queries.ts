@@ -24,30 +24,43 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!;
 }
 
+/**
+ * Creates the store at `path` and fills it with `rows` disclosures of `subscribers`
+ * subscribers over January 2012 (subscriber k's hash is md5('s' || k)); returns the seconds taken.
+ */
+export async function fillBenchStore(path: string, rows: number, subscribers: number): Promise<number> {
+  await (await openDuckDbStore(path)).close(); // creates the schema exactly as scan does
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  const fillStart = process.hrtime.bigint();
+  await connection.run(`
+    INSERT INTO disclosures
+    SELECT md5(i::VARCHAR) AS id, 'gw:' || i AS request_key,
+           ${T0} + (hash(i) % ${MONTH_MS})::BIGINT AS ts_ms,
+           'www' || (i % 7) || '.site' || (hash(i * 7) % 3000) || '.co.uk' AS host,
+           'site' || (hash(i * 7) % 3000) || '.co.uk' AS site,
+           md5('s' || (hash(i * 13) % ${subscribers})) AS subscriber_hash,
+           '+4477009****' || lpad(((hash(i * 13) % ${subscribers}) % 100)::VARCHAR, 2, '0') AS subscriber_masked,
+           'v1:' || md5('e' || i) AS subscriber_enc,
+           CASE WHEN i % 10 = 0 THEN ['header:x-up-calling-line-id', 'url'] ELSE ['header:x-up-calling-line-id'] END AS channels,
+           CASE WHEN i % 5 = 0 THEN 'authorized' ELSE 'unauthorized_recipient' END AS verdict,
+           CASE WHEN i % 5 = 0 THEN 'ageverify' ELSE NULL END AS partner_id,
+           'bench' AS registry_version, 'gw-lon-01' AS gateway_id, '3g' AS bearer, 'GET' AS method, 'http' AS scheme,
+           '/news' AS path, 'id=1' AS query_masked, 200 AS status
+    FROM range(${rows}) t(i)`);
+  const fillSeconds = Number(process.hrtime.bigint() - fillStart) / 1e9;
+  connection.closeSync();
+  instance.closeSync();
+  return fillSeconds;
+}
+
 export async function benchStoreQueries(rows = 10_000_000, subscribers = 200_000, lookups = 200): Promise<StoreQueryBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-bench-store-'));
   const path = join(dir, 'bench.duckdb');
   try {
-    await (await openDuckDbStore(path)).close(); // creates the schema exactly as scan does
+    const fillSeconds = await fillBenchStore(path, rows, subscribers);
     const instance = await DuckDBInstance.create(path);
     const connection = await instance.connect();
-    const fillStart = process.hrtime.bigint();
-    await connection.run(`
-      INSERT INTO disclosures
-      SELECT md5(i::VARCHAR) AS id, 'gw:' || i AS request_key,
-             ${T0} + (hash(i) % ${MONTH_MS})::BIGINT AS ts_ms,
-             'www' || (i % 7) || '.site' || (hash(i * 7) % 3000) || '.co.uk' AS host,
-             'site' || (hash(i * 7) % 3000) || '.co.uk' AS site,
-             md5('s' || (hash(i * 13) % ${subscribers})) AS subscriber_hash,
-             '+4477009****' || lpad(((hash(i * 13) % ${subscribers}) % 100)::VARCHAR, 2, '0') AS subscriber_masked,
-             'v1:' || md5('e' || i) AS subscriber_enc,
-             CASE WHEN i % 10 = 0 THEN ['header:x-up-calling-line-id', 'url'] ELSE ['header:x-up-calling-line-id'] END AS channels,
-             CASE WHEN i % 5 = 0 THEN 'authorized' ELSE 'unauthorized_recipient' END AS verdict,
-             CASE WHEN i % 5 = 0 THEN 'ageverify' ELSE NULL END AS partner_id,
-             'bench' AS registry_version, 'gw-lon-01' AS gateway_id, '3g' AS bearer, 'GET' AS method, 'http' AS scheme,
-             '/news' AS path, 'id=1' AS query_masked, 200 AS status
-      FROM range(${rows}) t(i)`);
-    const fillSeconds = Number(process.hrtime.bigint() - fillStart) / 1e9;
     const hashes = (await connection.runAndReadAll(
       `SELECT md5('s' || (hash(i * 104729) % ${subscribers})) FROM range(${lookups}) t(i)`)).getRows().map((r) => String(r[0]));
     connection.closeSync();

@@ -115,6 +115,7 @@ function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visi
     affected: (w) => inner.affected(w),
     readMeta: () => inner.readMeta(),
     writeMeta: (m) => inner.writeMeta(m),
+    auditTrail: () => inner.auditTrail(),
     close: () => inner.close(),
   };
 }

@@ -64,10 +64,10 @@ node -e '
   }' "$OUT/report-leak.json" "$DATA/truth/report-leak.json"
 
 step "leakscope who-saw '$SUBSCRIBER': every site that received one subscriber's number"
-leakscope who-saw "$SUBSCRIBER" --db "$DB"
+leakscope who-saw "$SUBSCRIBER" --reason "demo: subscriber request DEMO-1" --db "$DB"
 
 step "leakscope export-affected: the breach-notification list"
-leakscope export-affected --from "$FROM" --to "$TO" --db "$DB" --out "$OUT/affected.csv"
+leakscope export-affected --from "$FROM" --to "$TO" --reason "demo: breach notification DEMO-2" --db "$DB" --out "$OUT/affected.csv"
 head -n 4 "$OUT/affected.csv" | sed -E 's/^(\+[0-9]{6})[0-9]+/\1*****/' | cut -c1-150
 echo "(numbers masked here; the file holds them in full)"
 
@@ -76,3 +76,20 @@ echo "  HTML report      $OUT/report-leak.html   (open it in a browser: one self
 echo "  JSON / CSV       $OUT/report-leak.json, $OUT/report-leak.csv"
 echo "  affected (0600)  $OUT/affected.csv"
 echo "  store            $DB  (keys: $DB.keys.json)"
+echo "  audit (0600)     $DB.audit.ndjson  (leakscope audit --db $DB; leakscope audit verify --db $DB)"
+
+step "the operator service: a user for you, and how to open the console"
+USERS=$OUT/leakscope.users.yaml
+# A fresh demo user each run: the token is shown once and kept only as a hash.
+if [[ -f $USERS ]] && leakscope users list --users "$USERS" 2>/dev/null | grep -q '^demo '; then
+  leakscope users remove demo --users "$USERS"
+fi
+TOKEN=$(leakscope users add demo --role privacy_officer --users "$USERS")
+leakscope audit verify --db "$DB"
+echo
+echo "  Start the service on the demo store:"
+echo "    node bin/leakscope.js serve --db $DB --users $USERS"
+echo "  then open http://127.0.0.1:8080/ and sign in with this token (user demo, privacy_officer; shown once):"
+echo "    $TOKEN"
+echo "  or use the API directly:"
+echo "    curl -s -H 'Authorization: Bearer $TOKEN' 'http://127.0.0.1:8080/api/v1/report?from=$FROM&to=$TO'"

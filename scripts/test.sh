@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 
 echo "== type-check"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.console.json --noEmit   # the web console's browser modules (DOM library)
 echo "== build"
 npx tsc -p tsconfig.build.json
+npx tsc -p tsconfig.console.json
 
 echo "== prerequisites"
 bash deploy/local/browser ensure
+bash deploy/local/tools ensure
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
   eval "$(bash deploy/local/stack up)"
 fi

@@ -17,6 +17,11 @@ export const ERROR_CODES = [
   'BROKER_FAILED',         // Kafka failed a produce, fetch or commit
   'INTERNAL',              // a bug: something that should not happen did (exit 1)
   'FILE_UNSAFE',           // a file to write or trust is a symlink, not a regular file, another user's, or one of the store's own (exit 2)
+  'UNAUTHENTICATED',       // an API request without a known token or session (HTTP 401)
+  'FORBIDDEN',             // the user's role may not do this, or a changing request lacks its CSRF token (HTTP 403)
+  'RATE_LIMITED',          // a user passed its lookups per minute (HTTP 429 with Retry-After)
+  'AUDIT_FAILED',          // the audit entry of a lookup could not be written, so no answer is given (exit 1, HTTP 503)
+  'AUDIT_TAMPERED',        // `audit verify` found an entry changed, removed or reordered (exit 1)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

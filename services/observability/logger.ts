@@ -16,7 +16,8 @@ export type Component =
   | 'ship'
   | 'ship.follow'
   | 'registry-publish'
-  | 'observability';
+  | 'observability'
+  | 'serve';
 
 export interface LoggerOptions {
   /** pino level; default `info`, or LEAKSCOPE_LOG_LEVEL. `silent` turns logging off. */

@@ -198,6 +198,9 @@ async function checkRegistryVersion(store: DisclosureStore, registry: Registry):
       `this store was scanned with a different registry labelled version "${registry.version}": ` +
       'give the changed registry a new version label (every stored verdict names its version), then scan again');
   }
+  // What `serve` shows as the registry the data was judged with (GET /api/v1/registry).
+  const recorder = store as Partial<{ recordRegistry(r: Registry): Promise<void> }>;
+  if (typeof recorder.recordRegistry === 'function') await recorder.recordRegistry(registry);
 }
 
 /** Should the scan use worker threads? Only for big file inputs, never with stdin. */

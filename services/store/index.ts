@@ -4,5 +4,5 @@ export { buildReport, buildWhoSaw, byteCompare, iso } from './answers.js';
 export type { ReportJson, WhoSawJson } from './answers.js';
 export { Protector } from './protect.js';
 export type {
-  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from './types.js';

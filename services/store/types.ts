@@ -84,5 +84,20 @@ export interface DisclosureStore {
    * names a subscriber it cannot decrypt. Meant for a few hashes, not for bulk.
    */
   maskedSubscribers?(subscriberHashes: readonly string[]): Promise<Map<string, string>>;
+  /** The audit of lookups made on this store. */
+  auditTrail(): AuditTrail;
   close(): Promise<void>;
+}
+
+/**
+ * The audit of lookups (services/audit): entries are only ever appended, each chained to the
+ * one before. Every store offers one: DuckDB a file next to it, ClickHouse a table.
+ */
+export interface AuditTrail {
+  /** Appends the entry after the current last one; durable when the promise resolves. */
+  append(draft: import('../audit/entry.js').AuditDraft): Promise<import('../audit/entry.js').AuditEntry>;
+  /** Every stored line, in stored order, as written (for `audit verify`). */
+  lines(): Promise<string[]>;
+  /** Where the trail is, for messages. */
+  readonly location: string;
 }

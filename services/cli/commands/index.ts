@@ -9,6 +9,10 @@ import { migrate } from './migrate.js';
 import { registryPublish } from './registry-publish.js';
 import { ship } from './ship.js';
 import { detectCommand } from './detect.js';
+import { createServeCommand } from './serve.js';
+import { consolePlugin } from '../../serve/console/index.js';
+import { usersAdd, usersList, usersRemove } from './users.js';
+import { auditList, auditVerify } from './audit.js';
 
 export const COMMANDS: readonly Command[] = [
   scan,
@@ -20,4 +24,10 @@ export const COMMANDS: readonly Command[] = [
   registryPublish,
   ship,
   detectCommand,
+  createServeCommand({ console: consolePlugin }),
+  usersAdd,
+  usersList,
+  usersRemove,
+  auditList,
+  auditVerify,
 ];

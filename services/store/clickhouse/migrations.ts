@@ -175,6 +175,21 @@ ORDER BY key`,
       ];
     },
   },
+  {
+    version: 2,
+    name: 'audit_log: the hash-chained audit of who-saw and affected lookups',
+    statements(db: string): Sql[] {
+      // One row per audit entry, the entry's JSON line as written (services/audit); only ever
+      // inserted into. A MergeTree, not a Replacing one: two rows with one seq are a forked
+      // chain that `audit verify` must see, never collapse.
+      return [sql`CREATE TABLE IF NOT EXISTS ${qualified(db, 'audit_log')} (
+  seq UInt64,
+  at_ms Int64,
+  line String
+) ENGINE = MergeTree()
+ORDER BY seq`];
+    },
+  },
 ]);
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

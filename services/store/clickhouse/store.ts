@@ -3,8 +3,9 @@
 // window's edges. A batch written twice, whole or in part, counts once: see README.md.
 import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS, type Verdict } from '../../core/types.js';
+import { ClickHouseAuditTrail } from './audit.js';
 import type {
-  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
 import { clickhouseConfig, type ClickHouseOptions } from './config.js';
 import { ClickHouseHttp } from './http.js';
@@ -166,6 +167,10 @@ WHERE subscriber_hash IN (${joinSql(subscriberHashes.map((h) => str(h)), ', ')})
 GROUP BY subscriber_hash`);
     for (const r of rows) out.set(String(r.subscriber_hash), String(r.masked));
     return out;
+  }
+
+  auditTrail(): AuditTrail {
+    return new ClickHouseAuditTrail(this.http);
   }
 
   async close(): Promise<void> {

@@ -2,14 +2,17 @@
 // `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. One
 // connection per store; every call is serialised on it, so a batch is never interleaved.
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
-import type { Verdict } from '../../core/types.js';
+import type { Registry, Verdict } from '../../core/types.js';
+import { NdjsonAuditTrail, auditFileFor } from '../../audit/ndjson-trail.js';
 import type {
-  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
@@ -62,6 +65,30 @@ function makeStagingDir(storePath: string): string {
   return mkdtempSync(join(folder, prefix));
 }
 
+/**
+ * A reader (`serve`) that finds the file held by a writer (`scan`) creates this file next to
+ * the store; the writer lets go of the file between two batches when it sees it, so queries
+ * keep being answered during a long scan. See "serve and scan on one store" in the README.
+ */
+export function readersWaitingFile(path: string): string {
+  return `${path}.readers-waiting`;
+}
+
+/** A writer waiting for readers to let go of the file creates this one; readers then release it promptly. */
+export function writerWaitingFile(path: string): string {
+  return `${path}.writer-waiting`;
+}
+
+async function touch(file: string): Promise<void> {
+  const handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
+  await handle?.close();
+}
+
+/** Asks the process writing `path` to let readers in (idempotent, owner-only, never follows a link). */
+export async function signalReaderWaiting(path: string): Promise<void> {
+  await touch(readersWaitingFile(path));
+}
+
 /** Opens (creating when needed, unless read-only) the store in a DuckDB file. */
 export async function openDuckDbStore(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
   const readOnly = options.readOnly ?? false;
@@ -73,12 +100,8 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
         `no leakscope store at ${path} (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'}); run \`leakscope scan\` first or pass --db`, { cause });
     }
   }
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
-  } catch (cause) {
-    throw translateOpenError(path, cause);
-  }
+  // A writer waits a bounded time for readers (`serve` holds the file only while answering).
+  const instance = await createInstance(path, readOnly, readOnly ? 0 : WRITER_LOCK_WAIT_MS);
   // The store holds keyed hashes and ciphertexts of subscribers' numbers: owner-only, like the key file.
   if (!readOnly && path !== ':memory:' && existsSync(path)) chmodSync(path, 0o600);
   let connection: DuckDBConnection | null = null;
@@ -112,6 +135,32 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
   return new DuckDbStore(path, instance, connection, readOnly);
+}
+
+/** How long a writer waits for readers to let go of the file: at open, and after letting them in. */
+const WRITER_LOCK_WAIT_MS = 30_000;
+/** After letting readers in, the writer stays away this long before trying to take the file back. */
+const READER_WINDOW_MS = 50;
+
+/** Opens the DuckDB instance; while another process holds the file, retries for up to `lockWaitMs`. */
+async function createInstance(path: string, readOnly: boolean, lockWaitMs: number): Promise<DuckDBInstance> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+      if (!readOnly) rmSync(writerWaitingFile(path), { force: true });
+      return instance;
+    } catch (cause) {
+      const error = translateOpenError(path, cause);
+      if (!error.retryable || Date.now() >= deadline) {
+        if (!readOnly) rmSync(writerWaitingFile(path), { force: true });
+        throw error;
+      }
+      // Tells a reader under constant load to let go (see store-access.ts in services/serve).
+      if (!readOnly) await touch(writerWaitingFile(path));
+      await sleep(10);
+    }
+  }
 }
 
 function translateOpenError(path: string, cause: unknown): LeakscopeError {
@@ -170,8 +219,8 @@ export class DuckDbStore implements DisclosureStore {
 
   constructor(
     readonly path: string,
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private connection: DuckDBConnection,
     readonly readOnly: boolean,
   ) {}
 
@@ -214,6 +263,7 @@ export class DuckDbStore implements DisclosureStore {
     return this.exclusive('writing a batch', async () => {
       this.refuseReadOnly('write');
       if (batch.rows === 0) return;
+      await this.letReadersIn();
       if (this.stagingDir === null) this.stagingDir = makeStagingDir(this.path);
       const file = join(this.stagingDir, 'batch.ndjson');
       await writeFile(file, batch.ndjson, { encoding: 'utf8', mode: 0o600 });
@@ -229,6 +279,26 @@ export class DuckDbStore implements DisclosureStore {
         throw cause;
       }
     });
+  }
+
+  /**
+   * Between two batches: when a reader has asked (readersWaitingFile), checkpoints, releases
+   * the file for READER_WINDOW_MS, then takes it back as soon as the readers let go. What was
+   * committed is in the file; the staging table is made again on the new connection.
+   */
+  private async letReadersIn(): Promise<void> {
+    if (this.path === ':memory:') return;
+    const signal = readersWaitingFile(this.path);
+    if (!existsSync(signal)) return;
+    rmSync(signal, { force: true });
+    await this.connection.run('CHECKPOINT');
+    this.connection.closeSync();
+    this.instance.closeSync();
+    await sleep(READER_WINDOW_MS);
+    this.instance = await createInstance(this.path, false, WRITER_LOCK_WAIT_MS);
+    this.connection = await this.instance.connect();
+    await this.connection.run(`SET checkpoint_threshold = '128MB'`);
+    await this.connection.run(CREATE_STAGING);
   }
 
   report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
@@ -365,6 +435,23 @@ export class DuckDbStore implements DisclosureStore {
     });
   }
 
+  /** Keeps the registry last scanned with, for `GET /api/v1/registry` (the registry the data was judged with). */
+  recordRegistry(registry: Registry): Promise<void> {
+    return this.exclusive('writing meta data', async () => {
+      this.refuseReadOnly('recordRegistry');
+      await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('registry', $1)`, [JSON.stringify(registry)]);
+    });
+  }
+
+  /** The registry last scanned with, or null (a store scanned before it was recorded). */
+  readRegistry(): Promise<Registry | null> {
+    return this.exclusive('reading meta data', async () => {
+      const rows = await this.rows(`SELECT value FROM meta WHERE key = 'registry'`);
+      const text = rows[0]?.['value'];
+      return typeof text === 'string' ? (JSON.parse(text) as Registry) : null;
+    });
+  }
+
   /**
    * Records the start of a scan run; returns its id for finishScan. Runs still marked
    * `running` were killed: this store holds the file's only write lock, so none is alive.
@@ -409,6 +496,11 @@ export class DuckDbStore implements DisclosureStore {
       const [row] = await this.rows(`SELECT count(*) AS disclosures, count(*) FILTER (WHERE verdict <> 'authorized') AS violations FROM disclosures`);
       return { disclosures: num(row?.['disclosures'] ?? 0), violations: num(row?.['violations'] ?? 0) };
     });
+  }
+
+  /** The audit of lookups on this store: `<db>.audit.ndjson` next to it (services/audit). */
+  auditTrail(): AuditTrail {
+    return new NdjsonAuditTrail(auditFileFor(this.path));
   }
 
   /** Checkpoints (unless read-only) and releases the file. Safe to call twice. */

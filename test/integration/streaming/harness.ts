@@ -93,7 +93,7 @@ export async function answers(s: StreamEnv): Promise<{ report: unknown; whoSaw: 
   const truth = readJson<{ window: { from: string; to: string } }>(join(INCIDENT, 'truth/report.json'));
   const report = JSON.parse(await cliOk(s, ['report', '--from', truth.window.from, '--to', truth.window.to, '--format', 'json', '--clickhouse', s.clickhouseUrl]));
   const whoSaw: Record<string, unknown> = {};
-  for (const n of truthWhoSawNumbers()) whoSaw[n] = JSON.parse(await cliOk(s, ['who-saw', n, '--format', 'json', '--clickhouse', s.clickhouseUrl]));
+  for (const n of truthWhoSawNumbers()) whoSaw[n] = JSON.parse(await cliOk(s, ['who-saw', n, '--reason', 'truth check', '--format', 'json', '--clickhouse', s.clickhouseUrl]));
   return { report, whoSaw };
 }
 

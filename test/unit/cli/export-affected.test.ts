@@ -25,7 +25,7 @@ describe('leakscope export-affected', () => {
   beforeAll(async () => { fx = await makeStore(); });
   afterAll(async () => { await rm(fx.dir, { recursive: true, force: true }); });
 
-  const base = () => ['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', fx.db];
+  const base = () => ['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', fx.db];
 
   it('lists every subscriber with a violation in the window, number decrypted, by first exposure', async () => {
     const r = await run(base());
@@ -61,7 +61,7 @@ describe('leakscope export-affected', () => {
 
   it('refuses a store scanned without an encryption key, rather than leaving subscribers out', async () => {
     const bare = await makeStore({ withEncKey: false });
-    const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', bare.db],
+    const r = await run(['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', bare.db],
       { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX, LEAKSCOPE_ENC_KEY: '44'.repeat(32) } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('2 of 2 affected subscribers were stored without their encrypted number');
@@ -133,13 +133,13 @@ describe('leakscope export-affected', () => {
     [['--from', '2012-01-10T25:00Z', '--to', WINDOW.to], /--from "2012-01-10T25:00Z": hour, minute or second out of range/],
     [['--from', WINDOW.to, '--to', WINDOW.from], /is not before --to/],
   ])('refuses %j', async (args, message) => {
-    const r = await run(['export-affected', ...args, '--db', fx.db]);
+    const r = await run(['export-affected', '--reason', 'notification INC-2', ...args, '--db', fx.db]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
 
   it('refuses a store that does not exist', async () => {
-    const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', join(fx.dir, 'none.duckdb')]);
+    const r = await run(['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', join(fx.dir, 'none.duckdb')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('run leakscope scan first');
   });

@@ -16,7 +16,7 @@ describe('leakscope who-saw', () => {
     [['+44', '7700', '900123']],
     [['0044 (0)7700-900-123']],
   ])('finds the same recipients for the number written as %j', async (number) => {
-    const r = await run(['who-saw', ...number, '--db', fx.db, '--format', 'json']);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', ...number, '--db', fx.db, '--format', 'json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const answer = JSON.parse(r.stdout);
@@ -32,7 +32,7 @@ describe('leakscope who-saw', () => {
   });
 
   it('narrows to a window and prints it', async () => {
-    const r = await run(['who-saw', '07700900456', '--db', fx.db, '--format', 'json', '--from', '2012-01-10', '--to', '2012-01-12']);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '07700900456', '--db', fx.db, '--format', 'json', '--from', '2012-01-10', '--to', '2012-01-12']);
     expect(r.code).toBe(0);
     const answer = JSON.parse(r.stdout);
     expect(answer.window).toEqual({ from: '2012-01-10T00:00:00.000Z', to: '2012-01-12T00:00:00.000Z' });
@@ -40,7 +40,7 @@ describe('leakscope who-saw', () => {
   });
 
   it('prints a table that marks partners and never the full number', async () => {
-    const r = await run(['who-saw', '+447700900123', '--db', fx.db]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', fx.db]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Who saw +4477009****23');
     expect(r.stdout).toMatch(/m\.ageverify\.example\s+authorized\s+ageverify\s+1/);
@@ -48,7 +48,7 @@ describe('leakscope who-saw', () => {
   });
 
   it('prints csv with a header row', async () => {
-    const r = await run(['who-saw', '+447700900456', '--db', fx.db, '--format', 'csv']);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900456', '--db', fx.db, '--format', 'csv']);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\r\n').slice(0, 2)).toEqual([
       'subscriber,site,host,verdict,partner,requests,identifiers,first_seen,last_seen',
@@ -57,32 +57,32 @@ describe('leakscope who-saw', () => {
   });
 
   it('answers with no recipients for a number nobody saw', async () => {
-    const r = await run(['who-saw', '+447700900999', '--db', fx.db]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900999', '--db', fx.db]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('No site received this number');
   });
 
   it.each(['hello', '98', '+9', '07700-900-123-456-789-0'])('refuses the unreadable number %j with exit 2, without echoing it', async (number) => {
-    const r = await run(['who-saw', number, '--db', fx.db]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', number, '--db', fx.db]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot read the NUMBER given \(\d+ characters\) as a phone number of region GB/);
     expect(r.stderr).not.toContain(number);
   });
 
   it('refuses a missing NUMBER', async () => {
-    const r = await run(['who-saw', '--db', fx.db]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '--db', fx.db]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('who-saw needs the subscriber NUMBER');
   });
 
   it('refuses a hash key that is not the one the data was stored with', async () => {
-    const r = await run(['who-saw', '+447700900123', '--db', fx.db], { env: { LEAKSCOPE_HASH_KEY: OTHER_KEY_HEX } });
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', fx.db], { env: { LEAKSCOPE_HASH_KEY: OTHER_KEY_HEX } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the key does not match the one the data was stored with');
   });
 
   it('accepts the right key from the environment instead of the key file', async () => {
-    const r = await run(['who-saw', '+447700900123', '--db', fx.db, '--format', 'json'], { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX } });
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', fx.db, '--format', 'json'], { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX } });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).recipients).toHaveLength(5);
   });
@@ -90,7 +90,7 @@ describe('leakscope who-saw', () => {
   it('refuses when there is no key at all, and says how to give one', async () => {
     const copy = await makeStore();
     await rm(copy.keyFile);
-    const r = await run(['who-saw', '+447700900123', '--db', copy.db]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', copy.db]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('key file not found; set LEAKSCOPE_HASH_KEY');
     await rm(copy.dir, { recursive: true, force: true });
@@ -99,7 +99,7 @@ describe('leakscope who-saw', () => {
   it('refuses a malformed key file', async () => {
     const copy = await makeStore();
     await writeFile(copy.keyFile, '{"version":1,"hash_key":"nope"}', { mode: 0o600 });
-    const r = await run(['who-saw', '+447700900123', '--db', copy.db]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', copy.db]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('key file is invalid');
     await rm(copy.dir, { recursive: true, force: true });
@@ -110,13 +110,13 @@ describe('leakscope who-saw', () => {
     [['--to', '2012-02-30'], /--to "2012-02-30": day 30 does not exist in 2012-02/],
     [['--format', 'html'], /--format "html": expected one of table, json, csv/],
   ])('refuses %j', async (args, message) => {
-    const r = await run(['who-saw', '+447700900123', '--db', fx.db, ...args]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', fx.db, ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
 
   it('refuses a store that does not exist', async () => {
-    const r = await run(['who-saw', '+447700900123', '--db', join(fx.dir, 'none.duckdb')]);
+    const r = await run(['who-saw', '--reason', 'ticket INC-1', '+447700900123', '--db', join(fx.dir, 'none.duckdb')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('run leakscope scan first');
   });

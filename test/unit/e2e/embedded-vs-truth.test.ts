@@ -40,7 +40,7 @@ async function answers(data: string, db: string) {
   }
   const whoSawFiles = (await readdir(join(data, 'truth/who-saw'))).sort();
   for (const file of whoSawFiles) {
-    const r = await run(['who-saw', file.replace(/\.json$/, ''), '--db', db, '--format', 'json']);
+    const r = await run(['who-saw', '--reason', 'truth check', file.replace(/\.json$/, ''), '--db', db, '--format', 'json']);
     expect(r.code).toBe(0);
     ours[`who-saw ${file}`] = JSON.parse(r.stdout);
   }
@@ -54,6 +54,7 @@ describe.each([
   ['a generated NDJSON-only incident', () => incident('ndjson')],
   ['a generated W3C-only incident', () => incident('w3c')],
 ])('scan, report and who-saw on %s', (_title, make) => {
+  // Three scans and a who-saw per truth file (each audited, so fsynced): seconds on a shared machine.
   it('answer exactly as the ground truth, and again after a rescan', async () => {
     const data = await make();
     const db = join(await tmp('leakscope-e2e-db-'), 'store.duckdb');
@@ -70,5 +71,5 @@ describe.each([
       expect(Object.keys(ours).length).toBeGreaterThanOrEqual(5);
       expect(ours).toEqual(truth);
     }
-  });
+  }, 120_000);
 });

@@ -1,0 +1,137 @@
+// The audit trail of the embedded store: `<db>.audit.ndjson`, one entry per line, next to the
+// DuckDB file. Owner-only (0600), opened with O_APPEND so a write can only add to the end,
+// and O_NOFOLLOW so a planted symbolic link is not followed. Appends from several processes
+// (a `serve` and a CLI `who-saw`) take a lock file first, so two of them never chain from the
+// same entry.
+import { constants as fsConstants } from 'node:fs';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LeakscopeError } from '../core/errors.js';
+import type { AuditTrail } from '../store/types.js';
+import { formatEntry, nextEntry, parseEntry, type AuditDraft, type AuditEntry } from './entry.js';
+
+export const AUDIT_FILE_MODE = 0o600;
+/** How long an append waits for another process's lock; a lock older than STALE_LOCK_MS was left by a killed process. */
+const LOCK_WAIT_MS = 5_000;
+const STALE_LOCK_MS = 30_000;
+/** The last entry is read from the end of the file; entries are far shorter than this. */
+const TAIL_BYTES = 64 * 1024;
+
+export function auditFileFor(dbPath: string): string {
+  return `${dbPath}.audit.ndjson`;
+}
+
+function failed(path: string, what: string, cause: unknown): LeakscopeError {
+  return new LeakscopeError('AUDIT_FAILED', `audit file ${path}: ${what}: ${(cause as Error)?.message ?? String(cause)}; the answer was not given`, { cause });
+}
+
+export class NdjsonAuditTrail implements AuditTrail {
+  /** Appends of this process, one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly location: string, private readonly now: () => number = Date.now) {}
+
+  append(draft: AuditDraft): Promise<AuditEntry> {
+    const run = () => this.appendLocked(draft);
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendLocked(draft: AuditDraft): Promise<AuditEntry> {
+    const release = await this.lock();
+    try {
+      let handle;
+      try {
+        handle = await open(this.location,
+          fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, AUDIT_FILE_MODE);
+      } catch (cause) {
+        throw failed(this.location, (cause as NodeJS.ErrnoException).code === 'ELOOP' ? 'is a symbolic link, refused' : 'cannot open', cause);
+      }
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) throw failed(this.location, 'not a regular file', new Error('refused'));
+        if (typeof process.getuid === 'function' && info.uid !== process.getuid()) {
+          throw failed(this.location, `belongs to uid ${info.uid}, not to this user`, new Error('refused'));
+        }
+        if ((info.mode & 0o077) !== 0) await handle.chmod(AUDIT_FILE_MODE);
+        const previous = await this.lastEntry();
+        const entry = nextEntry(previous, draft, this.now());
+        await handle.write(`${formatEntry(entry)}\n`);
+        await handle.sync();
+        return entry;
+      } catch (cause) {
+        if (cause instanceof LeakscopeError) throw cause;
+        throw failed(this.location, 'cannot append', cause);
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await release();
+    }
+  }
+
+  /** The last entry in the file; a last line that is not an entry is refused (the chain would hide it). */
+  private async lastEntry(): Promise<AuditEntry | null> {
+    let handle;
+    try {
+      handle = await open(this.location, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw failed(this.location, 'cannot read', cause);
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) return null;
+      const length = Math.min(size, TAIL_BYTES);
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, size - length);
+      const text = buffer.toString('utf8').replace(/\n+$/, '');
+      const line = text.slice(text.lastIndexOf('\n') + 1);
+      const entry = parseEntry(line);
+      if (entry === null) {
+        throw new LeakscopeError('AUDIT_FAILED',
+          `audit file ${this.location}: its last line is not an audit entry; run leakscope audit verify. The answer was not given`);
+      }
+      return entry;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async lock(): Promise<() => Promise<void>> {
+    const lockPath = `${this.location}.lock`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const handle = await open(lockPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, AUDIT_FILE_MODE);
+        await handle.write(String(process.pid));
+        await handle.close();
+        return async () => { await unlink(lockPath).catch(() => undefined); };
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw failed(this.location, 'cannot take the lock', cause);
+      }
+      const held = await stat(lockPath).catch(() => null);
+      if (held !== null && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
+        await unlink(lockPath).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new LeakscopeError('AUDIT_FAILED', `audit file ${this.location}: another process holds ${lockPath} for more than ${LOCK_WAIT_MS} ms; the answer was not given`,
+          { retryable: true });
+      }
+      await sleep(5 + Math.random() * 10);
+    }
+  }
+
+  async lines(): Promise<string[]> {
+    let text: string;
+    try {
+      text = await readFile(this.location, { encoding: 'utf8', flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new LeakscopeError('INPUT_UNREADABLE', `cannot read the audit file ${this.location}: ${(cause as Error).message}`, { cause });
+    }
+    return text.split('\n').filter((line) => line.length > 0);
+  }
+}
