@@ -1,5 +1,5 @@
-// StoredDisclosure → one JSONEachRow line of the `disclosures` table. JSON.stringify does
-// the escaping of the data; every string is first checked with the literal module's
+// StoredDisclosure → one JSONEachRow row (an object the client serialises) of the `disclosures`
+// table. JSON.stringify does the escaping of the data; every string is first checked with the literal module's
 // checkText, so what cannot round-trip (a lone surrogate) is refused, not mangled.
 import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS } from '../../core/types.js';
@@ -28,7 +28,7 @@ function optionalText(d: StoredDisclosure, field: keyof StoredDisclosure & strin
   return value === null ? null : text(d, field, value);
 }
 
-export function disclosureRow(d: StoredDisclosure): string {
+export function disclosureRow(d: StoredDisclosure): Record<string, unknown> {
   if (!Number.isSafeInteger(d.ts) || d.ts < 0) bad(d, 'ts', 'epoch milliseconds, a non-negative integer');
   if (!VERDICT_SET.has(d.verdict)) bad(d, 'verdict', `one of ${VERDICTS.join(', ')}`);
   if (d.status !== null && !(Number.isInteger(d.status) && d.status >= 0 && d.status <= 2_147_483_647)) bad(d, 'status', 'an HTTP status or null');
@@ -57,5 +57,5 @@ export function disclosureRow(d: StoredDisclosure): string {
     query_masked: text(d, 'queryMasked', d.queryMasked),
     status: d.status,
   };
-  return JSON.stringify(row);
+  return row;
 }

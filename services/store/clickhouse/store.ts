@@ -7,7 +7,7 @@ import type {
   AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
 import { clickhouseConfig, type ClickHouseOptions } from './config.js';
-import { ClickHouseHttp } from './http.js';
+import { ClickHouseConnection } from './client.js';
 import { int, joinSql, qualified, sql, str, ident, type Sql } from './literal.js';
 import { appliedVersions, LATEST_VERSION } from './migrations.js';
 import {
@@ -32,10 +32,10 @@ class ClickHouseStore implements DisclosureStore {
   private closed = false;
   private lastMetaVersion = 0;
 
-  constructor(private readonly http: ClickHouseHttp) {}
+  constructor(private readonly ch: ClickHouseConnection) {}
 
   private get db(): string {
-    return this.http.config.database;
+    return this.ch.config.database;
   }
 
   private open(): void {
@@ -46,15 +46,10 @@ class ClickHouseStore implements DisclosureStore {
     this.open();
     if (batch.length === 0) return;
     // Encode (and validate) the whole batch before sending any of it.
-    const lines = batch.map(disclosureRow);
-    const insert = sql`INSERT INTO ${qualified(this.db, 'disclosures')} (${joinSql(DISCLOSURE_COLUMNS.map((c) => ident(c)), ', ')}) FORMAT JSONEachRow`;
-    const size = this.http.config.maxRowsPerInsert;
-    for (let i = 0; i < lines.length; i += size) {
-      await this.http.exec(insert, {
-        data: `${lines.slice(i, i + size).join('\n')}\n`,
-        settings: { input_format_skip_unknown_fields: '0' },
-      });
-    }
+    const rows = batch.map(disclosureRow);
+    const table = qualified(this.db, 'disclosures');
+    const size = this.ch.config.maxRowsPerInsert;
+    for (let i = 0; i < rows.length; i += size) await this.ch.insert(table, DISCLOSURE_COLUMNS, rows.slice(i, i + size));
   }
 
   async report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
@@ -64,9 +59,9 @@ class ClickHouseStore implements DisclosureStore {
     const byHour = reportSource(this.db, window, site, [HOUR_MS]);
     if (bySite === null || byHour === null) return { totals: { violations: 0, subscribers: 0, sites: 0 }, sites: [], timeline: [] };
     const [siteRows, timelineRows, totalRows] = await Promise.all([
-      this.http.rows<Record<string, unknown>>(reportSitesQuery(bySite)),
-      this.http.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(byHour)),
-      this.http.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(byHour)),
+      this.ch.rows<Record<string, unknown>>(reportSitesQuery(bySite)),
+      this.ch.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(byHour)),
+      this.ch.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(byHour)),
     ]);
     const sites: SiteAggregate[] = siteRows.map((r) => {
       const verdicts: Partial<Record<Verdict, number>> = {};
@@ -102,7 +97,7 @@ class ClickHouseStore implements DisclosureStore {
     this.open();
     const query = whoSawQuery(this.db, subscriberHash, window);
     if (query === null) return [];
-    const rows = await this.http.rows<Record<string, unknown>>(query);
+    const rows = await this.ch.rows<Record<string, unknown>>(query);
     return rows.map((r) => ({
       site: String(r.site),
       host: String(r.host),
@@ -119,7 +114,7 @@ class ClickHouseStore implements DisclosureStore {
     this.open();
     const query = affectedQuery(this.db, window);
     if (query === null) return [];
-    const rows = await this.http.rows<Record<string, unknown>>(query);
+    const rows = await this.ch.rows<Record<string, unknown>>(query);
     return rows.map((r) => ({
       subscriberHash: String(r.subscriber_hash),
       subscriberEnc: String(r.subscriber_enc),
@@ -132,7 +127,7 @@ class ClickHouseStore implements DisclosureStore {
 
   async readMeta(): Promise<StoreMeta> {
     this.open();
-    const rows = await this.http.rows<{ key: string; value_json: string }>(
+    const rows = await this.ch.rows<{ key: string; value_json: string }>(
       sql`SELECT key, argMax(value_json, version) AS value_json FROM ${qualified(this.db, 'meta')} GROUP BY key`,
     );
     const values = new Map(rows.map((r) => [r.key, JSON.parse(r.value_json) as unknown]));
@@ -149,13 +144,13 @@ class ClickHouseStore implements DisclosureStore {
     this.lastMetaVersion = Math.max(Date.now(), this.lastMetaVersion + 1);
     const v = int(this.lastMetaVersion);
     const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
-    await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
+    await this.ch.command(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
       [row('region', meta.region), row('keyCheck', meta.keyCheck)], ', ')}`);
   }
 
   async close(): Promise<void> {
-    // Nothing to release: fetch's keep-alive pool is process-wide and idles out by itself.
     this.closed = true;
+    await this.ch.close();
   }
 }
 
@@ -164,13 +159,20 @@ class ClickHouseStore implements DisclosureStore {
  * in place (`leakscope migrate`); a server that cannot be reached gives a retryable STORE_FAILED.
  */
 export async function openClickHouseStore(url: string, options: ClickHouseOptions = {}): Promise<DisclosureStore> {
-  const http = new ClickHouseHttp(clickhouseConfig(url, options));
-  const versions = await appliedVersions(http);
+  const ch = new ClickHouseConnection(clickhouseConfig(url, options));
+  let versions: number[];
+  try {
+    versions = await appliedVersions(ch);
+  } catch (err) {
+    await ch.close();
+    throw err;
+  }
   if (!versions.includes(LATEST_VERSION)) {
     const found = versions.length === 0 ? 'no leakscope schema' : `schema version ${Math.max(...versions)}`;
+    await ch.close();
     throw new LeakscopeError('STORE_FAILED',
-      `ClickHouse database ${http.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`,
+      `ClickHouse database ${ch.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`,
       { retryable: false });
   }
-  return new ClickHouseStore(http);
+  return new ClickHouseStore(ch);
 }
