@@ -5,13 +5,15 @@
 // KAFKA_BROKERS and CLICKHOUSE_URL; by hand: eval "$(deploy/local/stack up)".
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig, Kafka as KafkaClient, KafkaConfig } from 'kafkajs';
-import { chdbConnection } from '../../../services/store/clickhouse/chdb.js';
+import { chdbConnection, chdbDir } from '../../../services/store/clickhouse/chdb.js';
 import { clickhouseConfig } from '../../../services/store/clickhouse/config.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -52,6 +54,58 @@ export function requireClickHouse(): string {
     throw new Error(`CLICKHOUSE_URL is "${url}", not a URL. To start the stack, ${FIX_IT}`);
   }
   return url;
+}
+
+/**
+ * ClickHouse in-process (chdb, a current release) for this test process: `chdb:<folder>`, one
+ * folder per process (the engine is per process), removed when the process exits. Fails with
+ * the command that installs chdb when it is not there.
+ */
+export function requireChdb(): string {
+  const dir = chdbDir();
+  if (dir === null || !existsSync(join(dir, 'node_modules/chdb/package.json'))) {
+    throw new Error(`chdb (ClickHouse in-process) is not installed in ${dir ?? '(no folder)'}: these tests need it to run the SQL on a current ClickHouse. `
+      + `To install it, run: bash deploy/local/stack provision (or \`npm test\`), or set LEAKSCOPE_CHDB_DIR to a folder where it is installed`);
+  }
+  const data = join(tmpdir(), `leakscope-chdb-test-${process.pid}`);
+  const g = globalThis as { [CHDB_CLEANUP]?: true };
+  if (!g[CHDB_CLEANUP]) {
+    g[CHDB_CLEANUP] = true;
+    mkdirSync(data, { recursive: true });
+    process.once('exit', () => rmSync(data, { recursive: true, force: true }));
+  }
+  return `chdb:${data}`;
+}
+const CHDB_CLEANUP = Symbol.for('leakscope.test.chdb-cleanup');
+
+/** A ClickHouse the store tests run against: the stack's server (18.16) or chdb in-process (26.x). */
+export interface ClickHouseTarget {
+  name: string;
+  /** The oldest release this target may be: 18 for the stack's server, 26 for chdb (the point of it is a current release). */
+  minMajor: number;
+  /** A URL of the target for statements outside any database (DROP DATABASE …). */
+  base: string;
+  /** The store URL of database `db` on the target. */
+  url(db: string): string;
+}
+
+/** Every ClickHouse the store tests must pass on, each failing with its fix-it when missing. */
+export function clickhouseTargets(): ClickHouseTarget[] {
+  // Resolved when a test uses them, so a missing one fails that test with its fix-it, not the file's collection.
+  return [
+    {
+      name: 'ClickHouse server (stack)',
+      minMajor: 18,
+      get base(): string { return requireClickHouse(); },
+      url: (db: string): string => new URL(`/${db}`, requireClickHouse()).toString(),
+    },
+    {
+      name: 'ClickHouse in-process (chdb)',
+      minMajor: 26,
+      get base(): string { return requireChdb(); },
+      url: (db: string): string => `${requireChdb()}?database=${db}`,
+    },
+  ];
 }
 
 /**
