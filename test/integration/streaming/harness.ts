@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { main } from '../../../services/cli/main.js';
 import { migrateClickHouse } from '../../../services/store/clickhouse/index.js';
-import { REPO_ROOT, clickhouseQuery, requireClickHouse, requireKafka, uniqueName } from '../support/servers.js';
+import { REPO_ROOT, clickhouseQuery, clickhouseTargets, requireKafka, uniqueName, type ClickHouseTarget } from '../support/servers.js';
 
 export const INCIDENT = join(REPO_ROOT, 'test/fixtures/incident');
 export const HASH_KEY = '11'.repeat(32);
@@ -21,14 +21,15 @@ export interface StreamEnv {
   env: Record<string, string>;
 }
 
-/** Fails with the fix-it message when the stack is not up (never skips). */
-export async function streamEnv(name: string): Promise<StreamEnv> {
+/**
+ * Fails with the fix-it message when the stack is not up (never skips). The store is the
+ * stack's ClickHouse server unless `target` names another (chdb in-process).
+ */
+export async function streamEnv(name: string, target: ClickHouseTarget = clickhouseTargets()[0]!): Promise<StreamEnv> {
   const brokers = requireKafka();
-  const clickhouseBase = requireClickHouse();
+  const clickhouseBase = target.base;
   const database = uniqueName(`lk_${name}`);
-  const base = new URL(clickhouseBase);
-  base.pathname = `/${database}`;
-  const clickhouseUrl = base.toString();
+  const clickhouseUrl = target.url(database);
   await migrateClickHouse(clickhouseUrl);
   const prefix = `${uniqueName(name)}.`;
   return {
