@@ -6,7 +6,8 @@ import { VERDICTS, type Verdict } from '../../core/types.js';
 import type {
   AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
-import { clickhouseConfig, type ClickHouseOptions } from './config.js';
+import { clickhouseConfig, describeTarget, type ClickHouseOptions } from './config.js';
+import { metaEntries, metaFrom } from '../meta.js';
 import { ClickHouseConnection } from './client.js';
 import { int, joinSql, qualified, sql, str, ident, type Sql } from './literal.js';
 import { appliedVersions, LATEST_VERSION } from './migrations.js';
@@ -39,7 +40,7 @@ class ClickHouseStore implements DisclosureStore {
   }
 
   private open(): void {
-    if (this.closed) throw new LeakscopeError('STORE_FAILED', 'ClickHouse store is closed', { retryable: false });
+    if (this.closed) throw new LeakscopeError('STORE_FAILED', `${describeTarget(this.ch.config)}: the store is closed`, { retryable: false });
   }
 
   async write(batch: readonly StoredDisclosure[]): Promise<void> {
@@ -131,11 +132,10 @@ class ClickHouseStore implements DisclosureStore {
       sql`SELECT key, argMax(value_json, version) AS value_json FROM ${qualified(this.db, 'meta')} GROUP BY key`,
     );
     const values = new Map(rows.map((r) => [r.key, JSON.parse(r.value_json) as unknown]));
-    const text = (key: string): string | null => {
+    return metaFrom((key) => {
       const v = values.get(key);
       return typeof v === 'string' ? v : null;
-    };
-    return { region: text('region'), keyCheck: text('keyCheck') };
+    });
   }
 
   async writeMeta(meta: StoreMeta): Promise<void> {
@@ -145,7 +145,7 @@ class ClickHouseStore implements DisclosureStore {
     const v = int(this.lastMetaVersion);
     const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
     await this.ch.command(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
-      [row('region', meta.region), row('keyCheck', meta.keyCheck)], ', ')}`);
+      metaEntries(meta).map(([key, value]) => row(key, value)), ', ')}`);
   }
 
   async close(): Promise<void> {
@@ -170,9 +170,9 @@ export async function openClickHouseStore(url: string, options: ClickHouseOption
   if (!versions.includes(LATEST_VERSION)) {
     const found = versions.length === 0 ? 'no leakscope schema' : `schema version ${Math.max(...versions)}`;
     await ch.close();
-    throw new LeakscopeError('STORE_FAILED',
-      `ClickHouse database ${ch.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`,
-      { retryable: false });
+    // A store that is not there, like a DuckDB file that does not exist: refused input (exit 2), not a fault.
+    throw new LeakscopeError('INPUT_UNREADABLE',
+      `${describeTarget(ch.config)}: database ${ch.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`);
   }
   return new ClickHouseStore(ch);
 }

@@ -13,6 +13,7 @@ import type {
 } from '../types.js';
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
+import { metaEntries, metaFrom } from '../meta.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
@@ -161,7 +162,7 @@ export class DuckDbStore implements DisclosureStore {
 
   private exclusive<T>(what: string, task: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      if (this.closed) throw new LeakscopeError('INTERNAL', `${what}: the store ${this.path} is closed`);
+      if (this.closed) throw new LeakscopeError('STORE_FAILED', `${what}: the store ${this.path} is closed`, { retryable: false });
       try {
         return await task();
       } catch (cause) {
@@ -305,16 +306,15 @@ export class DuckDbStore implements DisclosureStore {
 
   readMeta(): Promise<StoreMeta> {
     return this.exclusive('reading meta data', async () => {
-      const rows = await this.rows(`SELECT key, value FROM meta WHERE key IN ('region', 'key_check')`);
-      const value = (key: string): string | null => (rows.find((r) => r['key'] === key)?.['value'] as string | null | undefined) ?? null;
-      return { region: value('region'), keyCheck: value('key_check') };
+      const rows = await this.rows(`SELECT key, value FROM meta WHERE key NOT LIKE 'registry_digest:%'`);
+      return metaFrom((key) => (rows.find((r) => r['key'] === key)?.['value'] as string | null | undefined) ?? null);
     });
   }
 
   writeMeta(meta: StoreMeta): Promise<void> {
     return this.exclusive('writing meta data', async () => {
       this.refuseReadOnly('writeMeta');
-      await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('region', $1), ('key_check', $2)`, [meta.region, meta.keyCheck]);
+      for (const [key, value] of metaEntries(meta)) await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [key, value]);
     });
   }
 
@@ -388,7 +388,7 @@ export class DuckDbStore implements DisclosureStore {
       this.closed = true;
       if (this.stagingDir !== null) rmSync(this.stagingDir, { recursive: true, force: true });
     }).catch((err: unknown) => {
-      if (this.closed && err instanceof LeakscopeError && err.code === 'INTERNAL') return;
+      if (this.closed && err instanceof LeakscopeError && err.code === 'STORE_FAILED') return;
       throw err;
     });
   }

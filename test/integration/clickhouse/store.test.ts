@@ -33,7 +33,9 @@ afterAll(async () => {
   for (const db of databases) await clickhouseQuery(target.base, `DROP DATABASE IF EXISTS ${db}`);
 });
 
-describeStoreContract('clickhouse', async () => openClickHouseStore(await freshUrl('lk_contract')));
+describeStoreContract('clickhouse', async () => openClickHouseStore(await freshUrl('lk_contract')), {
+  openMissing: () => openClickHouseStore(target.url(uniqueName('lk_missing'))),
+});
 
 describe('clickhouse store', () => {
   it('reports the server version', async () => {
@@ -70,9 +72,25 @@ describe('clickhouse store', () => {
       const db = uniqueName('lk_unmigrated');
       const err = await openClickHouseStore(target.url(db)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LeakscopeError);
-      expect(err).toMatchObject({ code: 'STORE_FAILED', retryable: false });
+      expect(err).toMatchObject({ code: 'INPUT_UNREADABLE', retryable: false });
       expect((err as Error).message).toMatch(/leakscope migrate/);
     });
+  });
+
+  it('reads the key check of a store written before the meta keys were shared (keyCheck), and writes key_check', async () => {
+    const url = await freshUrl('lk_meta');
+    const db = clickhouseDatabase(url);
+    await clickhouseQuery(target.base, `INSERT INTO ${db}.meta (key, value_json, version) VALUES ('region', '"GB"', 1), ('keyCheck', '"old"', 1)`);
+    const store = await openClickHouseStore(url);
+    try {
+      expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: 'old' });
+      await store.writeMeta({ region: 'GB', keyCheck: 'new' });
+      expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: 'new' });
+      const keys = await clickhouseRows<{ key: string }>(target.base, `SELECT DISTINCT key FROM ${db}.meta ORDER BY key`);
+      expect(keys.map((k) => k.key)).toEqual(['keyCheck', 'key_check', 'region']);
+    } finally {
+      await store.close();
+    }
   });
 
   describe('a batch written twice', () => {
