@@ -6,6 +6,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS } from '../../core/types.js';
 import type { ClickHouseConnection } from './client.js';
 import { ident, int, joinSql, qualified, sql, str, type Sql } from './literal.js';
+import { siteStateDefinitions, siteStateExpressions } from './rollups.js';
 import { clickhouseVersionOf, versionAtLeast, type ClickHouseVersion } from './version.js';
 
 export interface Migration {
@@ -32,12 +33,7 @@ function siteRollupTable(table: Sql): Sql {
   bucket_ms Int64,
   site String,
   verdict ${VERDICT_TYPE},
-  violations_state AggregateFunction(uniqExact, String),
-  subscribers_state AggregateFunction(uniqExactIf, String, UInt8),
-  first_seen_state AggregateFunction(min, Int64),
-  last_seen_state AggregateFunction(max, Int64),
-  hosts_state AggregateFunction(groupUniqArray, String),
-  channels_state AggregateFunction(groupUniqArrayArray, Array(String))
+  ${siteStateDefinitions()}
 ) ENGINE = AggregatingMergeTree()
 PARTITION BY ${monthOf(sql`bucket_ms`)}
 ORDER BY (bucket_ms, site, verdict)`;
@@ -49,12 +45,7 @@ SELECT
   toInt64(intDiv(ts_ms, ${int(bucketMs)}) * ${int(bucketMs)}) AS bucket_ms,
   site,
   verdict,
-  uniqExactState(id) AS violations_state,
-  uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
-  minState(ts_ms) AS first_seen_state,
-  maxState(ts_ms) AS last_seen_state,
-  groupUniqArrayState(host) AS hosts_state,
-  groupUniqArrayArrayState(channels) AS channels_state
+  ${siteStateExpressions()}
 FROM ${source}
 WHERE verdict != 'authorized'
 GROUP BY bucket_ms, site, verdict`;
