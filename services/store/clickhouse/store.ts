@@ -14,7 +14,7 @@ import { appliedVersions, LATEST_VERSION } from './migrations.js';
 import {
   affectedQuery, DAY_MS, HOUR_MS, reportSitesQuery, reportSource, reportTimelineQuery, reportTotalsQuery, verdictColumn, whoSawQuery,
 } from './queries.js';
-import { DISCLOSURE_COLUMNS, disclosureRow } from './rows.js';
+import { CLICKHOUSE_COLUMNS, disclosureRow } from './rows.js';
 
 /** A UInt64/Int64 from JSONEachRow (quoted) or a small number; refuses what a JS number cannot hold exactly. */
 function num(value: unknown, what: string): number {
@@ -50,7 +50,7 @@ class ClickHouseStore implements DisclosureStore {
     const rows = batch.map(disclosureRow);
     const table = qualified(this.db, 'disclosures');
     const size = this.ch.config.maxRowsPerInsert;
-    for (let i = 0; i < rows.length; i += size) await this.ch.insert(table, DISCLOSURE_COLUMNS, rows.slice(i, i + size));
+    for (let i = 0; i < rows.length; i += size) await this.ch.insert(table, CLICKHOUSE_COLUMNS, rows.slice(i, i + size));
   }
 
   async report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {

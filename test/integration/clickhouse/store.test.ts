@@ -8,6 +8,7 @@ import { clickhouseDatabase, clickhouseQuery, clickhouseRows, clickhouseTargets,
 import { buildReport, buildWhoSaw } from '../../../services/store/answers.js';
 import type { DisclosureStore, StoredDisclosure } from '../../../services/store/types.js';
 import { LeakscopeError } from '../../../services/core/errors.js';
+import { DISCLOSURE_COLUMNS } from '../../../services/store/columns.js';
 import {
   clickhouseVersion, migrateClickHouse, openClickHouseStore, LATEST_VERSION, MIGRATIONS,
 } from '../../../services/store/clickhouse/index.js';
@@ -75,6 +76,15 @@ describe('clickhouse store', () => {
       expect(err).toMatchObject({ code: 'INPUT_UNREADABLE', retryable: false });
       expect((err as Error).message).toMatch(/leakscope migrate/);
     });
+  });
+
+  it('has the disclosures table of the shared column list, in order, Nullable where it may be null', async () => {
+    const db = clickhouseDatabase(await freshUrl('lk_columns'));
+    // DESCRIBE lists columns in table order on both releases (18.16's system.columns has no position).
+    const columns = await clickhouseRows<{ name: string; type: string }>(target.base, `DESCRIBE TABLE ${db}.disclosures`);
+    expect(columns.map((c) => c.name)).toEqual(DISCLOSURE_COLUMNS.map((c) => c.name));
+    // subscriber_hash is in the sorting key, so '' stands for null there (rows.ts).
+    expect(columns.map((c) => c.type.startsWith('Nullable('))).toEqual(DISCLOSURE_COLUMNS.map((c) => c.nullable && c.name !== 'subscriber_hash'));
   });
 
   it('reads the key check of a store written before the meta keys were shared (keyCheck), and writes key_check', async () => {

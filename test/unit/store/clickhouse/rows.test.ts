@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_DATA } from '../../../contract/store-contract.js';
-import { DISCLOSURE_COLUMNS, disclosureRow } from '../../../../services/store/clickhouse/rows.js';
+import { CLICKHOUSE_COLUMNS as DISCLOSURE_COLUMNS, disclosureRow } from '../../../../services/store/clickhouse/rows.js';
 
 const d = CONTRACT_DATA[0]!;
 
