@@ -2,13 +2,13 @@
 // hold the same keys (services/store/types.ts says what each fact means).
 import type { StoreMeta } from './types.js';
 
-export const META_KEYS: Readonly<Record<keyof StoreMeta, string>> = Object.freeze({
+const META_KEYS: Readonly<Record<keyof StoreMeta, string>> = Object.freeze({
   region: 'region',
   keyCheck: 'key_check',
 });
 
 /** Keys older stores used, read when the current key is absent: ClickHouse stores wrote `keyCheck` before the names were shared. */
-export const LEGACY_META_KEYS: Readonly<Partial<Record<keyof StoreMeta, string>>> = Object.freeze({
+const LEGACY_META_KEYS: Readonly<Partial<Record<keyof StoreMeta, string>>> = Object.freeze({
   keyCheck: 'keyCheck',
 });
 

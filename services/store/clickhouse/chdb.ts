@@ -11,7 +11,7 @@ import { LeakscopeError } from '../../core/errors.js';
 
 export const CHDB_DIR_ENV = 'LEAKSCOPE_CHDB_DIR';
 const STACK_STATE_ENV = 'LEAKSCOPE_STACK_STATE';
-export const CHDB_INSTALL_COMMAND = 'bash deploy/local/stack provision';
+const CHDB_INSTALL_COMMAND = 'bash deploy/local/stack provision';
 
 type ChdbConnection = NonNullable<ClickHouseClientConfigOptions['connection']>;
 interface ChdbConnectionModule {

@@ -34,8 +34,8 @@ export interface ClickHouseConfig {
   readonly readRetries: number;
 }
 
-export const DEFAULT_DATABASE = 'leakscope';
-export const CHDB_SCHEME = 'chdb:';
+const DEFAULT_DATABASE = 'leakscope';
+const CHDB_SCHEME = 'chdb:';
 
 const DEFAULTS = { requestTimeoutMs: 30_000, maxRowsPerInsert: 100_000, compression: undefined, readRetries: 2 } as const;
 const KNOWN_OPTIONS = new Set(Object.keys(DEFAULTS));

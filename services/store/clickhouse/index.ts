@@ -7,8 +7,8 @@ import { runMigrations, type MigrateResult } from './migrations.js';
 import { clickhouseVersionOf, type ClickHouseVersion } from './version.js';
 
 export { openClickHouseStore } from './store.js';
-export { clickhouseConfig, isChdbUrl, DEFAULT_DATABASE } from './config.js';
-export { CHDB_DIR_ENV, chdbDir } from './chdb.js';
+export { clickhouseConfig, isChdbUrl } from './config.js';
+export { chdbDir } from './chdb.js';
 export type { ClickHouseConfig, ClickHouseOptions } from './config.js';
 export { LATEST_VERSION, MIGRATIONS, MIN_SERVER } from './migrations.js';
 export type { MigrateResult, Migration } from './migrations.js';

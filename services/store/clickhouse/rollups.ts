@@ -19,7 +19,7 @@ interface StateColumn {
   readonly state: Sql;
 }
 
-export const SITE_STATES: readonly StateColumn[] = Object.freeze([
+const SITE_STATES: readonly StateColumn[] = Object.freeze([
   { column: sql`violations_state`, type: sql`AggregateFunction(uniqExact, String)`, state: sql`uniqExactState(id)` },
   { column: sql`subscribers_state`, type: sql`AggregateFunction(uniqExactIf, String, UInt8)`, state: sql`uniqExactIfState(subscriber_hash, subscriber_hash != '')` },
   { column: sql`first_seen_state`, type: sql`AggregateFunction(min, Int64)`, state: sql`minState(ts_ms)` },
