@@ -17,8 +17,8 @@ function killedDetector(s: StreamEnv, group: string): Promise<{ signal: NodeJS.S
   const script = `
     import { writeSync } from 'node:fs';
     const { Detector } = await import(${url('detector/index.js')});
-    const { openClickHouseStore } = await import(${url('sinks/clickhouse/index.js')});
-    const { topicNames } = await import(${url('sources/kafka/index.js')});
+    const { openClickHouseStore } = await import(${url('store/clickhouse/index.js')});
+    const { topicNames } = await import(${url('kafka/index.js')});
     const { createMetrics, silentLogger } = await import(${url('observability/index.js')});
     const detector = new Detector({
       brokers: ${JSON.stringify(s.brokers)}, topics: topicNames(${JSON.stringify(s.prefix)}),
