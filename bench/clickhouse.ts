@@ -2,11 +2,15 @@
 // store.write (replaying 10 % of the batches, as a detector after a crash would), then the
 // 15-day report and who-saw timed, p50/p99, against the same report computed by hand from
 // the raw table (uniqExact over `disclosures`) in the same run — the yardstick the rollups
-// must beat. Uses its own database, dropped at the end.
+// must beat. Uses its own database, dropped at the end. On a server (CLICKHOUSE_URL) and on
+// ClickHouse in-process (chdb:PATH).
 import { randomBytes } from 'node:crypto';
 import { VERDICTS } from '../services/core/types.js';
 import type { StoredDisclosure } from '../services/store/types.js';
-import { migrateClickHouse, openClickHouseStore } from '../services/store/clickhouse/index.js';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { isChdbUrl, migrateClickHouse, openClickHouseStore } from '../services/store/clickhouse/index.js';
+import { chdbConnection } from '../services/store/clickhouse/chdb.js';
+import { clickhouseConfig } from '../services/store/clickhouse/config.js';
 
 export interface LatencyResult { p50Ms: number; p99Ms: number; runs: number }
 
@@ -67,14 +71,27 @@ async function time(runs: number, fn: (i: number) => Promise<unknown>): Promise<
   return { p50Ms: Math.round(at(0.5) * 10) / 10, p99Ms: Math.round(at(0.99) * 10) / 10, runs };
 }
 
-async function post(base: string, query: string): Promise<string> {
-  const res = await fetch(base, { method: 'POST', body: query });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${text}`);
-  return text;
+/** A raw client for the yardstick queries, on the same server (or chdb engine) as the store. */
+function rawClient(url: string): ClickHouseClient {
+  const config = clickhouseConfig(url);
+  return config.kind === 'chdb'
+    ? createClient({ connection: chdbConnection(config.chdbPath!) })
+    : createClient({ url: config.endpoint!, request_timeout: 300_000 });
 }
 
-/** `url` is a ClickHouse server (its path is ignored: a fresh database is used and dropped). */
+async function post(client: ClickHouseClient, query: string): Promise<string> {
+  const result = await client.exec({ query });
+  const chunks: Buffer[] = [];
+  for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The store URL of database `db` on the ClickHouse of `url` (a server, or chdb:PATH). */
+function databaseUrl(url: string, db: string): string {
+  return isChdbUrl(url) ? `${url.split('?', 1)[0]}?database=${db}` : new URL(`/${db}`, url).toString();
+}
+
+/** `url` is a ClickHouse server or chdb:PATH (its database is ignored: a fresh one is used and dropped). */
 export async function benchClickHouseReport(
   url: string,
   options: { disclosures?: number; subscribers?: number; sites?: number; batch?: number; runs?: number; database?: string; keep?: boolean } = {},
@@ -85,8 +102,8 @@ export async function benchClickHouseReport(
   const batch = options.batch ?? 50_000;
   const runs = options.runs ?? 30;
   const db = options.database ?? `lk_bench_${randomBytes(4).toString('hex')}`;
-  const base = new URL('/', url).toString();
-  const dbUrl = new URL(`/${db}`, url).toString();
+  const base = rawClient(url);
+  const dbUrl = databaseUrl(url, db);
   const migrated = await migrateClickHouse(dbUrl);
   const store = await openClickHouseStore(dbUrl, { maxRowsPerInsert: batch, requestTimeoutMs: 300_000 });
   try {
@@ -127,5 +144,6 @@ export async function benchClickHouseReport(
   } finally {
     await store.close();
     if (!options.keep) await post(base, `DROP DATABASE IF EXISTS ${db}`);
+    await base.close();
   }
 }

@@ -108,16 +108,39 @@ const SECTIONS: Section[] = [
   {
     name: 'clickhouse',
     async run() {
+      // The stack's server (CLICKHOUSE_URL), and ClickHouse in-process (chdb) when provisioned;
+      // LEAKSCOPE_BENCH_CLICKHOUSE=server|chdb picks one.
       const url = process.env.CLICKHOUSE_URL;
       if (!url) throw new Error('CLICKHOUSE_URL is not set: run eval "$(bash deploy/local/stack up)" first');
+      const { existsSync, mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const { chdbDir } = await import('../services/store/clickhouse/index.js');
       const { benchClickHouseReport } = await import('./clickhouse.js');
-      const r = await benchClickHouseReport(url);
-      return {
-        server: r.server, 'stored disclosures': fmt(r.disclosures), 'insert rate': `${fmt(r.insertRowsPerSec)} rows/s`,
-        '15-day report from rollups p50/p99': `${fmt(r.report15d.p50Ms, 1)} / ${fmt(r.report15d.p99Ms, 1)} ms`,
-        '15-day report by hand from the raw table p50/p99 (baseline)': `${fmt(r.rawReport15d.p50Ms, 1)} / ${fmt(r.rawReport15d.p99Ms, 1)} ms`,
-        'who-saw p50/p99': `${fmt(r.whoSaw.p50Ms, 1)} / ${fmt(r.whoSaw.p99Ms, 1)} ms`,
-      };
+      const only = process.env.LEAKSCOPE_BENCH_CLICKHOUSE;
+      const dir = chdbDir();
+      const targets: Array<{ name: string; url: string; cleanup?: () => void }> = [];
+      if (only !== 'chdb') targets.push({ name: 'server', url });
+      if (only !== 'server' && dir !== null && existsSync(join(dir, 'node_modules/chdb/package.json'))) {
+        const data = mkdtempSync(join(tmpdir(), 'leakscope-bench-chdb-'));
+        targets.push({ name: 'chdb', url: `chdb:${data}`, cleanup: () => rmSync(data, { recursive: true, force: true }) });
+      }
+      const out: Record<string, unknown> = {};
+      for (const t of targets) {
+        try {
+          const r = await benchClickHouseReport(t.url);
+          const p = `${t.name} ${r.server}: `;
+          Object.assign(out, {
+            [`${p}stored disclosures`]: fmt(r.disclosures), [`${p}insert rate`]: `${fmt(r.insertRowsPerSec)} rows/s`,
+            [`${p}15-day report from rollups p50/p99`]: `${fmt(r.report15d.p50Ms, 1)} / ${fmt(r.report15d.p99Ms, 1)} ms`,
+            [`${p}15-day report by hand from the raw table p50/p99 (baseline)`]: `${fmt(r.rawReport15d.p50Ms, 1)} / ${fmt(r.rawReport15d.p99Ms, 1)} ms`,
+            [`${p}who-saw p50/p99`]: `${fmt(r.whoSaw.p50Ms, 1)} / ${fmt(r.whoSaw.p99Ms, 1)} ms`,
+          });
+        } finally {
+          t.cleanup?.();
+        }
+      }
+      return out;
     },
   },
   {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createClient } from '@clickhouse/client';
 import { AvroCodec, fromAvroGatewayRequest } from '../services/avro/index.js';
 import { DEFAULT_DETECTOR_SETTINGS, Detector } from '../services/detector/index.js';
 import { createMetrics, silentLogger } from '../services/observability/index.js';
@@ -336,8 +337,9 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    const drop = new URL('/', base);
-    await fetch(drop, { method: 'POST', body: `DROP DATABASE IF EXISTS ${run}` }).catch(() => undefined);
+    const client = createClient({ url: new URL('/', base).toString() });
+    await client.command({ query: `DROP DATABASE IF EXISTS ${run}` }).catch(() => undefined);
+    await client.close();
   }
 }
 

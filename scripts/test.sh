@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: type-check, build, provision the real servers (deploy/local) unless
-# KAFKA_BROKERS / CLICKHOUSE_URL are set, then run unit and integration tests with vitest.
+# KAFKA_BROKERS / CLICKHOUSE_URL are set, and chdb unless LEAKSCOPE_CHDB_DIR is, then run unit and integration tests with vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +18,12 @@ if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
   eval "$(bash deploy/local/stack up)"
 fi
 export KAFKA_BROKERS CLICKHOUSE_URL
-echo "KAFKA_BROKERS=$KAFKA_BROKERS CLICKHOUSE_URL=$CLICKHOUSE_URL"
+# ClickHouse in-process (chdb, a current release): the store tests run on it too.
+if [[ -z "${LEAKSCOPE_CHDB_DIR:-}" ]]; then
+  eval "$(bash deploy/local/stack chdb)"
+fi
+export LEAKSCOPE_CHDB_DIR
+echo "KAFKA_BROKERS=$KAFKA_BROKERS CLICKHOUSE_URL=$CLICKHOUSE_URL LEAKSCOPE_CHDB_DIR=$LEAKSCOPE_CHDB_DIR"
 
 echo "== tests"
 npx vitest run "$@"

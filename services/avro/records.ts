@@ -4,6 +4,7 @@
 
 import type { GatewayRequest, PartnerEntry, Registry, Verdict } from '../core/types.js';
 import type { StoredDisclosure } from '../store/types.js';
+import { avroName, DISCLOSURE_COLUMNS } from '../store/columns.js';
 
 export interface AvroHeader {
   name: string;
@@ -211,51 +212,20 @@ export function fromAvroPartnerRecord(a: AvroPartnerRecord): PartnerRecordConten
   };
 }
 
-/** The Avro form of a stored disclosure (services/store: the subscriber only protected). */
+/** The Avro form of a stored disclosure (services/store: the subscriber only protected), field by field from the shared column list. */
 export function toAvroDisclosure(d: StoredDisclosure): AvroDisclosure {
-  return {
-    id: d.id,
-    request_key: d.requestKey,
-    ts: d.ts,
-    host: d.host,
-    site: d.site,
-    subscriber_hash: d.subscriberHash,
-    subscriber_masked: d.subscriberMasked,
-    subscriber_enc: d.subscriberEnc,
-    channels: [...d.channels],
-    verdict: d.verdict,
-    partner_id: d.partnerId,
-    registry_version: d.registryVersion,
-    gateway_id: d.gatewayId,
-    bearer: d.bearer,
-    method: d.method,
-    scheme: d.scheme,
-    path: d.path,
-    query_masked: d.queryMasked,
-    status: d.status,
-  };
+  const fields = d as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const c of DISCLOSURE_COLUMNS) {
+    const value = fields[c.field];
+    out[avroName(c)] = c.kind === 'text[]' ? [...(value as string[])] : value;
+  }
+  return out as unknown as AvroDisclosure;
 }
 
 export function fromAvroDisclosure(a: AvroDisclosure): StoredDisclosure {
-  return {
-    id: a.id,
-    requestKey: a.request_key,
-    ts: a.ts,
-    host: a.host,
-    site: a.site,
-    subscriberHash: a.subscriber_hash,
-    subscriberMasked: a.subscriber_masked,
-    subscriberEnc: a.subscriber_enc,
-    channels: a.channels,
-    verdict: a.verdict,
-    partnerId: a.partner_id,
-    registryVersion: a.registry_version,
-    gatewayId: a.gateway_id,
-    bearer: a.bearer,
-    method: a.method,
-    scheme: a.scheme,
-    path: a.path,
-    queryMasked: a.query_masked,
-    status: a.status,
-  };
+  const fields = a as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const c of DISCLOSURE_COLUMNS) out[c.field] = fields[avroName(c)];
+  return out as unknown as StoredDisclosure;
 }

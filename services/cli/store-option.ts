@@ -32,7 +32,8 @@ export const STORE_FLAG_OPTIONS = {
 
 export const STORE_FLAGS_USAGE = [
   `  --db PATH               the DuckDB store written by \`leakscope scan\` (default ./${DEFAULT_DB})`,
-  `  --clickhouse URL        read ClickHouse instead, e.g. http://127.0.0.1:8123/leakscope`,
+  `  --clickhouse URL        read ClickHouse instead, e.g. http://127.0.0.1:8123/leakscope,`,
+  `                          or chdb:PATH for ClickHouse in-process with its data under PATH`,
   `                          (default: $${CLICKHOUSE_URL_ENV} when set and --db is not given)`,
 ].join('\n');
 
@@ -74,6 +75,8 @@ export function requireClickHouseUrl(flag: string | undefined, env: Readonly<Rec
 }
 
 function checkUrl(value: string, where: string): string {
+  // ClickHouse in-process (chdb) under a folder; the store reads the rest of it.
+  if (value.startsWith('chdb:')) return value;
   let url: URL;
   try {
     url = new URL(value);
@@ -81,7 +84,7 @@ function checkUrl(value: string, where: string): string {
     throw new LeakscopeError('USAGE', `${where} ${JSON.stringify(redactUrl(value))}: not a URL (expected e.g. http://127.0.0.1:8123/leakscope)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new LeakscopeError('USAGE', `${where}: expected an http:// or https:// URL of the ClickHouse HTTP interface, got ${url.protocol}`);
+    throw new LeakscopeError('USAGE', `${where}: expected an http:// or https:// URL of the ClickHouse HTTP interface, or chdb:PATH, got ${url.protocol}`);
   }
   return value;
 }
@@ -99,7 +102,8 @@ export function redactUrl(value: string): string {
 
 /** Where the store is, for messages. */
 export function describeLocation(location: StoreLocation): string {
-  return location.kind === 'duckdb' ? location.path : `ClickHouse at ${redactUrl(location.url)}`;
+  if (location.kind === 'duckdb') return location.path;
+  return location.url.startsWith('chdb:') ? `ClickHouse in-process at ${location.url.slice(5)}` : `ClickHouse at ${redactUrl(location.url)}`;
 }
 
 /** Says on stderr where the data comes from when the environment, not a flag, chose it. */

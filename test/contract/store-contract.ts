@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, buildWhoSaw } from '../../services/store/answers.js';
 import type { DisclosureStore, StoredDisclosure } from '../../services/store/types.js';
+import { LeakscopeError } from '../../services/core/errors.js';
 
 const H = 3_600_000;
 const T0 = Date.parse('2012-01-10T09:00:00.000Z');
@@ -37,8 +38,40 @@ export const CONTRACT_DATA: StoredDisclosure[] = [
 
 const WINDOW = { from: T0, to: T0 + 24 * H };
 
-export function describeStoreContract(name: string, open: () => Promise<DisclosureStore>): void {
+export interface StoreContractOptions {
+  /** Opens a store that does not exist (a missing file, a database never migrated) the way the query commands do. */
+  openMissing: () => Promise<DisclosureStore>;
+}
+
+export function describeStoreContract(name: string, open: () => Promise<DisclosureStore>, options: StoreContractOptions): void {
   describe(`${name} store contract`, () => {
+    it('refuses a store that does not exist as refused input, naming what to do', async () => {
+      const err = await options.openMissing().then(async (s) => { await s.close(); return null; }, (e: unknown) => e);
+      expect(err).toBeInstanceOf(LeakscopeError);
+      expect(err).toMatchObject({ code: 'INPUT_UNREADABLE', retryable: false });
+      expect((err as Error).message).toMatch(/leakscope (scan|migrate)/);
+    });
+
+    it('refuses every call once closed, with a STORE_FAILED that is not retryable; closing again is harmless', async () => {
+      const closed = await open();
+      await closed.close();
+      await closed.close();
+      const W = { from: T0, to: T0 + H };
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['write', () => closed.write(CONTRACT_DATA.slice(0, 1))],
+        ['report', () => closed.report(W)],
+        ['whoSaw', () => closed.whoSaw(A, W)],
+        ['affected', () => closed.affected(W)],
+        ['readMeta', () => closed.readMeta()],
+        ['writeMeta', () => closed.writeMeta({ region: 'GB', keyCheck: null })],
+      ];
+      for (const [what, call] of calls) {
+        const err = await call().then(() => null, (e: unknown) => e);
+        expect(err, what).toMatchObject({ code: 'STORE_FAILED', retryable: false });
+        expect((err as Error).message, what).toMatch(/closed/);
+      }
+    });
+
     let store: DisclosureStore;
     beforeAll(async () => {
       store = await open();
@@ -105,9 +138,12 @@ export function describeStoreContract(name: string, open: () => Promise<Disclosu
       expect(rows[0]!.lastSeen).toBe(T0 + 5 * H);
     });
 
-    it('keeps its meta data', async () => {
+    it('keeps its meta data, the latest write winning', async () => {
+      expect(await store.readMeta()).toEqual({ region: null, keyCheck: null });
       await store.writeMeta({ region: 'GB', keyCheck: 'k1' });
       expect(await store.readMeta()).toEqual({ region: 'GB', keyCheck: 'k1' });
+      await store.writeMeta({ region: 'FI', keyCheck: 'k2' });
+      expect(await store.readMeta()).toEqual({ region: 'FI', keyCheck: 'k2' });
     });
 
     it('keeps the encryption-key check beside the hash key\'s, untouched by a write that does not give it', async () => {

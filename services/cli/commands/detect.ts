@@ -36,7 +36,7 @@ export const detectCommand: Command = {
     'are in ClickHouse. Keys: LEAKSCOPE_HASH_KEY / LEAKSCOPE_ENC_KEY, or --key-file.',
     '',
     STREAM_FLAGS_USAGE,
-    `  --clickhouse URL      ClickHouse, e.g. http://127.0.0.1:8123/leakscope (default $${CLICKHOUSE_URL_ENV}); run leakscope migrate first`,
+    `  --clickhouse URL      ClickHouse, e.g. http://127.0.0.1:8123/leakscope or chdb:PATH (default $${CLICKHOUSE_URL_ENV}); run leakscope migrate first`,
     '  --once                exit when caught up with the end of gateway-requests and everything is written',
     '  --group ID            consumer group (default leakscope-detector)',
     '  --key-file FILE       privacy keys file (when LEAKSCOPE_HASH_KEY is not set)',

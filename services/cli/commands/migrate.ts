@@ -14,7 +14,8 @@ leakscope) is created when it does not exist, then every migration not yet recor
 schema_migrations table is applied, in order. Safe to run any number of times.
 
   --clickhouse URL  the ClickHouse HTTP interface and database,
-                    e.g. http://127.0.0.1:8123/leakscope (default: $${CLICKHOUSE_URL_ENV})
+                    e.g. http://127.0.0.1:8123/leakscope (default: $${CLICKHOUSE_URL_ENV}),
+                    or chdb:PATH[?database=NAME]: ClickHouse in-process, data under PATH
 `;
 
 export const migrate: Command = {

@@ -4,16 +4,16 @@
 import { LeakscopeError } from '../../core/errors.js';
 import { formatEntry, nextEntry, parseEntry, type AuditDraft, type AuditEntry } from '../../audit/entry.js';
 import type { AuditTrail } from '../types.js';
-import type { ClickHouseHttp } from './http.js';
+import type { ClickHouseConnection } from './client.js';
 import { int, qualified, sql, str } from './literal.js';
 
 export class ClickHouseAuditTrail implements AuditTrail {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly http: ClickHouseHttp, private readonly now: () => number = Date.now) {}
+  constructor(private readonly ch: ClickHouseConnection, private readonly now: () => number = Date.now) {}
 
   get location(): string {
-    return `ClickHouse table ${this.http.config.database}.audit_log`;
+    return `ClickHouse table ${this.ch.config.database}.audit_log`;
   }
 
   append(draft: AuditDraft): Promise<AuditEntry> {
@@ -24,15 +24,15 @@ export class ClickHouseAuditTrail implements AuditTrail {
   }
 
   private async appendNow(draft: AuditDraft): Promise<AuditEntry> {
-    const table = qualified(this.http.config.database, 'audit_log');
+    const table = qualified(this.ch.config.database, 'audit_log');
     try {
-      const [last] = await this.http.rows<{ line: string }>(sql`SELECT line FROM ${table} ORDER BY seq DESC LIMIT 1`);
+      const [last] = await this.ch.rows<{ line: string }>(sql`SELECT line FROM ${table} ORDER BY seq DESC LIMIT 1`);
       const previous = last === undefined ? null : parseEntry(last.line);
       if (last !== undefined && previous === null) {
         throw new LeakscopeError('AUDIT_FAILED', `${this.location}: its last row is not an audit entry; run leakscope audit verify. The answer was not given`);
       }
       const entry = nextEntry(previous, draft, this.now());
-      await this.http.exec(sql`INSERT INTO ${table} (seq, at_ms, line) VALUES (${int(entry.seq)}, ${int(Date.parse(entry.at))}, ${str(formatEntry(entry))})`);
+      await this.ch.command(sql`INSERT INTO ${table} (seq, at_ms, line) VALUES (${int(entry.seq)}, ${int(Date.parse(entry.at))}, ${str(formatEntry(entry))})`);
       return entry;
     } catch (cause) {
       if (cause instanceof LeakscopeError && cause.code === 'AUDIT_FAILED') throw cause;
@@ -43,7 +43,7 @@ export class ClickHouseAuditTrail implements AuditTrail {
 
   async lines(): Promise<string[]> {
     // Stored order is insertion order within a seq too (a fork shows as two rows of one seq).
-    const rows = await this.http.rows<{ line: string }>(sql`SELECT line FROM ${qualified(this.http.config.database, 'audit_log')} ORDER BY seq, at_ms`);
+    const rows = await this.ch.rows<{ line: string }>(sql`SELECT line FROM ${qualified(this.ch.config.database, 'audit_log')} ORDER BY seq, at_ms`);
     return rows.map((r) => r.line);
   }
 }

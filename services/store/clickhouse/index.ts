@@ -1,12 +1,14 @@
-// The ClickHouse sink: a DisclosureStore over ClickHouse's HTTP interface, its versioned
-// schema, and the one literal formatter every value goes through on its way into SQL.
+// The ClickHouse store: a DisclosureStore over @clickhouse/client (a server, or ClickHouse
+// in-process through chdb), its versioned schema, and the one literal formatter every value
+// goes through on its way into SQL.
 import { clickhouseConfig, type ClickHouseOptions } from './config.js';
-import { ClickHouseHttp } from './http.js';
+import { ClickHouseConnection } from './client.js';
 import { runMigrations, type MigrateResult } from './migrations.js';
 import { clickhouseVersionOf, type ClickHouseVersion } from './version.js';
 
 export { openClickHouseStore } from './store.js';
-export { clickhouseConfig, DEFAULT_DATABASE } from './config.js';
+export { clickhouseConfig, isChdbUrl } from './config.js';
+export { chdbDir } from './chdb.js';
 export type { ClickHouseConfig, ClickHouseOptions } from './config.js';
 export { LATEST_VERSION, MIGRATIONS, MIN_SERVER } from './migrations.js';
 export type { MigrateResult, Migration } from './migrations.js';
@@ -17,10 +19,19 @@ export type { Sql } from './literal.js';
 
 /** Creates the database when missing and applies every pending migration (`leakscope migrate`). */
 export async function migrateClickHouse(url: string, options: ClickHouseOptions = {}): Promise<MigrateResult> {
-  return runMigrations(new ClickHouseHttp(clickhouseConfig(url, options)));
+  return withConnection(url, options, (ch) => runMigrations(ch));
 }
 
 /** The version of the server at `url`, for features that must check it. */
 export async function clickhouseVersion(url: string, options: ClickHouseOptions = {}): Promise<ClickHouseVersion> {
-  return clickhouseVersionOf(new ClickHouseHttp(clickhouseConfig(url, options)));
+  return withConnection(url, options, (ch) => clickhouseVersionOf(ch));
+}
+
+async function withConnection<T>(url: string, options: ClickHouseOptions, fn: (ch: ClickHouseConnection) => Promise<T>): Promise<T> {
+  const ch = new ClickHouseConnection(clickhouseConfig(url, options));
+  try {
+    return await fn(ch);
+  } finally {
+    await ch.close();
+  }
 }

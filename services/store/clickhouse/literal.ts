@@ -16,7 +16,7 @@ function fragment(text: string): Sql {
   return Object.freeze({ [BRAND]: true as const, text });
 }
 
-export function isSql(value: unknown): value is Sql {
+function isSql(value: unknown): value is Sql {
   return typeof value === 'object' && value !== null && (value as Partial<Sql>)[BRAND] === true;
 }
 

@@ -4,8 +4,9 @@
 // short is simply run again. Only features of ClickHouse 18.16 are used (see README.md).
 import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS } from '../../core/types.js';
-import type { ClickHouseHttp } from './http.js';
+import type { ClickHouseConnection } from './client.js';
 import { ident, int, joinSql, qualified, sql, str, type Sql } from './literal.js';
+import { siteStateDefinitions, siteStateExpressions } from './rollups.js';
 import { clickhouseVersionOf, versionAtLeast, type ClickHouseVersion } from './version.js';
 
 export interface Migration {
@@ -32,12 +33,7 @@ function siteRollupTable(table: Sql): Sql {
   bucket_ms Int64,
   site String,
   verdict ${VERDICT_TYPE},
-  violations_state AggregateFunction(uniqExact, String),
-  subscribers_state AggregateFunction(uniqExactIf, String, UInt8),
-  first_seen_state AggregateFunction(min, Int64),
-  last_seen_state AggregateFunction(max, Int64),
-  hosts_state AggregateFunction(groupUniqArray, String),
-  channels_state AggregateFunction(groupUniqArrayArray, Array(String))
+  ${siteStateDefinitions()}
 ) ENGINE = AggregatingMergeTree()
 PARTITION BY ${monthOf(sql`bucket_ms`)}
 ORDER BY (bucket_ms, site, verdict)`;
@@ -49,12 +45,7 @@ SELECT
   toInt64(intDiv(ts_ms, ${int(bucketMs)}) * ${int(bucketMs)}) AS bucket_ms,
   site,
   verdict,
-  uniqExactState(id) AS violations_state,
-  uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
-  minState(ts_ms) AS first_seen_state,
-  maxState(ts_ms) AS last_seen_state,
-  groupUniqArrayState(host) AS hosts_state,
-  groupUniqArrayArrayState(channels) AS channels_state
+  ${siteStateExpressions()}
 FROM ${source}
 WHERE verdict != 'authorized'
 GROUP BY bucket_ms, site, verdict`;
@@ -213,35 +204,34 @@ ORDER BY version`;
 }
 
 /** Versions recorded in schema_migrations; empty when the table does not exist. */
-export async function appliedVersions(http: ClickHouseHttp): Promise<number[]> {
-  const db = http.config.database;
-  const exists = await http.rows<{ n: string }>(
+export async function appliedVersions(ch: ClickHouseConnection): Promise<number[]> {
+  const db = ch.config.database;
+  const exists = await ch.rows<{ n: string }>(
     sql`SELECT count() AS n FROM system.tables WHERE database = ${str(db)} AND name = 'schema_migrations'`,
-    { inDatabase: false },
   );
   if (Number(exists[0]?.n ?? 0) === 0) return [];
-  const rows = await http.rows<{ version: number | string }>(
+  const rows = await ch.rows<{ version: number | string }>(
     sql`SELECT DISTINCT version FROM ${qualified(db, 'schema_migrations')} ORDER BY version`,
   );
   return rows.map((r) => Number(r.version));
 }
 
 /** Creates the database when missing and applies every migration not yet recorded. Idempotent. */
-export async function runMigrations(http: ClickHouseHttp, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
-  const server = await clickhouseVersionOf(http);
+export async function runMigrations(ch: ClickHouseConnection, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+  const server = await clickhouseVersionOf(ch);
   if (!versionAtLeast(server, MIN_SERVER.major, MIN_SERVER.minor)) {
     throw new LeakscopeError('STORE_FAILED',
       `ClickHouse ${server.text} is older than ${MIN_SERVER.major}.${MIN_SERVER.minor}, the oldest release leakscope's SQL is tested on; upgrade the server`);
   }
-  const db = http.config.database;
-  await http.exec(sql`CREATE DATABASE IF NOT EXISTS ${ident(db)}`, { inDatabase: false });
-  await http.exec(migrationsTable(db));
-  const done = new Set(await appliedVersions(http));
+  const db = ch.config.database;
+  await ch.command(sql`CREATE DATABASE IF NOT EXISTS ${ident(db)}`);
+  await ch.command(migrationsTable(db));
+  const done = new Set(await appliedVersions(ch));
   const applied: number[] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(migration.version)) continue;
-    for (const statement of migration.statements(db)) await http.exec(statement);
-    await http.exec(
+    for (const statement of migration.statements(db)) await ch.command(statement);
+    await ch.command(
       sql`INSERT INTO ${qualified(db, 'schema_migrations')} (version, name, applied_ms) VALUES (${int(migration.version)}, ${str(migration.name)}, ${int(Date.now())})`,
     );
     applied.push(migration.version);

@@ -6,6 +6,7 @@
 // distinct sets of disclosure ids, so duplicates anywhere count once.
 import { VERDICTS, type Verdict } from '../../core/types.js';
 import { ident, int, joinSql, qualified, sql, str, type Sql } from './literal.js';
+import { siteStateColumns, siteStateExpressions } from './rollups.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -104,17 +105,12 @@ export function reportSource(db: string, window: { from: number; to: number }, s
   const parts: Sql[] = [];
   for (const { unit, ranges } of splitLevels(window, units)) {
     if (unit !== null) {
-      parts.push(sql`SELECT bucket_ms, site, verdict, violations_state, subscribers_state, first_seen_state, last_seen_state, hosts_state, channels_state
+      parts.push(sql`SELECT bucket_ms, site, verdict, ${siteStateColumns()}
 FROM ${qualified(db, SITE_ROLLUPS.get(unit)!)}
 ${where([rangesCondition(sql`bucket_ms`, ranges), ...siteCondition])}`);
     } else {
       parts.push(sql`SELECT toInt64(intDiv(ts_ms, ${int(HOUR_MS)}) * ${int(HOUR_MS)}) AS bucket_ms, site, verdict,
-  uniqExactState(id) AS violations_state,
-  uniqExactIfState(subscriber_hash, subscriber_hash != '') AS subscribers_state,
-  minState(ts_ms) AS first_seen_state,
-  maxState(ts_ms) AS last_seen_state,
-  groupUniqArrayState(host) AS hosts_state,
-  groupUniqArrayArrayState(channels) AS channels_state
+  ${siteStateExpressions()}
 FROM ${qualified(db, 'violations_by_time')}
 ${where([edgesCondition(ranges), ...siteCondition])}
 GROUP BY bucket_ms, site, verdict`);

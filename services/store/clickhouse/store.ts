@@ -7,14 +7,15 @@ import { ClickHouseAuditTrail } from './audit.js';
 import type {
   AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from '../types.js';
-import { clickhouseConfig, type ClickHouseOptions } from './config.js';
-import { ClickHouseHttp } from './http.js';
+import { clickhouseConfig, describeTarget, type ClickHouseOptions } from './config.js';
+import { metaEntries, metaFrom } from '../meta.js';
+import { ClickHouseConnection } from './client.js';
 import { int, joinSql, qualified, sql, str, ident, type Sql } from './literal.js';
 import { appliedVersions, LATEST_VERSION } from './migrations.js';
 import {
   affectedQuery, DAY_MS, HOUR_MS, reportSitesQuery, reportSource, reportTimelineQuery, reportTotalsQuery, verdictColumn, whoSawQuery,
 } from './queries.js';
-import { DISCLOSURE_COLUMNS, disclosureRow } from './rows.js';
+import { CLICKHOUSE_COLUMNS, disclosureRow } from './rows.js';
 
 /** A UInt64/Int64 from JSONEachRow (quoted) or a small number; refuses what a JS number cannot hold exactly. */
 function num(value: unknown, what: string): number {
@@ -33,29 +34,24 @@ class ClickHouseStore implements DisclosureStore {
   private closed = false;
   private lastMetaVersion = 0;
 
-  constructor(private readonly http: ClickHouseHttp) {}
+  constructor(private readonly ch: ClickHouseConnection) {}
 
   private get db(): string {
-    return this.http.config.database;
+    return this.ch.config.database;
   }
 
   private open(): void {
-    if (this.closed) throw new LeakscopeError('STORE_FAILED', 'ClickHouse store is closed', { retryable: false });
+    if (this.closed) throw new LeakscopeError('STORE_FAILED', `${describeTarget(this.ch.config)}: the store is closed`, { retryable: false });
   }
 
   async write(batch: readonly StoredDisclosure[]): Promise<void> {
     this.open();
     if (batch.length === 0) return;
     // Encode (and validate) the whole batch before sending any of it.
-    const lines = batch.map(disclosureRow);
-    const insert = sql`INSERT INTO ${qualified(this.db, 'disclosures')} (${joinSql(DISCLOSURE_COLUMNS.map((c) => ident(c)), ', ')}) FORMAT JSONEachRow`;
-    const size = this.http.config.maxRowsPerInsert;
-    for (let i = 0; i < lines.length; i += size) {
-      await this.http.exec(insert, {
-        data: `${lines.slice(i, i + size).join('\n')}\n`,
-        settings: { input_format_skip_unknown_fields: '0' },
-      });
-    }
+    const rows = batch.map(disclosureRow);
+    const table = qualified(this.db, 'disclosures');
+    const size = this.ch.config.maxRowsPerInsert;
+    for (let i = 0; i < rows.length; i += size) await this.ch.insert(table, CLICKHOUSE_COLUMNS, rows.slice(i, i + size));
   }
 
   async report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
@@ -65,9 +61,9 @@ class ClickHouseStore implements DisclosureStore {
     const byHour = reportSource(this.db, window, site, [HOUR_MS]);
     if (bySite === null || byHour === null) return { totals: { violations: 0, subscribers: 0, sites: 0 }, sites: [], timeline: [] };
     const [siteRows, timelineRows, totalRows] = await Promise.all([
-      this.http.rows<Record<string, unknown>>(reportSitesQuery(bySite)),
-      this.http.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(byHour)),
-      this.http.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(byHour)),
+      this.ch.rows<Record<string, unknown>>(reportSitesQuery(bySite)),
+      this.ch.rows<{ bucket_ms: unknown; violations: unknown }>(reportTimelineQuery(byHour)),
+      this.ch.rows<{ violations: unknown; subscribers: unknown; sites: unknown }>(reportTotalsQuery(byHour)),
     ]);
     const sites: SiteAggregate[] = siteRows.map((r) => {
       const verdicts: Partial<Record<Verdict, number>> = {};
@@ -103,7 +99,7 @@ class ClickHouseStore implements DisclosureStore {
     this.open();
     const query = whoSawQuery(this.db, subscriberHash, window);
     if (query === null) return [];
-    const rows = await this.http.rows<Record<string, unknown>>(query);
+    const rows = await this.ch.rows<Record<string, unknown>>(query);
     return rows.map((r) => ({
       site: String(r.site),
       host: String(r.host),
@@ -120,7 +116,7 @@ class ClickHouseStore implements DisclosureStore {
     this.open();
     const query = affectedQuery(this.db, window);
     if (query === null) return [];
-    const rows = await this.http.rows<Record<string, unknown>>(query);
+    const rows = await this.ch.rows<Record<string, unknown>>(query);
     return rows.map((r) => ({
       subscriberHash: String(r.subscriber_hash),
       subscriberEnc: String(r.subscriber_enc),
@@ -133,16 +129,14 @@ class ClickHouseStore implements DisclosureStore {
 
   async readMeta(): Promise<StoreMeta> {
     this.open();
-    const rows = await this.http.rows<{ key: string; value_json: string }>(
+    const rows = await this.ch.rows<{ key: string; value_json: string }>(
       sql`SELECT key, argMax(value_json, version) AS value_json FROM ${qualified(this.db, 'meta')} GROUP BY key`,
     );
     const values = new Map(rows.map((r) => [r.key, JSON.parse(r.value_json) as unknown]));
-    const text = (key: string): string | null => {
+    return metaFrom((key) => {
       const v = values.get(key);
       return typeof v === 'string' ? v : null;
-    };
-    const encKeyCheck = text('encKeyCheck');
-    return { region: text('region'), keyCheck: text('keyCheck'), ...(encKeyCheck === null ? {} : { encKeyCheck }) };
+    });
   }
 
   async writeMeta(meta: StoreMeta): Promise<void> {
@@ -151,9 +145,8 @@ class ClickHouseStore implements DisclosureStore {
     this.lastMetaVersion = Math.max(Date.now(), this.lastMetaVersion + 1);
     const v = int(this.lastMetaVersion);
     const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
-    await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
-      [row('region', meta.region), row('keyCheck', meta.keyCheck),
-        ...(meta.encKeyCheck === undefined ? [] : [row('encKeyCheck', meta.encKeyCheck)])], ', ')}`);
+    await this.ch.command(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
+      metaEntries(meta).map(([key, value]) => row(key, value)), ', ')}`);
   }
 
   async maskedSubscribers(subscriberHashes: readonly string[]): Promise<Map<string, string>> {
@@ -161,7 +154,7 @@ class ClickHouseStore implements DisclosureStore {
     const out = new Map<string, string>();
     if (subscriberHashes.length === 0) return out;
     // disclosures is ordered by subscriber_hash: a lookup of a few hashes reads a few granules.
-    const rows = await this.http.rows<{ subscriber_hash: string; masked: string }>(sql`SELECT subscriber_hash, max(subscriber_masked) AS masked
+    const rows = await this.ch.rows<{ subscriber_hash: string; masked: string }>(sql`SELECT subscriber_hash, max(subscriber_masked) AS masked
 FROM ${qualified(this.db, 'disclosures')}
 WHERE subscriber_hash IN (${joinSql(subscriberHashes.map((h) => str(h)), ', ')}) AND isNotNull(subscriber_masked)
 GROUP BY subscriber_hash`);
@@ -170,12 +163,12 @@ GROUP BY subscriber_hash`);
   }
 
   auditTrail(): AuditTrail {
-    return new ClickHouseAuditTrail(this.http);
+    return new ClickHouseAuditTrail(this.ch);
   }
 
   async close(): Promise<void> {
-    // Nothing to release: fetch's keep-alive pool is process-wide and idles out by itself.
     this.closed = true;
+    await this.ch.close();
   }
 }
 
@@ -184,13 +177,20 @@ GROUP BY subscriber_hash`);
  * in place (`leakscope migrate`); a server that cannot be reached gives a retryable STORE_FAILED.
  */
 export async function openClickHouseStore(url: string, options: ClickHouseOptions = {}): Promise<DisclosureStore> {
-  const http = new ClickHouseHttp(clickhouseConfig(url, options));
-  const versions = await appliedVersions(http);
+  const ch = new ClickHouseConnection(clickhouseConfig(url, options));
+  let versions: number[];
+  try {
+    versions = await appliedVersions(ch);
+  } catch (err) {
+    await ch.close();
+    throw err;
+  }
   if (!versions.includes(LATEST_VERSION)) {
     const found = versions.length === 0 ? 'no leakscope schema' : `schema version ${Math.max(...versions)}`;
-    throw new LeakscopeError('STORE_FAILED',
-      `ClickHouse database ${http.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`,
-      { retryable: false });
+    await ch.close();
+    // A store that is not there, like a DuckDB file that does not exist: refused input (exit 2), not a fault.
+    throw new LeakscopeError('INPUT_UNREADABLE',
+      `${describeTarget(ch.config)}: database ${ch.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`);
   }
-  return new ClickHouseStore(http);
+  return new ClickHouseStore(ch);
 }

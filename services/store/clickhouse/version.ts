@@ -1,7 +1,7 @@
 // The server's version, for the few places that must know it (the migration runner refuses
 // servers older than the SQL is tested on; a future feature newer than 18.16 must check it).
 import { LeakscopeError } from '../../core/errors.js';
-import type { ClickHouseHttp } from './http.js';
+import type { ClickHouseConnection } from './client.js';
 import { sql } from './literal.js';
 
 export interface ClickHouseVersion {
@@ -23,7 +23,7 @@ export function versionAtLeast(v: ClickHouseVersion, major: number, minor: numbe
   return v.major > major || (v.major === major && v.minor >= minor);
 }
 
-export async function clickhouseVersionOf(http: ClickHouseHttp): Promise<ClickHouseVersion> {
-  const rows = await http.rows<{ v: string }>(sql`SELECT version() AS v`, { inDatabase: false });
+export async function clickhouseVersionOf(connection: ClickHouseConnection): Promise<ClickHouseVersion> {
+  const rows = await connection.rows<{ v: string }>(sql`SELECT version() AS v`);
   return parseVersion(rows[0]?.v ?? '');
 }

@@ -1,42 +1,23 @@
 // The tables of the embedded store. One file, three tables: the disclosures themselves, a
 // key/value `meta` (region, key check, schema version) and `scans`, a log of scan runs.
 // Times are epoch milliseconds (BIGINT, UTC) so values round-trip exactly to the interface.
+// The disclosure columns come from services/store/columns.ts, the one list every store uses.
+import { DISCLOSURE_COLUMNS, type ColumnKind } from '../columns.js';
 
 // 2: disclosure ids hash the request time too, and (id, ts_ms) is kept unique by MOVE_STAGED
 // instead of a PRIMARY KEY; a version-1 store would get its requests a second time under the
 // new ids, so it is refused (scan into a new --db).
 export const SCHEMA_VERSION = '2';
 
-interface Column {
-  name: string;
-  type: 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'VARCHAR[]';
-  notNull: boolean;
-}
 
-/** Columns of `disclosures`, in the order the appender fills them. */
-export const DISCLOSURE_COLUMNS: readonly Column[] = [
-  { name: 'id', type: 'VARCHAR', notNull: true },               // deterministic from the request key; (id, ts_ms) is unique
-  { name: 'request_key', type: 'VARCHAR', notNull: true },
-  { name: 'ts_ms', type: 'BIGINT', notNull: true },             // request time, epoch ms UTC
-  { name: 'host', type: 'VARCHAR', notNull: true },             // lower-case ASCII, punycode
-  { name: 'site', type: 'VARCHAR', notNull: true },             // registrable domain of host
-  { name: 'subscriber_hash', type: 'VARCHAR', notNull: false }, // HMAC-SHA-256 hex; null for a token only
-  { name: 'subscriber_masked', type: 'VARCHAR', notNull: false },
-  { name: 'subscriber_enc', type: 'VARCHAR', notNull: false },  // AES-256-GCM; null without an encryption key
-  { name: 'channels', type: 'VARCHAR[]', notNull: true },
-  { name: 'verdict', type: 'VARCHAR', notNull: true },
-  { name: 'partner_id', type: 'VARCHAR', notNull: false },
-  { name: 'registry_version', type: 'VARCHAR', notNull: true },
-  { name: 'gateway_id', type: 'VARCHAR', notNull: false },
-  { name: 'bearer', type: 'VARCHAR', notNull: false },
-  { name: 'method', type: 'VARCHAR', notNull: false },
-  { name: 'scheme', type: 'VARCHAR', notNull: false },
-  { name: 'path', type: 'VARCHAR', notNull: true },
-  { name: 'query_masked', type: 'VARCHAR', notNull: true },     // the subscriber's number masked
-  { name: 'status', type: 'INTEGER', notNull: false },
-];
+const DUCKDB_TYPE: Readonly<Record<ColumnKind, string>> = {
+  text: 'VARCHAR', time: 'BIGINT', int32: 'INTEGER', 'text[]': 'VARCHAR[]', verdict: 'VARCHAR',
+};
 
-const COLUMN_NAMES = DISCLOSURE_COLUMNS.map((c) => c.name).join(', ');
+/** Columns of `disclosures` (services/store/columns.ts) with their DuckDB types. */
+const COLUMNS = DISCLOSURE_COLUMNS.map((c) => ({ name: c.name, type: DUCKDB_TYPE[c.kind], notNull: !c.nullable }));
+
+const COLUMN_NAMES = COLUMNS.map((c) => c.name).join(', ');
 
 /**
  * Statements that create (or find) the schema; each is idempotent. `disclosures` has no
@@ -46,7 +27,7 @@ const COLUMN_NAMES = DISCLOSURE_COLUMNS.map((c) => c.name).join(', ');
  */
 export const CREATE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS disclosures (
-     ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n     ')})`,
+     ${COLUMNS.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n     ')})`,
   // who-saw looks up one subscriber among millions of rows. Measured at 10M stored rows
   // (bench/store-queries.ts): p50 91 ms / p99 255 ms without this index, 3.8 / 14 ms with it,
   // for ~1 µs of CPU per stored row at insert (940k rows: 7.9-8.6 -> 8.7-10.0 CPU-s).
@@ -73,7 +54,7 @@ export const CREATE_SCHEMA: readonly string[] = [
  * so a bad row fails in that INSERT, inside the batch's transaction.
  */
 export const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS staging (
-  ${DISCLOSURE_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`;
+  ${COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`;
 
 /**
  * Moves the staged batch into `disclosures`, each (id, ts_ms) once: repeats within the batch
@@ -102,7 +83,7 @@ export const DROP_REJUDGED = `DELETE FROM disclosures AS d
 
 /** Reads one encoded batch (staging-format.ts) into the staging table; `file` is a path we made. */
 export function stageFromNdjson(file: string): string {
-  const columns = DISCLOSURE_COLUMNS.map((c) => `${c.name}: '${c.type}'`).join(', ');
+  const columns = COLUMNS.map((c) => `${c.name}: '${c.type}'`).join(', ');
   return `INSERT INTO temp.staging (${COLUMN_NAMES}) SELECT ${COLUMN_NAMES} FROM read_json('${file.replaceAll("'", "''")}',
     format = 'newline_delimited', columns = {${columns}})`;
 }

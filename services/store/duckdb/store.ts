@@ -16,6 +16,7 @@ import type {
 } from '../types.js';
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
+import { metaEntries, metaFrom } from '../meta.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
@@ -226,7 +227,7 @@ export class DuckDbStore implements DisclosureStore {
 
   private exclusive<T>(what: string, task: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      if (this.closed) throw new LeakscopeError('INTERNAL', `${what}: the store ${this.path} is closed`);
+      if (this.closed) throw new LeakscopeError('STORE_FAILED', `${what}: the store ${this.path} is closed`, { retryable: false });
       try {
         return await task();
       } catch (cause) {
@@ -391,20 +392,15 @@ export class DuckDbStore implements DisclosureStore {
 
   readMeta(): Promise<StoreMeta> {
     return this.exclusive('reading meta data', async () => {
-      const rows = await this.rows(`SELECT key, value FROM meta WHERE key IN ('region', 'key_check', 'enc_key_check')`);
-      const value = (key: string): string | null => (rows.find((r) => r['key'] === key)?.['value'] as string | null | undefined) ?? null;
-      const encKeyCheck = value('enc_key_check');
-      return { region: value('region'), keyCheck: value('key_check'), ...(encKeyCheck === null ? {} : { encKeyCheck }) };
+      const rows = await this.rows(`SELECT key, value FROM meta WHERE key NOT LIKE 'registry_digest:%'`);
+      return metaFrom((key) => (rows.find((r) => r['key'] === key)?.['value'] as string | null | undefined) ?? null);
     });
   }
 
   writeMeta(meta: StoreMeta): Promise<void> {
     return this.exclusive('writing meta data', async () => {
       this.refuseReadOnly('writeMeta');
-      await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('region', $1), ('key_check', $2)`, [meta.region, meta.keyCheck]);
-      if (meta.encKeyCheck !== undefined) {
-        await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('enc_key_check', $1)`, [meta.encKeyCheck]);
-      }
+      for (const [key, value] of metaEntries(meta)) await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [key, value]);
     });
   }
 
@@ -512,7 +508,7 @@ export class DuckDbStore implements DisclosureStore {
       this.closed = true;
       if (this.stagingDir !== null) rmSync(this.stagingDir, { recursive: true, force: true });
     }).catch((err: unknown) => {
-      if (this.closed && err instanceof LeakscopeError && err.code === 'INTERNAL') return;
+      if (this.closed && err instanceof LeakscopeError && err.code === 'STORE_FAILED') return;
       throw err;
     });
   }

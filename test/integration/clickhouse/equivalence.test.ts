@@ -10,9 +10,8 @@ import type { DisclosureStore, StoredDisclosure } from '../../../services/store/
 import { VERDICTS } from '../../../services/core/types.js';
 import { migrateClickHouse, openClickHouseStore } from '../../../services/store/clickhouse/index.js';
 import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
-import { clickhouseQuery, requireClickHouse, uniqueName } from '../support/servers.js';
+import { clickhouseQuery, clickhouseTargets, uniqueName } from '../support/servers.js';
 
-const BASE = requireClickHouse();
 const H = 3_600_000;
 const D = 24 * H;
 const START = Date.parse('2012-01-10T00:00:00.000Z');
@@ -52,7 +51,7 @@ function dataSet(n: number, seed: number) {
   return { rows, subscribers: subscribers.filter((s): s is string => s !== null) };
 }
 
-describe('ClickHouse and DuckDB answers', () => {
+describe.each(clickhouseTargets())('$name and DuckDB answers', (target) => {
   const { rows, subscribers } = dataSet(3000, 7);
   const db = uniqueName('lk_equiv');
   const dir = mkdtempSync(join(tmpdir(), 'lk-equiv-'));
@@ -60,7 +59,7 @@ describe('ClickHouse and DuckDB answers', () => {
   let duck: DisclosureStore;
 
   beforeAll(async () => {
-    const url = new URL(`/${db}`, BASE).toString();
+    const url = target.url(db);
     await migrateClickHouse(url);
     ch = await openClickHouseStore(url, { maxRowsPerInsert: 700 });
     duck = await openDuckDbStore(join(dir, 'equiv.duckdb'));
@@ -74,7 +73,7 @@ describe('ClickHouse and DuckDB answers', () => {
     await ch?.close();
     await duck?.close();
     rmSync(dir, { recursive: true, force: true });
-    await clickhouseQuery(BASE, `DROP DATABASE IF EXISTS ${db}`);
+    await clickhouseQuery(target.base, `DROP DATABASE IF EXISTS ${db}`);
   });
 
   const r = rng(99);

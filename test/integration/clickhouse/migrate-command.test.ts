@@ -1,12 +1,9 @@
-// `leakscope migrate` in-process against the real server.
+// `leakscope migrate` in-process against the real server (18.16) and ClickHouse in-process (chdb).
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../services/cli/main.js';
 import type { CliIo } from '../../../services/cli/command.js';
-import { clickhouseQuery, clickhouseRows, requireClickHouse, uniqueName } from '../support/servers.js';
-
-const BASE = requireClickHouse();
-const db = uniqueName('lk_cli_migrate');
+import { clickhouseQuery, clickhouseRows, clickhouseTargets, uniqueName } from '../support/servers.js';
 
 async function run(argv: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -20,10 +17,10 @@ async function run(argv: string[], env: Record<string, string> = {}) {
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
-afterAll(async () => { await clickhouseQuery(BASE, `DROP DATABASE IF EXISTS ${db}`); });
-
-describe('leakscope migrate', () => {
-  const url = new URL(`/${db}`, BASE).toString();
+describe.each(clickhouseTargets())('leakscope migrate on $name', (target) => {
+  const db = uniqueName('lk_cli_migrate');
+  const url = target.url(db);
+  afterAll(async () => { await clickhouseQuery(target.base, `DROP DATABASE IF EXISTS ${db}`); });
 
   it('creates the database and schema, then does nothing the second time', async () => {
     const first = await run(['migrate', '--clickhouse', url]);
@@ -32,10 +29,13 @@ describe('leakscope migrate', () => {
     const second = await run(['migrate'], { CLICKHOUSE_URL: url });
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout).toMatch(/already at version 1, nothing to do/);
-    const rows = await clickhouseRows<{ n: string }>(BASE, `SELECT count() AS n FROM system.tables WHERE database = '${db}'`);
+    const rows = await clickhouseRows<{ n: string }>(target.base, `SELECT count() AS n FROM system.tables WHERE database = '${db}'`);
     expect(Number(rows[0]!.n)).toBe(11);
   });
 
+});
+
+describe('leakscope migrate, refusals', () => {
   it('exits 2 without a URL and 1 when the server cannot be reached', async () => {
     expect(await run(['migrate'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --clickhouse URL/) });
     const down = await run(['migrate', '--clickhouse', 'http://user:secret@127.0.0.1:1/leakscope']);

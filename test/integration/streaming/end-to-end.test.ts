@@ -1,14 +1,16 @@
 // A log file end to end: registry publish → ship → detect --once → ClickHouse, compared with
 // the incident fixture's independently computed truth; then the same logs shipped and
-// detected again, and the answers must not change (no double counting).
+// detected again, and the answers must not change (no double counting). On the stack's
+// ClickHouse server (18.16) and on ClickHouse in-process (chdb, a current release).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickhouseTargets } from '../support/servers.js';
 import { INCIDENT, answers, cliOk, dropDatabase, readJson, streamEnv, truthAnswers, type StreamEnv } from './harness.js';
 
-describe('streaming pipeline end to end', () => {
+describe.each(clickhouseTargets())('streaming pipeline end to end into $name', (target) => {
   let s: StreamEnv;
   beforeAll(async () => {
-    s = await streamEnv('e2e');
+    s = await streamEnv('e2e', target);
   });
   afterAll(async () => {
     if (s) await dropDatabase(s);

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, kafkaClient, withAdmin } from '../support/servers.js';
+import { REPO_ROOT, kafkaClient, withAdmin, type ClickHouseTarget } from '../support/servers.js';
 import { INCIDENT, answers, cliOk, dropDatabase, streamEnv, truthAnswers, waitFor, type StreamEnv } from './harness.js';
 import { privateStack, type PrivateStack } from './private-stack.js';
 
@@ -120,7 +120,11 @@ describe('the detector under faults (a stack of its own)', () => {
   }, 300_000);
 
   const env = async (name: string): Promise<StreamEnv> => {
-    const s = await streamEnv(name, { brokers: stack.brokers, clickhouseBase: stack.clickhouseBase });
+    const target: ClickHouseTarget = {
+      name: 'ClickHouse server (the test\'s own stack)', minMajor: 18, base: stack.clickhouseBase,
+      url: (db: string) => new URL(`/${db}`, stack.clickhouseBase).toString(),
+    };
+    const s = await streamEnv(name, target, { brokers: stack.brokers });
     envs.push(s);
     await cliOk(s, ['registry', 'publish', join(INCIDENT, 'registry.yaml')]);
     return s;

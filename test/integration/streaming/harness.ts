@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { main } from '../../../services/cli/main.js';
 import { migrateClickHouse } from '../../../services/store/clickhouse/index.js';
-import { REPO_ROOT, clickhouseQuery, requireClickHouse, requireKafka, uniqueName } from '../support/servers.js';
+import { REPO_ROOT, clickhouseQuery, clickhouseTargets, requireKafka, uniqueName, type ClickHouseTarget } from '../support/servers.js';
 
 export const INCIDENT = join(REPO_ROOT, 'test/fixtures/incident');
 export const HASH_KEY = '11'.repeat(32);
@@ -22,16 +22,15 @@ export interface StreamEnv {
 }
 
 /**
- * Fails with the fix-it message when the stack is not up (never skips). `servers` points the
- * test at another stack than the shared one (one the test started and may restart).
+ * Fails with the fix-it message when the stack is not up (never skips). The store is the
+ * stack's ClickHouse server unless `target` names another (chdb in-process, or the server of a
+ * stack the test started and may restart, with that stack's `servers.brokers`).
  */
-export async function streamEnv(name: string, servers?: { brokers: string[]; clickhouseBase: string }): Promise<StreamEnv> {
+export async function streamEnv(name: string, target: ClickHouseTarget = clickhouseTargets()[0]!, servers?: { brokers: string[] }): Promise<StreamEnv> {
   const brokers = servers?.brokers ?? requireKafka();
-  const clickhouseBase = servers?.clickhouseBase ?? requireClickHouse();
+  const clickhouseBase = target.base;
   const database = uniqueName(`lk_${name}`);
-  const base = new URL(clickhouseBase);
-  base.pathname = `/${database}`;
-  const clickhouseUrl = base.toString();
+  const clickhouseUrl = target.url(database);
   await migrateClickHouse(clickhouseUrl);
   const prefix = `${uniqueName(name)}.`;
   return {

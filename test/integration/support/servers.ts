@@ -5,11 +5,16 @@
 // KAFKA_BROKERS and CLICKHOUSE_URL; by hand: eval "$(deploy/local/stack up)".
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig, Kafka as KafkaClient, KafkaConfig } from 'kafkajs';
+import { chdbConnection, chdbDir } from '../../../services/store/clickhouse/chdb.js';
+import { clickhouseConfig } from '../../../services/store/clickhouse/config.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -52,6 +57,58 @@ export function requireClickHouse(): string {
 }
 
 /**
+ * ClickHouse in-process (chdb, a current release) for this test process: `chdb:<folder>`, one
+ * folder per process (the engine is per process), removed when the process exits. Fails with
+ * the command that installs chdb when it is not there.
+ */
+export function requireChdb(): string {
+  const dir = chdbDir();
+  if (dir === null || !existsSync(join(dir, 'node_modules/chdb/package.json'))) {
+    throw new Error(`chdb (ClickHouse in-process) is not installed in ${dir ?? '(no folder)'}: these tests need it to run the SQL on a current ClickHouse. `
+      + `To install it, run: bash deploy/local/stack provision (or \`npm test\`), or set LEAKSCOPE_CHDB_DIR to a folder where it is installed`);
+  }
+  const data = join(tmpdir(), `leakscope-chdb-test-${process.pid}`);
+  const g = globalThis as { [CHDB_CLEANUP]?: true };
+  if (!g[CHDB_CLEANUP]) {
+    g[CHDB_CLEANUP] = true;
+    mkdirSync(data, { recursive: true });
+    process.once('exit', () => rmSync(data, { recursive: true, force: true }));
+  }
+  return `chdb:${data}`;
+}
+const CHDB_CLEANUP = Symbol.for('leakscope.test.chdb-cleanup');
+
+/** A ClickHouse the store tests run against: the stack's server (18.16) or chdb in-process (26.x). */
+export interface ClickHouseTarget {
+  name: string;
+  /** The oldest release this target may be: 18 for the stack's server, 26 for chdb (the point of it is a current release). */
+  minMajor: number;
+  /** A URL of the target for statements outside any database (DROP DATABASE …). */
+  base: string;
+  /** The store URL of database `db` on the target. */
+  url(db: string): string;
+}
+
+/** Every ClickHouse the store tests must pass on, each failing with its fix-it when missing. */
+export function clickhouseTargets(): ClickHouseTarget[] {
+  // Resolved when a test uses them, so a missing one fails that test with its fix-it, not the file's collection.
+  return [
+    {
+      name: 'ClickHouse server (stack)',
+      minMajor: 18,
+      get base(): string { return requireClickHouse(); },
+      url: (db: string): string => new URL(`/${db}`, requireClickHouse()).toString(),
+    },
+    {
+      name: 'ClickHouse in-process (chdb)',
+      minMajor: 26,
+      get base(): string { return requireChdb(); },
+      url: (db: string): string => `${requireChdb()}?database=${db}`,
+    },
+  ];
+}
+
+/**
  * A fresh name for a per-test topic or database: `prefix_<time>_<random>`, only
  * [a-z0-9_] so that it is both a valid Kafka topic name and a ClickHouse identifier.
  */
@@ -61,46 +118,62 @@ export function uniqueName(prefix: string): string {
 }
 
 // ----------------------------------------------------------------------------------------
-// ClickHouse over HTTP
+// ClickHouse, through @clickhouse/client (the server's HTTP interface, or chdb in-process)
 
 /** The database named by a ClickHouse URL's path (`/leakscope` → `leakscope`); default `leakscope`. */
 export function clickhouseDatabase(url: string): string {
-  const p = new URL(url).pathname.replace(/^\/+|\/+$/g, '');
-  return p || 'leakscope';
+  return clickhouseConfig(url).database;
 }
 
 export interface ClickHouseQueryOptions {
-  /** Run in this database (it must exist). Default: the server's default database. */
+  /** Run in this database (it must exist). Default: the server's default database. HTTP only. */
   database?: string;
 }
 
-/**
- * Runs one SQL statement on ClickHouse (HTTP interface, statement as the POST body) and
- * returns the response body as text. The URL's path (the project's database) is not sent:
- * pass `database` to run inside one. Throws with ClickHouse's own message on an error.
- */
-export async function clickhouseQuery(url: string, sql: string, options: ClickHouseQueryOptions = {}): Promise<string> {
-  const endpoint = new URL('/', url);
-  if (options.database) endpoint.searchParams.set('database', options.database);
-  const res = await fetch(endpoint, { method: 'POST', body: sql });
-  const text = await res.text();
-  if (!res.ok) {
-    throw new Error(`ClickHouse ${res.status} for ${JSON.stringify(sql.slice(0, 200))}: ${text.trim()}`);
+const clients = new Map<string, ClickHouseClient>();
+
+/** One client per server (and database), kept for the test file; chdb URLs share the process's engine. */
+function clientFor(url: string, options: ClickHouseQueryOptions): ClickHouseClient {
+  const config = clickhouseConfig(url);
+  if (config.kind === 'chdb' && options.database) throw new Error('clickhouseQuery: the database option is for HTTP URLs; qualify table names for chdb');
+  const key = `${config.endpoint ?? config.chdbPath}|${options.database ?? ''}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = config.kind === 'chdb'
+      ? createClient({ connection: chdbConnection(config.chdbPath!) })
+      : createClient({ url: config.endpoint!, ...(options.database ? { database: options.database } : {}) });
+    clients.set(key, client);
   }
-  return text;
+  return client;
 }
 
-/** Runs a SELECT and returns its rows as objects (FORMAT JSONEachRow is appended). */
+/**
+ * Runs one SQL statement on ClickHouse and returns the answer as text. The URL's database is
+ * not used: pass `database` to run inside one. Throws with ClickHouse's own message on an error.
+ */
+export async function clickhouseQuery(url: string, sql: string, options: ClickHouseQueryOptions = {}): Promise<string> {
+  try {
+    const result = await clientFor(url, options).exec({ query: sql });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    throw new Error(`ClickHouse failed ${JSON.stringify(sql.slice(0, 200))}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Runs a SELECT and returns its rows as objects (as JSONEachRow). */
 export async function clickhouseRows<T = Record<string, unknown>>(
   url: string,
   sql: string,
   options: ClickHouseQueryOptions = {},
 ): Promise<T[]> {
-  const text = await clickhouseQuery(url, `${sql.trim().replace(/;$/, '')} FORMAT JSONEachRow`, options);
-  return text
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as T);
+  try {
+    const result = await clientFor(url, options).query({ query: sql.trim().replace(/;$/, ''), format: 'JSONEachRow' });
+    return await result.json<T>();
+  } catch (err) {
+    throw new Error(`ClickHouse failed ${JSON.stringify(sql.slice(0, 200))}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 // ----------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const freshPath = (): string => join(dir, `store-${++files}.duckdb`);
 
-describeStoreContract('duckdb', () => openDuckDbStore(freshPath()));
+describeStoreContract('duckdb', () => openDuckDbStore(freshPath()), {
+  openMissing: () => openDuckDbStore(`${freshPath()}.missing`, { readOnly: true }),
+});
 
 function many(n: number, prefix: string): StoredDisclosure[] {
   return Array.from({ length: n }, (_, i) => ({ ...CONTRACT_DATA[0]!, id: `${prefix}-${i}`, requestKey: `gw:${prefix}:${i}`, ts: CONTRACT_DATA[0]!.ts + i }));
