@@ -34,6 +34,8 @@ export interface DetectorSettings {
   spreadSites: number;
   /** Window of request time for spread alerts. Default 600 000. */
   spreadWindowMs: number;
+  /** An open incident resolves after this much request time with no new violating site. Default 3 600 000. */
+  spreadQuietMs: number;
   /** How often --once compares committed offsets with the end offsets. Default 500. */
   caughtUpCheckMs: number;
 }
@@ -54,6 +56,7 @@ export const DEFAULT_DETECTOR_SETTINGS: Readonly<DetectorSettings> = Object.free
   nonRetryableAttempts: 3,
   spreadSites: DEFAULT_ALERT_CONFIG.spreadSites,
   spreadWindowMs: DEFAULT_ALERT_CONFIG.spreadWindowMs,
+  spreadQuietMs: DEFAULT_ALERT_CONFIG.spreadQuietMs,
   caughtUpCheckMs: 500,
 });
 

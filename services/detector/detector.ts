@@ -98,7 +98,7 @@ export class Detector {
     this.kafka = createKafkaClient({ brokers: options.brokers, clientId: options.clientId ?? 'leakscope-detector', logger: componentLogger(options.logger, 'source.kafka') });
     this.registryState = new RegistryState(this.codec);
     this.protector = new Protector(options.keys);
-    this.alerts = new AlertTracker({ spreadSites: this.settings.spreadSites, spreadWindowMs: this.settings.spreadWindowMs, spreadListLimit: 50 });
+    this.alerts = new AlertTracker({ spreadSites: this.settings.spreadSites, spreadWindowMs: this.settings.spreadWindowMs, spreadQuietMs: this.settings.spreadQuietMs, spreadListLimit: 50 });
     this.producer = new StreamProducer(this.kafka, this.codec);
     this.admin = this.kafka.admin();
     const s = this.settings;
@@ -361,7 +361,7 @@ export class Detector {
     const { active, stored, violations, dlq, verdicts } = judged;
     const messages = batch.messages;
 
-    const pending = this.alerts.consider(violations, (this.options.now ?? Date.now)());
+    const pending = this.alerts.consider(violations, (this.options.now ?? Date.now)(), latestTs(stored));
     const outgoing = [
       { topic: topics.dlq, messages: dlq },
       { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
@@ -461,4 +461,11 @@ export class Detector {
       delay = Math.min(delay * 2, this.settings.retryMaxMs);
     }
   }
+}
+
+/** Latest request time among a batch's disclosures: how far request time has come, for resolving incidents. */
+function latestTs(stored: readonly StoredDisclosure[]): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const d of stored) if (d.ts > max) max = d.ts;
+  return max;
 }

@@ -29,6 +29,7 @@ export const detectCommand: Command = {
     '  --concurrency N       partitions processed at once (default 4)',
     '  --spread-sites N      first-violation sites in one window that raise a spread alert (default 20)',
     '  --spread-window-ms N  that window, in request time (default 600000)',
+    '  --spread-quiet-ms N   an incident resolves after this much request time with no new site (default 3600000)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '  --json                print the final summary as one JSON object',
   ].join('\n'),
@@ -42,6 +43,7 @@ export const detectCommand: Command = {
       concurrency: { type: 'string' },
       'spread-sites': { type: 'string' },
       'spread-window-ms': { type: 'string' },
+      'spread-quiet-ms': { type: 'string' },
       'metrics-port': { type: 'string' },
       json: { type: 'boolean' },
     });
@@ -55,6 +57,7 @@ export const detectCommand: Command = {
       ...intFlag(values.concurrency, '--concurrency', 'partitionsConsumedConcurrently'),
       ...intFlag(values['spread-sites'], '--spread-sites', 'spreadSites'),
       ...intFlag(values['spread-window-ms'], '--spread-window-ms', 'spreadWindowMs'),
+      ...intFlag(values['spread-quiet-ms'], '--spread-quiet-ms', 'spreadQuietMs'),
     };
     const metricsPort = parseMetricsPort(values['metrics-port']);
     const loaded = await loadKeys({ env: io.env, keyFile: values['key-file'] ?? null, createIfMissing: false });
