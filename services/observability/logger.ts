@@ -16,7 +16,10 @@ export type Component =
   | 'ship'
   | 'ship.follow'
   | 'registry-publish'
-  | 'observability';
+  | 'observability'
+  | 'notify'
+  | 'notify.route'
+  | 'watch';
 
 export interface LoggerOptions {
   /** pino level; default `info`, or LEAKSCOPE_LOG_LEVEL. `silent` turns logging off. */

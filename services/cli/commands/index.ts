@@ -9,6 +9,7 @@ import { migrate } from './migrate.js';
 import { registryPublish } from './registry-publish.js';
 import { ship } from './ship.js';
 import { detectCommand } from './detect.js';
+import { notifyCommand } from './notify.js';
 
 export const COMMANDS: readonly Command[] = [
   scan,
@@ -20,4 +21,5 @@ export const COMMANDS: readonly Command[] = [
   registryPublish,
   ship,
   detectCommand,
+  notifyCommand,
 ];
