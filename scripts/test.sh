@@ -15,6 +15,7 @@ if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
   eval "$(bash deploy/local/stack up)"
 fi
 export KAFKA_BROKERS CLICKHOUSE_URL
+[[ -n "${ALERTMANAGER_URL:-}" ]] && export ALERTMANAGER_URL   # the stack's Alertmanager (notify tests start their own)
 echo "KAFKA_BROKERS=$KAFKA_BROKERS CLICKHOUSE_URL=$CLICKHOUSE_URL"
 
 echo "== tests"

@@ -22,6 +22,7 @@ export const notifyCommand: Command = {
     '  --config FILE         notify.yaml (required); checked at start, every problem named',
     '  --group ID            consumer group (default leakscope-notify)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
+    '  --session-timeout-ms N  consumer group session timeout (default 30000): how soon a dead instance\'s alerts move to another',
     '  --check               validate the config and exit',
   ].join('\n'),
   async run(argv, io) {
@@ -31,6 +32,7 @@ export const notifyCommand: Command = {
       group: { type: 'string' },
       'metrics-port': { type: 'string' },
       check: { type: 'boolean' },
+      'session-timeout-ms': { type: 'string' },
     });
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `notify takes no arguments, got ${positionals.join(' ')}`);
     if (values.config === undefined) throw new LeakscopeError('USAGE', 'notify needs --config notify.yaml. See: leakscope notify --help');
@@ -40,10 +42,16 @@ export const notifyCommand: Command = {
       io.stdout.write(`${values.config}: ${config.routes.length} route${config.routes.length === 1 ? '' : 's'} (${config.routes.map((r) => `${r.name}: ${r.format}`).join(', ')})\n`);
       return 0;
     }
+    const session = values['session-timeout-ms'];
+    const sessionTimeoutMs = session === undefined ? undefined : Number(session);
+    if (sessionTimeoutMs !== undefined && (!Number.isSafeInteger(sessionTimeoutMs) || sessionTimeoutMs < 3000)) {
+      throw new LeakscopeError('USAGE', `--session-timeout-ms ${JSON.stringify(session)}: expected an integer of at least 3000 (Kafka's group.min.session.timeout.ms is 6000 by default)`);
+    }
     const conn = streamConnection(values, io.env);
     const metricsPort = parseMetricsPort(values['metrics-port']);
     const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
-    const notifier = new Notifier({ brokers: conn.brokers, topics: conn.topics, config, logger: root, ...(values.group !== undefined ? { groupId: values.group } : {}) });
+    const notifier = new Notifier({ brokers: conn.brokers, topics: conn.topics, config, logger: root,
+      ...(values.group !== undefined ? { groupId: values.group } : {}), ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}) });
     const server = metricsPort === 0 ? null : await startTelemetryServer(notifier.metrics, () => notifier.health(), { port: metricsPort });
     const stop = (): void => void notifier.stop();
     process.once('SIGINT', stop);
