@@ -115,6 +115,8 @@ function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visi
     affected: (w) => inner.affected(w),
     readMeta: () => inner.readMeta(),
     writeMeta: (m) => inner.writeMeta(m),
+    writeAlerts: (a) => inner.writeAlerts(a),
+    recentAlerts: (o) => inner.recentAlerts(o),
     close: () => inner.close(),
   };
 }

@@ -266,6 +266,7 @@ export class Detector {
   private async seedAlerts(): Promise<void> {
     const all = await this.options.store.report({ from: 0, to: 8.64e15 });
     this.alerts.seed(all.sites.map((s) => s.site));
+    this.alerts.seedAlerts(await this.options.store.recentAlerts({ limit: 1_000_000 }));
   }
 
   private watchCaughtUp(endOffsets: Map<number, bigint>): void {
@@ -382,12 +383,13 @@ export class Detector {
       }
       this.totals.alerts += pending.alerts.length;
     }
-    // 2. Disclosures, durable in the store.
-    if (stored.length > 0) {
+    // 2. Disclosures (and the batch's alerts, for the API), durable in the store.
+    if (stored.length > 0 || pending.alerts.length > 0) {
       const written = await this.retrying('write', async () => {
         const t0 = process.hrtime.bigint();
         try {
           await this.options.store.write(stored);
+          await this.options.store.writeAlerts(pending.alerts);
           metrics.insertSeconds.observe({ outcome: 'ok' }, Number(process.hrtime.bigint() - t0) / 1e9);
         } catch (err) {
           metrics.insertSeconds.observe({ outcome: 'failed' }, Number(process.hrtime.bigint() - t0) / 1e9);

@@ -4,7 +4,7 @@
 import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS, type Verdict } from '../../core/types.js';
 import type {
-  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredAlert, StoredDisclosure, Window,
 } from '../types.js';
 import { clickhouseConfig, type ClickHouseOptions } from './config.js';
 import { ClickHouseHttp } from './http.js';
@@ -151,6 +151,25 @@ class ClickHouseStore implements DisclosureStore {
     const row = (key: string, value: string | null): Sql => sql`(${str(key)}, ${str(JSON.stringify(value))}, ${v})`;
     await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'meta')} (key, value_json, version) VALUES ${joinSql(
       [row('region', meta.region), row('keyCheck', meta.keyCheck)], ', ')}`);
+  }
+
+  async writeAlerts(alerts: readonly StoredAlert[]): Promise<void> {
+    this.open();
+    if (alerts.length === 0) return;
+    const rows = alerts.map((a) => JSON.stringify({ id: a.id, kind: a.kind, status: a.status, detected_ms: a.detected_at, first_seen_ms: a.first_seen, record: JSON.stringify(a) }));
+    await this.http.exec(sql`INSERT INTO ${qualified(this.db, 'alerts')} (id, kind, status, detected_ms, first_seen_ms, record) FORMAT JSONEachRow`, {
+      data: `${rows.join('\n')}\n`,
+      settings: { input_format_skip_unknown_fields: '0' },
+    });
+  }
+
+  async recentAlerts(options: { since?: number; limit?: number } = {}): Promise<StoredAlert[]> {
+    this.open();
+    // The first row of an id is kept (argMin by detected_ms), as in the embedded store.
+    const rows = await this.http.rows<{ record: string }>(sql`SELECT argMin(record, detected_ms) AS record, min(detected_ms) AS detected
+FROM ${qualified(this.db, 'alerts')} GROUP BY id HAVING detected >= ${int(options.since ?? 0)}
+ORDER BY detected DESC, id LIMIT ${int(options.limit ?? 100)}`);
+    return rows.map((r) => JSON.parse(r.record) as StoredAlert);
   }
 
   async close(): Promise<void> {
