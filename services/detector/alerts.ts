@@ -77,6 +77,8 @@ export class AlertTracker {
   /** Keys whose alert is being sent by a batch in process: a concurrent batch does not raise it again. */
   private readonly claimed = new Set<string>();
   private readonly windows = new Map<number, Set<string>>();
+  /** Earliest violation seen per site counted in a window (seeded sites have none). */
+  private readonly firstSeenOf = new Map<string, number>();
   private readonly openedSpread = new Set<number>();
   private incident: Incident | null = null;
   private watermark = Number.NEGATIVE_INFINITY;
@@ -139,12 +141,22 @@ export class AlertTracker {
 
     const alerts: AvroLeakAlert[] = this.owed;
     this.owed = [];
-    const newSites: Disclosure[] = [];
+    const siteEvents = new Map<string, Disclosure>();
     for (const { kind, first, count } of firsts.values()) {
       alerts.push(firstTimeAlert(kind, first, count, now));
-      if (kind === 'first_disclosure') newSites.push(first);
+      if (kind === 'first_disclosure') siteEvents.set(first.site, first);
     }
-    const incidentAlerts = this.advanceIncident(newSites, Math.max(watermark, batchMaxTs), now);
+    // A site already counted in a window, seen now earlier than before (partitions replayed one
+    // after another arrive out of request-time order): it moves to its earlier window.
+    for (const d of disclosures) {
+      if (d.verdict === 'authorized' || siteEvents.has(d.site)) continue;
+      const known = this.firstSeenOf.get(d.site);
+      if (known !== undefined && d.ts < known) {
+        const e = siteEvents.get(d.site);
+        if (e === undefined || d.ts < e.ts) siteEvents.set(d.site, d);
+      }
+    }
+    const incidentAlerts = this.advanceIncident([...siteEvents.values()], Math.max(watermark, batchMaxTs), now);
     alerts.push(...incidentAlerts);
 
     return {
@@ -162,13 +174,16 @@ export class AlertTracker {
     };
   }
 
-  /** New sites in request-time order: each may resolve the open incident, join it, or open one. */
+  /** New (or earlier-seen) sites in request-time order: each may resolve the open incident, join it, or open one. */
   private advanceIncident(newSites: Disclosure[], watermark: number, now: number): AvroLeakAlert[] {
     const { spreadWindowMs, spreadSites, spreadQuietMs } = this.config;
     const out: AvroLeakAlert[] = [];
     newSites.sort((a, b) => a.ts - b.ts || (a.site < b.site ? -1 : 1));
     for (const d of newSites) {
       const start = Math.floor(d.ts / spreadWindowMs) * spreadWindowMs;
+      const before = this.firstSeenOf.get(d.site);
+      if (before !== undefined) this.windows.get(Math.floor(before / spreadWindowMs) * spreadWindowMs)?.delete(d.site);
+      this.firstSeenOf.set(d.site, d.ts);
       let window = this.windows.get(start);
       if (!window) this.windows.set(start, (window = new Set()));
       window.add(d.site);
@@ -184,7 +199,11 @@ export class AlertTracker {
         out.push(this.incidentAlert('firing', now));
       }
     }
-    while (this.windows.size > WINDOW_MEMORY) this.windows.delete(this.windows.keys().next().value!);
+    while (this.windows.size > WINDOW_MEMORY) {
+      const [oldest, forgotten] = this.windows.entries().next().value!;
+      this.windows.delete(oldest);
+      for (const site of forgotten) this.firstSeenOf.delete(site);
+    }
     if (watermark > this.watermark) this.watermark = watermark;
     if (this.incident !== null && this.watermark >= this.incident.lastNewTs + spreadQuietMs) out.push(this.resolve(now));
     return out;

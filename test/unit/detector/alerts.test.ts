@@ -90,6 +90,15 @@ describe('AlertTracker', () => {
     expect(p.alerts[1]!.sites).not.toContain('late.com');
   });
 
+  it('counts a site in the window of its earliest violation even when partitions arrive out of request-time order', () => {
+    const t = new AlertTracker(quiet);
+    // One partition first: the sites' violations it holds are days later than their first ones.
+    t.consider([disclosure('a.com', 900_000_000), disclosure('b.com', 900_000_001)], 0).commit();
+    const p = t.consider([disclosure('a.com', 1000), disclosure('b.com', 2000), disclosure('c.com', 3000)], 0);
+    expect(p.alerts.filter((a) => a.kind === 'first_disclosure').map((a) => a.site)).toEqual(['c.com']);
+    expect(p.alerts.filter((a) => a.kind === 'spread' && a.status === 'firing').map((a) => [a.id, a.count])).toEqual([[alertId('spread', '0'), 3]]);
+  });
+
   it('sends the incident alerts of an abandoned batch with the next batch', () => {
     const t = new AlertTracker(quiet);
     const p = t.consider([disclosure('a.com', 1000), disclosure('b.com', 2000), disclosure('c.com', 3000)], 0);
