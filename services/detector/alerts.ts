@@ -16,9 +16,12 @@
 // `spreadQuietMs` of request time, as far as the disclosures seen show (the watermark); the
 // resolution is a second alert (status resolved, `resolves` = the incident's id).
 import { createHash } from 'node:crypto';
-import type { Disclosure } from '../core/types.js';
 import type { AlertKind, AvroLeakAlert } from '../avro/index.js';
-import { maskNumber } from '../core/privacy/index.js';
+import type { StoredDisclosure } from '../store/types.js';
+
+/** What the tracker reads of a disclosure: as stored (the number only masked), from the detector and from watch alike. */
+export type AlertSource = Pick<StoredDisclosure, 'ts' | 'site' | 'host' | 'verdict' | 'partnerId' | 'channels' | 'subscriberMasked' | 'registryVersion'>;
+type Disclosure = AlertSource;
 
 export interface AlertConfig {
   /** Sites with a first violation in one window that make an incident. Default 20. */
@@ -41,7 +44,7 @@ export function alertId(kind: string, subject: string): string {
 }
 
 /** What makes an alert of a first-time kind unique: its id is alertId(kind, subject). */
-export function alertSubject(kind: Exclude<AlertKind, 'spread'>, d: Pick<Disclosure, 'site' | 'partnerId' | 'channels'>): string {
+export function alertSubject(kind: Exclude<AlertKind, 'spread'>, d: Pick<AlertSource, 'site' | 'partnerId' | 'channels'>): string {
   switch (kind) {
     case 'first_disclosure': return d.site;
     case 'partner_drift': return `${d.partnerId ?? ''}|${[...d.channels].sort().join(',')}`;
@@ -115,8 +118,8 @@ export class AlertTracker {
   }
 
   /**
-   * The alerts a batch's violations raise. `now` is detected_at; `watermark` is the latest request
-   * time of the batch (every disclosure, authorised ones too; default: the violations' latest).
+   * The alerts a batch's disclosures raise (authorised ones only move request time on). `now` is
+   * detected_at; `watermark` is the latest request time of the batch when known otherwise.
    * First-time alerts are remembered at commit(); the incident state moves on at once (an
    * abandoned batch's incident alerts are owed to the next batch).
    */
@@ -248,7 +251,7 @@ function firstTimeAlert(kind: Exclude<AlertKind, 'spread'>, first: Disclosure, c
     verdict: first.verdict,
     partner_id: first.partnerId,
     channels: [...first.channels],
-    subscriber_masked: first.subscriber === null ? null : maskNumber(first.subscriber),
+    subscriber_masked: first.subscriberMasked,
     sites: [],
     first_seen: first.ts,
     count,

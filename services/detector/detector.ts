@@ -362,7 +362,7 @@ export class Detector {
     const { active, stored, violations, dlq, verdicts } = judged;
     const messages = batch.messages;
 
-    const pending = this.alerts.consider(violations, (this.options.now ?? Date.now)(), latestTs(stored));
+    const pending = this.alerts.consider(stored, (this.options.now ?? Date.now)());
     const outgoing = [
       { topic: topics.dlq, messages: dlq },
       { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
@@ -465,9 +465,3 @@ export class Detector {
   }
 }
 
-/** Latest request time among a batch's disclosures: how far request time has come, for resolving incidents. */
-function latestTs(stored: readonly StoredDisclosure[]): number {
-  let max = Number.NEGATIVE_INFINITY;
-  for (const d of stored) if (d.ts > max) max = d.ts;
-  return max;
-}

@@ -4,4 +4,4 @@ export type { DetectorEnd, DetectorOptions, DetectorTotals } from './detector.js
 export { DEFAULT_DETECTOR_SETTINGS, detectorSettings } from './config.js';
 export type { DetectorSettings } from './config.js';
 export { AlertTracker, DEFAULT_ALERT_CONFIG, alertId, alertSubject } from './alerts.js';
-export type { AlertConfig, PendingAlerts } from './alerts.js';
+export type { AlertConfig, AlertSource, PendingAlerts } from './alerts.js';

@@ -10,6 +10,7 @@ import { registryPublish } from './registry-publish.js';
 import { ship } from './ship.js';
 import { detectCommand } from './detect.js';
 import { notifyCommand } from './notify.js';
+import { watchCommand } from './watch.js';
 
 export const COMMANDS: readonly Command[] = [
   scan,
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   ship,
   detectCommand,
   notifyCommand,
+  watchCommand,
 ];

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Disclosure, Verdict } from '../../../services/core/types.js';
+import type { Verdict } from '../../../services/core/types.js';
+import type { StoredDisclosure } from '../../../services/store/types.js';
 import { AlertTracker, alertId } from '../../../services/detector/index.js';
 import { AvroCodec } from '../../../services/avro/index.js';
 
-function disclosure(site: string, ts: number, verdict: Verdict = 'unauthorized_recipient', partnerId: string | null = null, channels: string[] = ['header:x-msisdn']): Disclosure {
+function disclosure(site: string, ts: number, verdict: Verdict = 'unauthorized_recipient', partnerId: string | null = null, channels: string[] = ['header:x-msisdn']): StoredDisclosure {
   return {
-    id: `${site}-${ts}`, requestKey: `k-${site}-${ts}`, ts, host: `www.${site}`, site, subscriber: '+447700900123', channels,
+    id: `${site}-${ts}`, requestKey: `k-${site}-${ts}`, ts, host: `www.${site}`, site, subscriberHash: 'h', subscriberMasked: '+4477009****23', subscriberEnc: null, channels,
     verdict, partnerId: partnerId ?? (verdict === 'unauthorized_recipient' ? null : 'p'), registryVersion: 'v1', gatewayId: null, bearer: null,
     method: null, scheme: null, path: '/', queryMasked: '', status: null,
   };
