@@ -8,7 +8,7 @@ export { postWithFetch, retryAfterMs } from './http.js';
 export type { AttemptOutcome, Post } from './http.js';
 export { createNotifyMetrics } from './metrics.js';
 export type { NotifyMetrics } from './metrics.js';
-export { RouteWorker } from './route.js';
+export { RouteWorker, nextDeliveryAt, plannedDeliveries } from './route.js';
 export type { DeadLetter, DeliveryRecord, RouteDeps } from './route.js';
 export { ALERT_DLQ_HEADERS, Notifier, alertsDlqTopic } from './notifier.js';
 export type { NotifierEnd, NotifierOptions, NotifierTotals } from './notifier.js';

@@ -14,6 +14,28 @@ import { deliveryOrder, renderDelivery } from './formats.js';
 import type { AttemptOutcome, Post } from './http.js';
 import type { NotifyMetrics } from './metrics.js';
 
+/** When a route that last delivered at `lastDeliveryAt` sends an alert arriving at `now`: the grouping rule. */
+export function nextDeliveryAt(now: number, lastDeliveryAt: number, route: Pick<RouteConfig, 'groupIntervalMs' | 'groupWaitMs'>): number {
+  return now - lastDeliveryAt >= route.groupIntervalMs ? now + route.groupWaitMs : lastDeliveryAt + route.groupIntervalMs;
+}
+
+/**
+ * The deliveries a route makes for alerts arriving at `arrivals` (ms, ascending) if each
+ * delivery took no time: their times and sizes. What `npm start` shows for a live incident.
+ */
+export function plannedDeliveries(arrivals: readonly number[], route: Pick<RouteConfig, 'groupIntervalMs' | 'groupWaitMs' | 'maxAlertsPerDelivery'>): Array<{ at: number; alerts: number }> {
+  const out: Array<{ at: number; alerts: number }> = [];
+  let last = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < arrivals.length;) {
+    const at = nextDeliveryAt(arrivals[i]!, last, route);
+    let n = 0;
+    while (i < arrivals.length && arrivals[i]! <= at && n < route.maxAlertsPerDelivery) { i++; n++; }
+    out.push({ at, alerts: n });
+    last = at;
+  }
+  return out;
+}
+
 export interface DeadLetter {
   (alerts: readonly AvroLeakAlert[], route: string, reason: string, attempts: number): Promise<void>;
 }
@@ -92,8 +114,7 @@ export class RouteWorker {
   private schedule(): void {
     if (this.busy || this.timer !== null || this.queue.length === 0 || this.abort.signal.aborted) return;
     const now = this.now();
-    const idle = now - this.lastDeliveryAt >= this.route.groupIntervalMs;
-    const at = idle ? now + this.route.groupWaitMs : this.lastDeliveryAt + this.route.groupIntervalMs;
+    const at = nextDeliveryAt(now, this.lastDeliveryAt, this.route);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.flush();

@@ -81,3 +81,15 @@ describe('RouteWorker', () => {
     await expect(p).rejects.toThrow(/stopped/);
   });
 });
+
+describe('plannedDeliveries (the grouping rule, as npm start shows it)', () => {
+  it('sends the first alert at once, then one delivery per group interval while alerts keep coming', async () => {
+    const { plannedDeliveries } = await import('../../../services/notify/index.js');
+    const r = { groupIntervalMs: 10_000, groupWaitMs: 0, maxAlertsPerDelivery: 500 };
+    // 60 alerts, one per second: 1 at once, then groups every 10 s.
+    const planned = plannedDeliveries(Array.from({ length: 60 }, (_, i) => i * 1000), r);
+    expect(planned.map((p) => [p.at, p.alerts])).toEqual([[0, 1], [10_000, 10], [20_000, 10], [30_000, 10], [40_000, 10], [50_000, 10], [60_000, 9]]);
+    // A quiet route sends at once again.
+    expect(plannedDeliveries([0, 100_000], r).map((p) => p.at)).toEqual([0, 100_000]);
+  });
+});
