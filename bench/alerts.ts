@@ -35,6 +35,9 @@ export interface AlertsBenchResult {
   detectorKeptUp: boolean;
   detectorLagAtEnd: number;
   stream: LatencyFigures;
+  /** The streaming path split at the detector's alert (detected_at, wall clock): produce → detector raises it, and → webhook. */
+  streamToDetector: LatencyFigures;
+  streamDetectorToWebhook: LatencyFigures;
   watchLinesPerSec: number;
   watch: LatencyFigures;
 }
@@ -46,15 +49,21 @@ function figures(latencies: number[]): LatencyFigures {
 }
 
 /** A webhook receiver: the arrival time of every first_disclosure, by site. */
-async function receiver(): Promise<{ url: string; arrivals: Map<string, number>; close: () => Promise<void> }> {
+async function receiver(): Promise<{ url: string; arrivals: Map<string, number>; detected: Map<string, number>; arrivedWall: Map<string, number>; close: () => Promise<void> }> {
   const arrivals = new Map<string, number>();
+  const detected = new Map<string, number>();
+  const arrivedWall = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const at = performance.now();
       for (const a of (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { alerts: AvroLeakAlert[] }).alerts) {
-        if (a.kind === 'first_disclosure' && a.site !== null && !arrivals.has(a.site)) arrivals.set(a.site, at);
+        if (a.kind === 'first_disclosure' && a.site !== null && !arrivals.has(a.site)) {
+          arrivals.set(a.site, at);
+          detected.set(a.site, a.detected_at);
+          arrivedWall.set(a.site, Date.now());
+        }
       }
       res.writeHead(200).end();
     });
@@ -63,6 +72,8 @@ async function receiver(): Promise<{ url: string; arrivals: Map<string, number>;
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     arrivals,
+    detected,
+    arrivedWall,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
@@ -157,10 +168,12 @@ export async function benchAlerts(options: { rate?: number; alerts?: number; wat
     })();
     await sleep(2000); // warm up under load
     const sent = new Map<string, number>();
+    const sentWall = new Map<string, number>();
     for (let i = 0; i < count; i++) {
       const site = `alert${i}-${run.slice(-6)}.example`;
       const message = leakProducer.requestMessages([violating(site, Date.now())]);
       sent.set(site, performance.now());
+      sentWall.set(site, Date.now());
       await leakProducer.send([{ topic: topics.requests, messages: message }]);
       await sleep(40);
     }
@@ -173,6 +186,8 @@ export async function benchAlerts(options: { rate?: number; alerts?: number; wat
     while (detector.totals.records < produced + count && performance.now() < caughtUp) await sleep(50);
     const lag = produced + count - detector.totals.records;
     const streamLat = [...sent].filter(([s]) => hook.arrivals.has(s)).map(([s, t]) => hook.arrivals.get(s)! - t);
+    const toDetector = [...sentWall].filter(([s]) => hook.detected.has(s)).map(([s, t]) => hook.detected.get(s)! - t);
+    const detectorToWebhook = [...sentWall].filter(([s]) => hook.detected.has(s)).map(([s]) => hook.arrivedWall.get(s)! - hook.detected.get(s)!);
     await notifier.stop();
     await detector.stop();
     await bgProducer.disconnect();
@@ -229,6 +244,8 @@ export async function benchAlerts(options: { rate?: number; alerts?: number; wat
       detectorKeptUp: lag === 0,
       detectorLagAtEnd: lag,
       stream: figures(streamLat),
+      streamToDetector: figures(toDetector),
+      streamDetectorToWebhook: figures(detectorToWebhook),
       watchLinesPerSec: lines / welapsed,
       watch: figures(watchLat),
     };

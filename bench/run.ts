@@ -125,6 +125,8 @@ const SECTIONS: Section[] = [
         'background traffic (target / produced)': `${fmt(r.backgroundTarget)} / ${fmt(r.backgroundPerSec)} requests/s`,
         'detector kept up': r.detectorKeptUp ? 'yes' : `no (${fmt(r.detectorLagAtEnd)} requests behind at the end)`,
         'produce → webhook (detect → leak-alerts → notify)': lat(r.stream),
+        '  of which produce → alert raised by the detector': lat(r.streamToDetector),
+        '  of which alert raised → webhook (leak-alerts → notify → HTTP)': lat(r.streamDetectorToWebhook),
         'watch background': `${fmt(r.watchLinesPerSec)} lines/s`,
         'append → webhook (watch)': lat(r.watch),
         goal: 'p99 < 1 s',
