@@ -120,13 +120,17 @@ function describeError(e: ErrorObject): string {
 /** Validates parsed notify.yaml content; `env` supplies the secrets. Throws CONFIG_INVALID with every problem. */
 export function notifyConfig(raw: unknown, env: NodeJS.ProcessEnv, source = 'notify.yaml'): Readonly<NotifyConfig> {
   const problems: string[] = [];
-  if (!validate(raw)) {
-    for (const e of validate.errors ?? []) problems.push(describeError(e));
-    throw refused(source, problems);
-  }
+  const shapeOk = validate(raw);
+  if (!shapeOk) for (const e of validate.errors ?? []) problems.push(describeError(e));
   const routes: RouteConfig[] = [];
   const names = new Set<string>();
-  (raw as { routes: RawRoute[] }).routes.forEach((r, i) => {
+  const given = (raw as { routes?: unknown } | null)?.routes;
+  // With a shape problem, the other checks still run on the routes that can be read, so every problem is named at once.
+  const readable = (Array.isArray(given) ? given : []).map((r, i) => [r, i] as const)
+    .filter(([r]) => shapeOk || (typeof r === 'object' && r !== null && typeof r.name === 'string' && typeof r.url === 'string' && typeof r.format === 'string'
+      && (r.secret_env === undefined || typeof r.secret_env === 'string') && (r.retry === undefined || (typeof r.retry === 'object' && r.retry !== null))));
+  readable.forEach(([route, i]) => {
+    const r = route as RawRoute;
     const at = `routes[${i}]`;
     if (names.has(r.name)) problems.push(`${at}.name: "${r.name}" is used by an earlier route; names must be unique`);
     names.add(r.name);
@@ -174,7 +178,7 @@ export function notifyConfig(raw: unknown, env: NodeJS.ProcessEnv, source = 'not
 }
 
 function refused(source: string, problems: string[]): LeakscopeError {
-  return new LeakscopeError('CONFIG_INVALID', `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, { problems });
+  return new LeakscopeError('CONFIG_INVALID', `notify config ${source} is invalid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { problems });
 }
 
 /** Reads and validates a notify.yaml file. */

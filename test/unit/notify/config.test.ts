@@ -64,6 +64,11 @@ describe('notify.yaml', () => {
       'routes[0].retry.budget_ms: "soon" must be integer',
     ]));
     expect(refusal(() => notifyConfig({ routes: [] }, env)).problems).toEqual(['routes: [] must NOT have fewer than 1 items']);
+    // A shape problem in one route does not hide the other routes' problems.
+    expect(refusal(() => notifyConfig({ routes: [{ name: 'soc', url: 'https://s.example', format: 'leakscope', secret_env: 'UNSET' }, { name: 'x', url: 'https://x.example', format: 'slack' }] }, env)).problems).toEqual([
+      'routes[1].format: "slack" is not one of leakscope, alertmanager, cloudevents',
+      'routes[0].secret_env: environment variable UNSET is not set',
+    ]);
   });
 
   it('reads a file, and refuses a YAML error or a missing file with the path', async () => {
@@ -74,7 +79,7 @@ describe('notify.yaml', () => {
       expect([...(await loadNotifyConfig(good, {})).routes[0]!.kinds]).toEqual(['spread']);
       const bad = join(dir, 'bad.yaml');
       writeFileSync(bad, 'routes:\n  - name: a\n    name: b\n');
-      await expect(loadNotifyConfig(bad, {})).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining(bad) });
+      await expect(loadNotifyConfig(bad, {})).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: `notify config ${bad} is invalid: 1 problem` });
       await expect(loadNotifyConfig(join(dir, 'none.yaml'), {})).rejects.toMatchObject({ code: 'INPUT_UNREADABLE' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
