@@ -162,6 +162,25 @@ const SECTIONS: Section[] = [
       };
     },
   },
+  {
+    name: 'alerts',
+    async run() {
+      if (!process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL) throw new Error('KAFKA_BROKERS and CLICKHOUSE_URL must be set: run eval "$(bash deploy/local/stack up)" first');
+      const { benchAlerts } = await import('./alerts.js');
+      const r = await benchAlerts();
+      const lat = (f: { samples: number; p50Ms: number; p99Ms: number; maxMs: number }) => `p50 ${fmt(f.p50Ms)} ms, p99 ${fmt(f.p99Ms)} ms, max ${fmt(f.maxMs)} ms over ${f.samples} alerts`;
+      return {
+        'background traffic (target / produced)': `${fmt(r.backgroundTarget)} / ${fmt(r.backgroundPerSec)} requests/s`,
+        'detector kept up': r.detectorKeptUp ? 'yes' : `no (${fmt(r.detectorLagAtEnd)} requests behind at the end)`,
+        'produce → webhook (detect → leak-alerts → notify)': lat(r.stream),
+        '  of which produce → alert raised by the detector': lat(r.streamToDetector),
+        '  of which alert raised → webhook (leak-alerts → notify → HTTP)': lat(r.streamDetectorToWebhook),
+        'watch background': `${fmt(r.watchLinesPerSec)} lines/s`,
+        'append → webhook (watch)': lat(r.watch),
+        goal: 'p99 < 1 s',
+      };
+    },
+  },
 ];
 
 async function main(): Promise<void> {

@@ -117,6 +117,8 @@ function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visi
     readMeta: () => inner.readMeta(),
     writeMeta: (m) => inner.writeMeta(m),
     auditTrail: () => inner.auditTrail(),
+    writeAlerts: (a) => inner.writeAlerts(a),
+    recentAlerts: (o) => inner.recentAlerts(o),
     close: () => inner.close(),
   };
 }

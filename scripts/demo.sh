@@ -4,7 +4,8 @@
 # the 10th to 14:00 on the 25th) unless it is already there, scans its gateway logs (NDJSON and
 # W3C, one gzipped), then prints the exposure report of the leak window, checks it against the
 # generator's ground truth, answers "who saw my number" for one subscriber, and writes the HTML
-# report and the notification list. Everything goes under ./out/demo (git-ignored).
+# report and the notification list, and shows the alerts a route would have received live
+# (the incident, grouped deliveries per minute). Everything goes under ./out/demo (git-ignored).
 #
 #   DEMO_REQUESTS=N   size of the generated data set (default 200000 requests, ~60 MB of logs)
 #   DEMO_FRESH=1      regenerate the data set and rescan from an empty store
@@ -23,7 +24,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 leakscope() { node bin/leakscope.js "$@"; }
 
 # `npm ci` builds dist/ through "prepare"; build here too when started from a plain checkout.
-if [[ ! -f dist/cli/main.js || ! -f dist/demo/incident.js ]]; then
+if [[ ! -f dist/cli/main.js || ! -f dist/demo/incident.js || ! -f dist/demo/alert-replay.js ]]; then
   step "building (tsc)"
   npm run --silent build
 fi
@@ -70,6 +71,11 @@ step "leakscope export-affected: the breach-notification list"
 leakscope export-affected --from "$FROM" --to "$TO" --reason "demo: breach notification DEMO-2" --db "$DB" --out "$OUT/affected.csv"
 head -n 4 "$OUT/affected.csv" | sed -E 's/^(\+[0-9]{6})[0-9]+/\1*****/' | cut -c1-150
 echo "(numbers masked here; the file holds them in full)"
+
+step "what the security team would have received, live (leakscope notify / watch, one route)"
+# The logs replayed in request-time order through the detector's alerts; deliveries by the
+# route's grouping rule (group interval 10 s): the incident first, no page per site.
+node dist/demo/alert-replay.js --registry "$DATA/registry.yaml" --group-interval-ms 10000 "$DATA"/logs/*
 
 step "written"
 echo "  HTML report      $OUT/report-leak.html   (open it in a browser: one self-contained page)"

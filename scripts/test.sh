@@ -23,6 +23,7 @@ if [[ -z "${LEAKSCOPE_CHDB_DIR:-}" ]]; then
   eval "$(bash deploy/local/stack chdb)"
 fi
 export LEAKSCOPE_CHDB_DIR
+[[ -n "${ALERTMANAGER_URL:-}" ]] && export ALERTMANAGER_URL   # the stack's Alertmanager (notify tests start their own)
 echo "KAFKA_BROKERS=$KAFKA_BROKERS CLICKHOUSE_URL=$CLICKHOUSE_URL LEAKSCOPE_CHDB_DIR=$LEAKSCOPE_CHDB_DIR"
 
 echo "== tests"

@@ -13,6 +13,7 @@ export {
 } from './records.js';
 export type {
   AlertKind,
+  AlertStatus,
   AvroDisclosure,
   AvroGatewayRequest,
   AvroHeader,

@@ -70,7 +70,8 @@ export interface AvroDisclosure {
   status: number | null;
 }
 
-export type AlertKind = 'first_disclosure' | 'spread';
+export type AlertKind = 'first_disclosure' | 'spread' | 'partner_drift' | 'partner_inactive';
+export type AlertStatus = 'firing' | 'resolved';
 
 export interface AvroLeakAlert {
   id: string;
@@ -86,6 +87,9 @@ export interface AvroLeakAlert {
   count: number;
   detected_at: number;
   registry_version: string;
+  status: AlertStatus;
+  resolves: string | null;
+  ends_at: number | null;
 }
 
 /** Record type of each schema, by the schema's short name (the .avsc file name). */

@@ -36,6 +36,8 @@ export interface DetectorSettings {
   spreadSites: number;
   /** Window of request time for spread alerts. Default 600 000. */
   spreadWindowMs: number;
+  /** An open incident resolves after this much request time with no new violating site. Default 3 600 000. */
+  spreadQuietMs: number;
   /** How often --once compares committed offsets with the end offsets. Default 500. */
   caughtUpCheckMs: number;
   /** stop() (SIGTERM) returns within this long whatever the state of Kafka and the store; what was not written is not committed. Default 10 000. */
@@ -62,6 +64,7 @@ export const DetectorSettingsSchema = Type.Object({
   nonRetryableAttempts: positive(3, 'tries of a write refused as non-retryable'),
   spreadSites: positive(DEFAULT_ALERT_CONFIG.spreadSites, 'first-violation sites that raise a spread alert'),
   spreadWindowMs: positive(DEFAULT_ALERT_CONFIG.spreadWindowMs, 'spread window of request time, ms'),
+  spreadQuietMs: positive(DEFAULT_ALERT_CONFIG.spreadQuietMs, 'request time with no new site after which an incident resolves, ms'),
   caughtUpCheckMs: positive(500, 'how often --once checks it has caught up, ms'),
   drainTimeoutMs: positive(10_000, 'stop() returns within this long whatever Kafka and the store do, ms'),
 }, { additionalProperties: false });

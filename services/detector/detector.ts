@@ -92,7 +92,7 @@ export class Detector {
     this.kafka = createKafkaClient({ brokers: options.brokers, clientId: options.clientId ?? 'leakscope-detector', logger: componentLogger(options.logger, 'source.kafka') });
     this.registryState = new RegistryState(this.codec);
     this.protector = new Protector(options.keys);
-    this.alerts = new AlertTracker({ spreadSites: this.settings.spreadSites, spreadWindowMs: this.settings.spreadWindowMs, spreadListLimit: 50 });
+    this.alerts = new AlertTracker({ spreadSites: this.settings.spreadSites, spreadWindowMs: this.settings.spreadWindowMs, spreadQuietMs: this.settings.spreadQuietMs, spreadListLimit: 50 });
     this.producer = new StreamProducer(this.kafka, this.codec);
     this.admin = this.kafka.admin();
     const s = this.settings;
@@ -298,6 +298,7 @@ export class Detector {
   private async seedAlerts(): Promise<void> {
     const all = await this.options.store.report({ from: 0, to: 8.64e15 });
     this.alerts.seed(all.sites.map((s) => s.site));
+    this.alerts.seedAlerts(await this.options.store.recentAlerts({ limit: 1_000_000 }));
   }
 
   private watchCaughtUp(endOffsets: Map<number, bigint>): void {
@@ -429,12 +430,13 @@ export class Detector {
       }
       this.totals.alerts += pending.alerts.length;
     }
-    // 2. Disclosures, durable in the store.
-    if (stored.length > 0) {
+    // 2. Disclosures (and the batch's alerts, for the API), durable in the store.
+    if (stored.length > 0 || pending.alerts.length > 0) {
       const written = await this.retrying('write', async () => {
         const t0 = process.hrtime.bigint();
         try {
-          await this.options.store.write(stored);
+          // Two inserts, sent together: the alerts' row must not add an insert's latency to the batch.
+          await Promise.all([this.options.store.write(stored), this.options.store.writeAlerts(pending.alerts)]);
           metrics.insertSeconds.observe({ outcome: 'ok' }, Number(process.hrtime.bigint() - t0) / 1e9);
         } catch (err) {
           metrics.insertSeconds.observe({ outcome: 'failed' }, Number(process.hrtime.bigint() - t0) / 1e9);

@@ -97,6 +97,7 @@ export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeCont
     if (disclosure.verdict !== 'authorized') violations.push(disclosure);
     stored.push(protector.toStored(disclosure));
   }
-  const alerts = ctx.alerts.consider(violations, ctx.now());
+  // All disclosures: authorised ones move the incident's request-time watermark on (alerts.ts).
+  const alerts = ctx.alerts.consider(stored, ctx.now());
   return { active, stored, violations, rejected, verdicts, alerts };
 }

@@ -24,7 +24,7 @@ export interface TelemetryServer {
  * flag's 0 ("off") is handled by the caller, which then does not start a server at all.
  */
 export async function startTelemetryServer(
-  metrics: StreamMetrics,
+  metrics: Pick<StreamMetrics, 'registry'>,
   health: () => Health,
   options: { port: number; host?: string },
 ): Promise<TelemetryServer> {

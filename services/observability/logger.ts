@@ -17,7 +17,10 @@ export type Component =
   | 'ship.follow'
   | 'registry-publish'
   | 'observability'
-  | 'serve';
+  | 'serve'
+  | 'notify'
+  | 'notify.route'
+  | 'watch';
 
 export interface LoggerOptions {
   /** pino level; default `info`, or LEAKSCOPE_LOG_LEVEL. `silent` turns logging off. */

@@ -1,4 +1,6 @@
 // The scan pipeline: log files → parse → detect → protect → store, in-thread or with workers.
-export { checkInputList, scanFiles, ScanInterrupted } from './scan.js';
+export { checkAndRecordMeta, checkInputList, checkRegistryVersion, scanFiles, ScanInterrupted } from './scan.js';
+export { processBatch } from './process-batch.js';
+export { RejectsFile } from './rejects-file.js';
 export type { ScanLog, ScanOptions, ScanProgress, ScanSummary } from './scan.js';
 export { inspectInputs } from './tasks.js';

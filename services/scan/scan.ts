@@ -134,7 +134,7 @@ function defaultRejectsPath(store: DisclosureStore): string {
 }
 
 /** Refuses a store written with another key or region: mixing them would make lookups silently miss. */
-async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, keys: PrivacyKeys): Promise<void> {
+export async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, keys: PrivacyKeys): Promise<void> {
   const keyCheck = keyCheckOf(keys);
   const meta = await store.readMeta();
   if (meta.keyCheck !== null && meta.keyCheck !== keyCheck) {
@@ -170,7 +170,7 @@ function isRegistryLedger(store: DisclosureStore): store is DisclosureStore & Re
  * them); a changed registry under the same version label would keep the old verdicts beside
  * new ones, so it is refused: the label is what every stored verdict names.
  */
-async function checkRegistryVersion(store: DisclosureStore, registry: Registry): Promise<void> {
+export async function checkRegistryVersion(store: DisclosureStore, registry: Registry): Promise<void> {
   if (!isRegistryLedger(store)) return;
   // Only what decides verdicts: names, purposes and the order of entries may change freely.
   const decisive = {

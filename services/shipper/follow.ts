@@ -1,6 +1,7 @@
-// `ship --follow DIR`: tails every plain log file of a directory — new files, files that
-// grow, rotated (renamed) files, truncated files — and produces each complete line once.
-// Positions are saved in the checkpoint only after Kafka acknowledged the lines before them.
+// Tailing a directory (`ship --follow DIR`, `watch DIR`): every plain log file of it — new
+// files, files that grow, rotated (renamed) files, truncated files — each complete line
+// handed once to `deliver` (ship: produce to Kafka; watch: judge and store). Positions are
+// saved in the checkpoint only after `deliver` resolved for the lines before them.
 // gzip files are not tailed: in a rotating log directory they are compressed copies of files
 // already shipped (ship them once without --follow if they are not).
 import { createHash } from 'node:crypto';
@@ -8,7 +9,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogFormat } from '../core/types.js';
-import { readLogRange } from '../files/index.js';
+import { readLogRange, type LogBatch } from '../files/index.js';
 import type { TopicNames } from '../kafka/index.js';
 import type { Logger, StreamMetrics } from '../observability/index.js';
 import { Checkpoint, type FilePosition } from './checkpoint.js';
@@ -18,22 +19,28 @@ import type { StreamProducer } from '../kafka/producer.js';
 const HEAD_BYTES = 256;
 const TAIL_SCAN_BYTES = 64 * 1024;
 
-export interface FollowOptions {
+/** Tailing a directory, whatever is done with the lines (ship produces them, watch judges and stores them). */
+export interface TailOptions {
   dir: string;
   checkpointFile: string;
-  producer: StreamProducer;
-  topics: TopicNames;
   format: LogFormat | 'auto';
   /** How the writer's fields map onto leakscope's (README "Log formats"). */
   profile?: import('../core/parse/index.js').LogProfile | null;
-  metrics: StreamMetrics;
   logger: Logger;
+  /** Called with each batch of complete lines, in file order; the checkpoint moves past them only when it resolves. */
+  deliver: (batch: LogBatch) => Promise<void>;
   /** How often the directory is looked at; default 500 ms. */
   pollIntervalMs?: number;
   /** Lines per produced batch; default 8192. */
   batchLines?: number;
   /** Stops following (after the batch in flight is acknowledged and checkpointed). */
   signal: AbortSignal;
+}
+
+export interface FollowOptions extends Omit<TailOptions, 'deliver'> {
+  producer: StreamProducer;
+  topics: TopicNames;
+  metrics: StreamMetrics;
 }
 
 export interface FollowTotals {
@@ -90,7 +97,12 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-export async function followDirectory(options: FollowOptions): Promise<FollowTotals> {
+/** `ship --follow`: every complete line produced to gateway-requests (rejects to the DLQ). */
+export function followDirectory(options: FollowOptions): Promise<FollowTotals> {
+  return tailDirectory({ ...options, deliver: (batch) => produceBatch(batch, options) });
+}
+
+export async function tailDirectory(options: TailOptions): Promise<FollowTotals> {
   const { logger, signal } = options;
   const dir = resolve(options.dir);
   const checkpointPath = resolve(options.checkpointFile);
@@ -132,7 +144,7 @@ export async function followDirectory(options: FollowOptions): Promise<FollowTot
   return totals;
 }
 
-async function shipNewLines(file: Candidate, checkpoint: Checkpoint, options: FollowOptions, totals: FollowTotals): Promise<void> {
+async function shipNewLines(file: Candidate, checkpoint: Checkpoint, options: TailOptions, totals: FollowTotals): Promise<void> {
   const { logger } = options;
   let pos: FilePosition = checkpoint.get(file.key) ?? { path: file.path, offset: 0, line: 0, head: '' };
   const head = await headHash(file.path).catch(() => '');
@@ -159,7 +171,7 @@ async function shipNewLines(file: Candidate, checkpoint: Checkpoint, options: Fo
     firstLineNumber: line + 1,
     batchLines: options.batchLines ?? 8192,
   })) {
-    await produceBatch(batch, options);
+    await options.deliver(batch);
     offset += batch.bytes;
     line += batch.lines;
     totals.requests += batch.requests.length;

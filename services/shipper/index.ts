@@ -2,7 +2,7 @@
 // follower with checkpoints saved only after Kafka acknowledged.
 export { expandInputs, produceBatch, shipInputs } from './ship.js';
 export type { ShipOptions, ShipSummary } from './ship.js';
-export { followDirectory } from './follow.js';
-export type { FollowOptions, FollowTotals } from './follow.js';
+export { followDirectory, tailDirectory } from './follow.js';
+export type { FollowOptions, FollowTotals, TailOptions } from './follow.js';
 export { Checkpoint } from './checkpoint.js';
 export type { CheckpointContent, FilePosition } from './checkpoint.js';

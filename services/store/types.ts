@@ -3,6 +3,7 @@
 // DESIGN.md with aggregates; services/store/answers.ts turns those into the contract JSON,
 // so both stores give byte-identical answers.
 import type { Channel, Disclosure, Verdict } from '../core/types.js';
+import type { AvroLeakAlert } from '../avro/records.js';
 
 /** A disclosure as stored: the number only as keyed hash, masked form and ciphertext. */
 export type StoredDisclosure = Omit<Disclosure, 'subscriber'> & {
@@ -71,6 +72,9 @@ export interface StoreMeta {
   encKeyCheck?: string | null;
 }
 
+/** An alert as raised (the LeakAlert record); stored so the API and `watch` can show recent alerts. */
+export type StoredAlert = AvroLeakAlert;
+
 export interface DisclosureStore {
   /** Idempotent by `id`: writing a disclosure twice stores it once. Durable when the promise resolves. */
   write(batch: readonly StoredDisclosure[]): Promise<void>;
@@ -86,6 +90,10 @@ export interface DisclosureStore {
   maskedSubscribers?(subscriberHashes: readonly string[]): Promise<Map<string, string>>;
   /** The audit of lookups made on this store. */
   auditTrail(): AuditTrail;
+  /** Idempotent by alert id (the first write of an id is kept). Durable when the promise resolves. */
+  writeAlerts(alerts: readonly StoredAlert[]): Promise<void>;
+  /** Alerts newest first (by detected_at, then id), detected at or after `since` (epoch ms), at most `limit` (default 100). */
+  recentAlerts(options?: { since?: number; limit?: number }): Promise<StoredAlert[]>;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
 // `describeStoreContract` from a store's own test file with a factory for a fresh store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, buildWhoSaw } from '../../services/store/answers.js';
-import type { DisclosureStore, StoredDisclosure } from '../../services/store/types.js';
+import type { DisclosureStore, StoredAlert, StoredDisclosure } from '../../services/store/types.js';
 import { LeakscopeError } from '../../services/core/errors.js';
 
 const H = 3_600_000;
@@ -156,6 +156,21 @@ export function describeStoreContract(name: string, open: () => Promise<Disclosu
     it('names subscribers by their masked number, for the ones an export cannot decrypt', async () => {
       const masked = await store.maskedSubscribers!([B, C, 'f'.repeat(64)]);
       expect([...masked].sort()).toEqual([[B, '+4477009****45'], [C, '+4477009****67']]);
+    });
+
+    it('keeps alerts once per id and reads them newest first from `since`', async () => {
+      const alert = (id: string, detectedAt: number, kind: StoredAlert['kind'] = 'first_disclosure'): StoredAlert => ({
+        id, kind, site: kind === 'spread' ? null : `${id}.example`, host: null, verdict: kind === 'spread' ? null : 'unauthorized_recipient',
+        partner_id: null, channels: ['header:x-msisdn'], subscriber_masked: '+4477009****23', sites: kind === 'spread' ? ['a.example'] : [],
+        first_seen: T0, count: 1, detected_at: detectedAt, registry_version: 'v1', status: 'firing', resolves: null, ends_at: null,
+      });
+      expect(await store.recentAlerts()).toEqual([]);
+      await store.writeAlerts([alert('a1', 1000), alert('a2', 3000, 'spread'), alert('a3', 2000)]);
+      await store.writeAlerts([{ ...alert('a1', 9000), count: 99 }]); // a repeat: the first one is kept
+      expect((await store.recentAlerts()).map((a) => [a.id, a.detected_at, a.count])).toEqual([['a2', 3000, 1], ['a3', 2000, 1], ['a1', 1000, 1]]);
+      expect((await store.recentAlerts({ since: 2000 })).map((a) => a.id)).toEqual(['a2', 'a3']);
+      expect((await store.recentAlerts({ limit: 1 })).map((a) => a.id)).toEqual(['a2']);
+      expect((await store.recentAlerts({ since: 3000 }))[0]).toEqual(alert('a2', 3000, 'spread'));
     });
   });
 }

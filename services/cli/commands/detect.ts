@@ -20,6 +20,7 @@ const DETECT_FLAGS = {
   concurrency: { type: 'integer', minimum: 1 },
   'spread-sites': { type: 'integer', minimum: 1 },
   'spread-window-ms': { type: 'integer', minimum: 1 },
+  'spread-quiet-ms': { type: 'integer', minimum: 1 },
   'drain-timeout-ms': { type: 'integer', minimum: 1 },
   'metrics-port': METRICS_PORT_FLAG,
   json: { type: 'boolean' },
@@ -45,6 +46,7 @@ export const detectCommand: Command = {
     '  --spread-window-ms N  that window, in request time (default 600000)',
     '  --drain-timeout-ms N  on SIGTERM/SIGINT, stop within N ms whatever Kafka and ClickHouse do;',
     '                        what was not written is not committed (default 10000)',
+    '  --spread-quiet-ms N   an incident resolves after this much request time with no new site (default 3600000)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '  --json                print the final summary as one JSON object',
   ].join('\n'),
@@ -60,6 +62,7 @@ export const detectCommand: Command = {
       partitionsConsumedConcurrently: values.concurrency,
       spreadSites: values['spread-sites'],
       spreadWindowMs: values['spread-window-ms'],
+      spreadQuietMs: values['spread-quiet-ms'],
       drainTimeoutMs: values['drain-timeout-ms'],
     };
     const metricsPort = values['metrics-port'];

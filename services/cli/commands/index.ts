@@ -13,6 +13,8 @@ import { createServeCommand } from './serve.js';
 import { consolePlugin } from '../../serve/console/index.js';
 import { usersAdd, usersList, usersRemove } from './users.js';
 import { auditList, auditVerify } from './audit.js';
+import { notifyCommand } from './notify.js';
+import { watchCommand } from './watch.js';
 
 export const COMMANDS: readonly Command[] = [
   scan,
@@ -30,4 +32,6 @@ export const COMMANDS: readonly Command[] = [
   usersRemove,
   auditList,
   auditVerify,
+  notifyCommand,
+  watchCommand,
 ];

@@ -181,6 +181,22 @@ ORDER BY key`,
 ORDER BY seq`];
     },
   },
+  {
+    version: 3,
+    name: 'alerts raised by the detector (docs/alerts.md), newest first for the API and watch',
+    statements(db) {
+      // The record as JSON with the columns reads filter on; a repeated alert (same id) is one row after merges, FINAL when read.
+      return [sql`CREATE TABLE IF NOT EXISTS ${qualified(db, 'alerts')} (
+  id String,
+  kind String,
+  status String,
+  detected_ms Int64,
+  first_seen_ms Int64,
+  record String
+) ENGINE = ReplacingMergeTree()
+ORDER BY id`];
+    },
+  },
 ]);
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -5,7 +5,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS, type Verdict } from '../../core/types.js';
 import { ClickHouseAuditTrail } from './audit.js';
 import type {
-  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredAlert, StoredDisclosure, Window,
 } from '../types.js';
 import { clickhouseConfig, describeTarget, type ClickHouseOptions } from './config.js';
 import { metaEntries, metaFrom } from '../meta.js';
@@ -164,6 +164,22 @@ GROUP BY subscriber_hash`);
 
   auditTrail(): AuditTrail {
     return new ClickHouseAuditTrail(this.ch);
+  }
+
+  async writeAlerts(alerts: readonly StoredAlert[]): Promise<void> {
+    this.open();
+    if (alerts.length === 0) return;
+    const rows = alerts.map((a) => ({ id: a.id, kind: a.kind, status: a.status, detected_ms: a.detected_at, first_seen_ms: a.first_seen, record: JSON.stringify(a) }));
+    await this.ch.insert(qualified(this.db, 'alerts'), ['id', 'kind', 'status', 'detected_ms', 'first_seen_ms', 'record'], rows);
+  }
+
+  async recentAlerts(options: { since?: number; limit?: number } = {}): Promise<StoredAlert[]> {
+    this.open();
+    // The first row of an id is kept (argMin by detected_ms), as in the embedded store.
+    const rows = await this.ch.rows<{ record: string }>(sql`SELECT argMin(record, detected_ms) AS record, min(detected_ms) AS detected
+FROM ${qualified(this.db, 'alerts')} GROUP BY id HAVING detected >= ${int(options.since ?? 0)}
+ORDER BY detected DESC, id LIMIT ${int(options.limit ?? 100)}`);
+    return rows.map((r) => JSON.parse(r.record) as StoredAlert);
   }
 
   async close(): Promise<void> {

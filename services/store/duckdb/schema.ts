@@ -46,6 +46,15 @@ export const CREATE_SCHEMA: readonly string[] = [
      violations   BIGINT,
      rejected     BIGINT)`,
   `INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT DO NOTHING`,
+  // Alerts raised while scanning or watching (docs/alerts.md): the record as JSON, with the
+  // columns the reads filter and sort on. Added without a schema version: older stores get it on open.
+  `CREATE TABLE IF NOT EXISTS alerts (
+     id           VARCHAR PRIMARY KEY,
+     kind         VARCHAR NOT NULL,
+     status       VARCHAR NOT NULL,
+     detected_ms  BIGINT NOT NULL,
+     first_seen_ms BIGINT NOT NULL,
+     record       VARCHAR NOT NULL)`,
 ];
 
 /**

@@ -12,7 +12,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import type { Registry, Verdict } from '../../core/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../../audit/ndjson-trail.js';
 import type {
-  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredAlert, StoredDisclosure, Window,
 } from '../types.js';
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { encodeStaging, type EncodedBatch } from './staging-format.js';
@@ -413,6 +413,35 @@ export class DuckDbStore implements DisclosureStore {
           WHERE subscriber_hash IN (${marks}) AND subscriber_masked IS NOT NULL GROUP BY subscriber_hash`, [...subscriberHashes]);
       for (const r of rows) out.set(r['subscriber_hash'] as string, r['masked'] as string);
       return out;
+    });
+  }
+
+  writeAlerts(alerts: readonly StoredAlert[]): Promise<void> {
+    return this.exclusive('writing alerts', async () => {
+      this.refuseReadOnly('writeAlerts');
+      if (alerts.length === 0) return;
+      await this.connection.run('BEGIN TRANSACTION');
+      try {
+        for (const a of alerts) {
+          await this.connection.run('INSERT INTO alerts VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+            [a.id, a.kind, a.status, a.detected_at, a.first_seen, JSON.stringify(a)]);
+        }
+        await this.connection.run('COMMIT');
+      } catch (cause) {
+        await this.connection.run('ROLLBACK').catch(() => undefined);
+        throw cause;
+      }
+    });
+  }
+
+  recentAlerts(options: { since?: number; limit?: number } = {}): Promise<StoredAlert[]> {
+    return this.exclusive('reading alerts', async () => {
+      // A store written before alerts were kept, opened read-only, has no table: no alerts.
+      const exists = await this.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'alerts'`);
+      if (Number(exists[0]?.['n'] ?? 0) === 0) return [];
+      const rows = await this.rows(`SELECT record FROM alerts WHERE detected_ms >= $1 ORDER BY detected_ms DESC, id LIMIT $2`,
+        [options.since ?? 0, options.limit ?? 100]);
+      return rows.map((r) => JSON.parse(String(r['record'])) as StoredAlert);
     });
   }
 

@@ -88,6 +88,9 @@ const SAMPLES: AvroRecords = {
     count: 1,
     detected_at: 1326187863000,
     registry_version: '2012-01-25.1',
+    status: 'firing',
+    resolves: null,
+    ends_at: null,
   },
 };
 
@@ -155,6 +158,17 @@ describe('AvroCodec', () => {
     const { bearer: _b, client_ip: _c, ...old } = SAMPLES.GatewayRequest;
     const buf = Buffer.concat([Buffer.from('c301', 'hex'), crc64AvroBytes(canonicalForm(v1)), v1.toBuffer(old)]);
     expect(codec.decode(buf)).toEqual({ schemaName: 'GatewayRequest', value: { ...old, bearer: null, client_ip: null } });
+  });
+
+  it('reads a LeakAlert written with v1 (before the partner kinds) as the current schema: firing, nothing resolved', () => {
+    const buf = Buffer.from(readFileSync(join(FIXTURES, 'leak-alert.v1.hex'), 'utf8').trim(), 'hex');
+    const v1 = codec.knownSchemas().find((s) => s.schemaName === 'LeakAlert' && s.version === 'v1');
+    expect(buf.subarray(2, 10).toString('hex')).toBe(v1?.fingerprint);
+    expect(v1?.fingerprint).not.toBe(codec.fingerprint('LeakAlert'));
+    const value = codec.decodeAs('LeakAlert', buf);
+    expect(value).toMatchObject({ kind: 'spread', site: null, count: 23, status: 'firing', resolves: null, ends_at: null });
+    expect(value.sites).toEqual(['a.example', 'b.example']);
+    expect(value.first_seen).toBe(Date.parse('2012-01-10T09:30:00.000Z'));
   });
 
   it('refuses an unknown fingerprint, naming it and what to do', () => {
@@ -261,6 +275,7 @@ describe('AvroCodec', () => {
       'Disclosure@current',
       'LeakAlert@current',
       'GatewayRequest@v1',
+      'LeakAlert@v1',
     ]);
     expect(new Set(known.map((k) => k.fingerprint)).size).toBe(known.length);
   });

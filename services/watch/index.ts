@@ -1,0 +1,3 @@
+// `leakscope watch`: tail log directories, judge, store, alert — one machine, no servers.
+export { runWatch, watchCheckpointPath } from './watch.js';
+export type { WatchOptions, WatchTotals } from './watch.js';

@@ -1,0 +1,132 @@
+// `leakscope watch DIR...`: real-time monitoring on one machine with no servers. Each
+// directory is tailed as `ship --follow` tails it (services/shipper/follow.ts); every batch
+// of new lines is judged and protected by the scan's batch step, raises the detector's alerts
+// (the same AlertTracker: same kinds, same ids), delivers them through the notify routes, and
+// is stored in the embedded store. The order is the detector's: alerts settle (delivered or
+// dead-lettered) before the batch is stored, and the checkpoint moves only after the store
+// write; a crash in between delivers the alerts again with the same ids (at least once).
+// Scanning the same logs later leaves the same disclosures (ids are deterministic).
+import { createHash } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { AvroLeakAlert } from '../avro/index.js';
+import type { PrivacyKeys } from '../core/privacy/index.js';
+import { buildSnapshot } from '../core/registry/index.js';
+import type { LogFormat, Registry } from '../core/types.js';
+import { AlertTracker, type AlertConfig } from '../detector/alerts.js';
+import { RouteWorker, createNotifyMetrics, postWithFetch, type NotifyConfig, type NotifyMetrics, type Post } from '../notify/index.js';
+import { componentLogger, redactNumbers, type Logger } from '../observability/index.js';
+import { RejectsFile, checkAndRecordMeta, checkRegistryVersion, processBatch } from '../scan/index.js';
+import { tailDirectory, type FollowTotals } from '../shipper/index.js';
+import { Protector } from '../store/index.js';
+import type { DisclosureStore } from '../store/types.js';
+
+export interface WatchOptions {
+  dirs: readonly string[];
+  registry: Registry;
+  keys: PrivacyKeys;
+  store: DisclosureStore;
+  /** Where the store lives: the checkpoints, rejects and alert dead letters are kept next to it. */
+  dbPath: string;
+  format: LogFormat | 'auto';
+  /** Routes to deliver alerts to; null: alerts are only stored (and logged). */
+  notify: Readonly<NotifyConfig> | null;
+  logger: Logger;
+  signal: AbortSignal;
+  alerts?: Partial<AlertConfig>;
+  /** How often each directory is looked at, ms; default 250. */
+  pollIntervalMs?: number;
+  post?: Post;
+  metrics?: NotifyMetrics;
+  now?: () => number;
+}
+
+export interface WatchTotals extends FollowTotals {
+  disclosures: number;
+  violations: number;
+  alerts: number;
+}
+
+/** The checkpoint of one watched directory: next to the store, named after the directory. */
+export function watchCheckpointPath(dbPath: string, dir: string): string {
+  return `${dbPath}.watch-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12)}.json`;
+}
+
+export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
+  const { store, registry, keys, signal } = options;
+  const log = componentLogger(options.logger, 'watch');
+  const now = options.now ?? Date.now;
+  await checkAndRecordMeta(store, registry, keys);
+  await checkRegistryVersion(store, registry);
+  const snapshot = buildSnapshot(registry);
+  const protector = new Protector(keys);
+  const tracker = new AlertTracker(options.alerts ?? {});
+  tracker.seed((await store.report({ from: 0, to: 8.64e15 })).sites.map((s) => s.site));
+  tracker.seedAlerts(await store.recentAlerts({ limit: 1_000_000 }));
+  const rejects = new RejectsFile(`${options.dbPath}.rejects.ndjson`);
+  const dlqPath = `${options.dbPath}.alerts-dlq.ndjson`;
+  const metrics = options.metrics ?? createNotifyMetrics(() => null, { processMetrics: false });
+  const routes = (options.notify?.routes ?? []).map((route) => new RouteWorker(route, {
+    post: options.post ?? postWithFetch,
+    metrics,
+    logger: componentLogger(options.logger, 'notify.route', { route: route.name }),
+    // No Kafka here: dead letters go to a file next to the store, one JSON line per alert (owner-only).
+    deadLetter: async (alerts, name, reason, attempts) => {
+      const lines = alerts.map((alert) => JSON.stringify({ route: name, reason, attempts, alert })).join('\n');
+      await appendFile(dlqPath, `${lines}\n`, { mode: 0o600 });
+    },
+  }));
+  signal.addEventListener('abort', () => { for (const r of routes) r.stop(); }, { once: true });
+  const totals: WatchTotals = { requests: 0, rejects: 0, lines: 0, disclosures: 0, violations: 0, alerts: 0 };
+
+  // The directories share the store and the alert state: their batches take turns.
+  let turn: Promise<unknown> = Promise.resolve();
+  const deliver = (batch: Parameters<Parameters<typeof tailDirectory>[0]['deliver']>[0]): Promise<void> => {
+    const mine = turn.then(async () => {
+      const judged = processBatch(batch, snapshot, protector, false);
+      const stored = judged.stored ?? [];
+      const pending = tracker.consider(stored, now());
+      try {
+        await settle(routes, pending.alerts);
+        await rejects.append(judged.rejects);
+        await store.write(stored);
+        await store.writeAlerts(pending.alerts);
+      } catch (err) {
+        pending.abandon();
+        throw err;
+      }
+      pending.commit();
+      for (const a of pending.alerts) log.warn({ kind: a.kind, status: a.status, site: a.site, verdict: a.verdict, count: a.count, alert_id: a.id }, 'alert raised');
+      for (const r of judged.rejects) log.warn({ source: r.source, line: r.line, reason: redactNumbers(r.reason) }, 'record rejected');
+      totals.disclosures += judged.disclosures;
+      totals.violations += judged.violations;
+      totals.alerts += pending.alerts.length;
+    });
+    turn = mine.catch(() => undefined);
+    return mine;
+  };
+
+  log.info({ dirs: options.dirs, db: options.dbPath, routes: routes.map((r) => r.route.name), known_sites: tracker.knownSites }, 'watch started');
+  const followed = await Promise.all(options.dirs.map((dir) => tailDirectory({
+    dir, checkpointFile: watchCheckpointPath(options.dbPath, dir), format: options.format, logger: log, deliver, signal,
+    pollIntervalMs: options.pollIntervalMs ?? 250,
+  }).catch((err: unknown): FollowTotals => {
+    // Stopped mid-batch: that batch is neither stored nor checkpointed; a restart reads it again.
+    if (signal.aborted) return { requests: 0, rejects: 0, lines: 0 };
+    throw err;
+  })));
+  for (const f of followed) {
+    totals.requests += f.requests;
+    totals.rejects += f.rejects;
+    totals.lines += f.lines;
+  }
+  log.info({ ...totals }, 'watch stopped');
+  return totals;
+}
+
+/** Every alert delivered or dead-lettered on every route that takes its kind. */
+async function settle(routes: readonly RouteWorker[], alerts: readonly AvroLeakAlert[]): Promise<void> {
+  const waits: Array<Promise<void>> = [];
+  for (const a of alerts) for (const r of routes) if (r.accepts(a)) waits.push(r.submit(a));
+  await Promise.all(waits);
+}
