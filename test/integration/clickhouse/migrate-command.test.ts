@@ -28,12 +28,12 @@ describe('leakscope migrate', () => {
   it('creates the database and schema, then does nothing the second time', async () => {
     const first = await run(['migrate', '--clickhouse', url]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toMatch(/applied migration 1; schema at version 1/);
+    expect(first.stdout).toMatch(/applied migrations 1, 2; schema at version 2/);
     const second = await run(['migrate'], { CLICKHOUSE_URL: url });
     expect(second).toMatchObject({ code: 0, stderr: '' });
-    expect(second.stdout).toMatch(/already at version 1, nothing to do/);
+    expect(second.stdout).toMatch(/already at version 2, nothing to do/);
     const rows = await clickhouseRows<{ n: string }>(BASE, `SELECT count() AS n FROM system.tables WHERE database = '${db}'`);
-    expect(Number(rows[0]!.n)).toBe(11);
+    expect(Number(rows[0]!.n)).toBe(12); // 11 of migration 1, audit_log of migration 2
   });
 
   it('exits 2 without a URL and 1 when the server cannot be reached', async () => {
