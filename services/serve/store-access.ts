@@ -1,7 +1,7 @@
 // How `serve` reaches its store. ClickHouse: one store for the life of the service. DuckDB:
 // the file allows one writing process (a `scan`) and takes a whole-file lock, so `serve`
 // opens it read-only while requests are being answered, closes it once idle for a moment
-// (and, when a writer is waiting for it, at least every maxHoldMs under constant load), and
+// (and at least every maxHoldMs under constant load), lets a waiting writer go first, and
 // when a scan holds the file waits for it with a bounded retry. The scan side lets readers in between its batches
 // (services/store/duckdb/store.ts, "readers waiting"). See "serve and scan on one store" in the README.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,9 @@ import type { AuditTrail, DisclosureStore } from '../store/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../audit/index.js';
 import { existsSync } from 'node:fs';
 import { signalReaderWaiting, writerWaitingFile } from '../store/duckdb/index.js';
+
+/** How long a reader about to open the file lets a waiting writer go first. */
+const WRITER_FIRST_MS = 2_000;
 
 export interface StoreAccess {
   readonly location: StoreLocation;
@@ -25,9 +28,9 @@ export interface StoreAccess {
 export interface DuckDbAccessOptions {
   /** How long a request waits for a scan to let go of the file; default 15000 ms. */
   lockWaitMs?: number;
-  /** Idle time after which the file is released; default 200 ms (a writer waits at most this plus a query). */
+  /** Idle time after which the file is released; default 20 ms. */
   idleCloseMs?: number;
-  /** Longest the file is held under constant load once a writer waits for it; default 1000 ms. */
+  /** Longest the file is held under constant load before it is released once; default 1000 ms. */
   maxHoldMs?: number;
 }
 
@@ -67,7 +70,7 @@ class DuckDbAccess implements StoreAccess {
     this.description = describeLocation(location);
     this.audit = new NdjsonAuditTrail(auditFileFor(location.path));
     this.lockWaitMs = options.lockWaitMs ?? 15_000;
-    this.idleCloseMs = options.idleCloseMs ?? 200;
+    this.idleCloseMs = options.idleCloseMs ?? 20;
     this.maxHoldMs = options.maxHoldMs ?? 1_000;
     this.writerWaiting = writerWaitingFile(location.path);
   }
@@ -89,8 +92,8 @@ class DuckDbAccess implements StoreAccess {
         continue;
       }
       if (this.store !== null) {
-        if (this.inFlight > 0 && Date.now() - this.openedMs > this.maxHoldMs && existsSync(this.writerWaiting)) {
-          // Held long under load while a writer waits: let the current requests finish and the writer in.
+        if (this.inFlight > 0 && Date.now() - this.openedMs > this.maxHoldMs) {
+          // Held long under load: let the current requests finish and a writer in.
           await this.drain();
           continue;
         }
@@ -149,6 +152,9 @@ class DuckDbAccess implements StoreAccess {
   private async openWithRetry(): Promise<DisclosureStore> {
     const deadline = Date.now() + this.lockWaitMs;
     const pause = 10;
+    // A writer waiting for the file goes first (bounded, in case its signal was left behind by a killed scan).
+    const yieldUntil = Date.now() + WRITER_FIRST_MS;
+    while (existsSync(this.writerWaiting) && Date.now() < yieldUntil) await sleep(pause);
     for (;;) {
       try {
         return await openStore(this.location);
