@@ -149,12 +149,12 @@ export async function stopDetector(d: RunningDetector): Promise<void> {
   await d.store.close();
 }
 
-/** Polls `probe` until it returns true, or fails after `timeoutMs` with `what`. */
-export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/** Polls `probe` until it returns true, or fails after `timeoutMs` with `what` (a function: read at the failure, to say what was seen). */
+export async function waitFor(what: string | (() => string), probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

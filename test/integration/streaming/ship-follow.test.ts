@@ -51,15 +51,15 @@ describe('ship --follow', () => {
   it('ships each complete line once across growth, rotation, truncation and a restart', async () => {
     writeFileSync(join(dir, 'access.log'), line('1') + line('2') + '{"ts":"2012-01-10T09:00:0'); // a partial last line
     let f = follow();
-    await waitFor('two lines', () => ids.length === 2);
+    await waitFor(() => `two lines (ids so far: ${ids.join(',')})`, () => ids.length === 2);
     appendFileSync(join(dir, 'access.log'), `0Z","gateway_id":"gw","request_id":"3","url":"http://www.example.com/"}\n${line('4')}`);
-    await waitFor('the completed line and the next', () => ids.length === 4);
+    await waitFor(() => `the completed line and the next (ids so far: ${ids.join(',')})`, () => ids.length === 4);
 
     // Rotation: the file is renamed and finished where it was left; a new one starts.
     renameSync(join(dir, 'access.log'), join(dir, 'access.log.1'));
     appendFileSync(join(dir, 'access.log.1'), line('5'));
     writeFileSync(join(dir, 'access.log'), line('6'));
-    await waitFor('rotated and new file', () => ids.length === 6);
+    await waitFor(() => `rotated and new file (ids so far: ${ids.join(',')})`, () => ids.length === 6);
     await f.stop();
 
     // While stopped: more lines. The restart resumes from the checkpoint.
@@ -67,13 +67,13 @@ describe('ship --follow', () => {
     const checkpoint = JSON.parse(readFileSync(checkpointFile, 'utf8'));
     expect(Object.keys(checkpoint.files)).toHaveLength(2);
     f = follow();
-    await waitFor('the line written while stopped', () => ids.length === 7);
+    await waitFor(() => `the line written while stopped (ids so far: ${ids.join(',')})`, () => ids.length === 7);
 
     // Truncation (copytruncate): read again from the start.
     truncateSync(join(dir, 'access.log'), 0);
     await new Promise((r) => setTimeout(r, 200));
     appendFileSync(join(dir, 'access.log'), line('8'));
-    await waitFor('the line after truncation', () => ids.length === 8);
+    await waitFor(() => `the line after truncation (ids so far: ${ids.join(',')})`, () => ids.length === 8);
     await new Promise((r) => setTimeout(r, 300));
     await f.stop();
     // Files are visited in name order, so 6 (access.log) may come before 5 (access.log.1).
