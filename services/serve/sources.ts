@@ -2,6 +2,8 @@
 // store-backed alert source (an alerts table written with each batch) plugs in beside the
 // Kafka one, and the registry can come from the store or from the partner-registry topic.
 import type { Registry } from '../core/types.js';
+import type { DisclosureStore } from '../store/types.js';
+import { alertJson } from './kafka-sources.js';
 import type { AlertJson } from './schemas.js';
 
 export interface AlertSource {
@@ -39,4 +41,21 @@ export function registryJson(registry: Registry): RegistryJson {
       valid_from: time(p.validFrom), valid_to: time(p.validTo),
     })),
   };
+}
+
+/**
+ * Alerts from the store: the detector and `watch` write each batch's alerts with its
+ * disclosures (the `alerts` table), so the store holds every alert its data raised.
+ */
+export class StoreAlertSource implements AlertSource {
+  readonly description = 'the store (alerts written with each batch by detect and watch)';
+
+  constructor(private readonly store: { use<T>(task: (store: DisclosureStore) => Promise<T>): Promise<T> }) {}
+
+  async recent(sinceMs: number | null, limit: number): Promise<AlertJson[]> {
+    const stored = await this.store.use((s) => s.recentAlerts({ ...(sinceMs === null ? {} : { since: sinceMs }), limit }));
+    return stored.map(alertJson);
+  }
+
+  async close(): Promise<void> {}
 }

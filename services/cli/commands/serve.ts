@@ -14,6 +14,7 @@ import { createKafkaClient, streamConnection, STREAM_FLAGS_USAGE } from '../../k
 import { componentLogger, createLogger } from '../../observability/index.js';
 import { buildApp, DEFAULT_LOOKUPS_PER_MINUTE } from '../../serve/app.js';
 import { KafkaAlertSource, KafkaRegistrySource } from '../../serve/kafka-sources.js';
+import { StoreAlertSource } from '../../serve/sources.js';
 import type { AlertSource, RegistrySource } from '../../serve/sources.js';
 import { openStoreAccess } from '../../serve/store-access.js';
 import { UsersDirectory } from '../../serve/users-directory.js';
@@ -38,7 +39,8 @@ ${STORE_FLAGS_USAGE}
   --listen HOST:PORT      where to listen (default ${DEFAULT_LISTEN}); an address other than
                           loopback needs --tls-cert and --tls-key
   --brokers LIST          read alerts from leak-alerts (and, for ClickHouse, the registry from
-                          partner-registry); default $KAFKA_BROKERS when set
+                          partner-registry); default $KAFKA_BROKERS when set. Without it, alerts
+                          come from the store, where detect and watch record them
 ${STREAM_FLAGS_USAGE.split('\n').filter((l) => l.includes('--topic-prefix')).join('\n')}
   --registry FILE         show this registry at /api/v1/registry instead of the one the store
                           or partner-registry has
@@ -133,6 +135,8 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
             registry = registrySource;
           }
         }
+        // Without --brokers, alerts come from the store, where detect and watch record them.
+        if (alerts === null) alerts = new StoreAlertSource(store);
         if (registry === null && location.kind === 'duckdb') {
           registry = {
             current: () => store.use(async (s) => {
