@@ -61,7 +61,7 @@ describe('clickhouse store', () => {
       const tablesAfter = await clickhouseRows<{ name: string }>(target.base, `SELECT name FROM system.tables WHERE database = '${db}' ORDER BY name`);
       expect(tablesAfter).toEqual(tablesBefore);
       expect(tablesAfter.map((t) => t.name)).toEqual([
-        'alerts', 'disclosures', 'meta', 'schema_migrations', 'site_daily', 'site_daily_mv', 'site_hourly', 'site_hourly_mv',
+        'alerts', 'audit_log', 'disclosures', 'meta', 'schema_migrations', 'site_daily', 'site_daily_mv', 'site_hourly', 'site_hourly_mv',
         'subscriber_daily', 'subscriber_daily_mv',
         'violations_by_time', 'violations_by_time_mv',
       ]);

@@ -84,7 +84,7 @@ describe('leakscope export-affected', () => {
 
   it('refuses, on a store with no encryption-key check, a key that decrypts no subscriber', async () => {
     const legacy = await makeStore({ recordEncKeyCheck: false });
-    const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', legacy.db],
+    const r = await run(['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', legacy.db],
       { env: { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX, LEAKSCOPE_ENC_KEY: OTHER_KEY_HEX } });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
@@ -104,7 +104,7 @@ describe('leakscope export-affected', () => {
         || CASE WHEN substr(subscriber_enc, length(subscriber_enc) - 5, 1) = 'A' THEN 'B' ELSE 'A' END
         || substr(subscriber_enc, length(subscriber_enc) - 4) WHERE subscriber_hash = '${bobHash}'`);
       const out = join(damaged.dir, 'affected.csv');
-      const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', damaged.db, '--out', out]);
+      const r = await run(['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', damaged.db, '--out', out]);
       expect(r.code).toBe(EXIT_PARTIAL);
       expect(EXIT_PARTIAL).toBe(3);
       expect((await readFile(out, 'utf8')).split('\r\n')).toEqual([
@@ -120,7 +120,7 @@ describe('leakscope export-affected', () => {
       const swapped = await makeStore();
       await sql(swapped.db, `UPDATE disclosures SET subscriber_enc = (SELECT max(subscriber_enc) FROM disclosures WHERE subscriber_hash = '${aliceHash}')
         WHERE subscriber_hash = '${bobHash}'`);
-      const r = await run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', swapped.db]);
+      const r = await run(['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', swapped.db]);
       expect(r.code).toBe(3);
       expect(r.stdout.split('\r\n').filter((l) => l.startsWith('+'))).toEqual([expect.stringMatching(/^\+447700900123,/)]);
       expect(r.stderr).toContain('+4477009****56, first exposure 2012-01-11T12:00:00.000Z: has an encrypted number that decrypts to another subscriber\'s number');

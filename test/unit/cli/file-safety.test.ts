@@ -85,7 +85,7 @@ describe('--out of report and export-affected', () => {
 
   const report = (out: string, cwd?: string) =>
     run(['report', '--from', WINDOW.from, '--to', WINDOW.to, '--db', fx.db, '--format', 'html', '--out', out], cwd === undefined ? {} : { cwd });
-  const exportTo = (out: string) => run(['export-affected', '--from', WINDOW.from, '--to', WINDOW.to, '--db', fx.db, '--out', out]);
+  const exportTo = (out: string) => run(['export-affected', '--reason', 'notification INC-2', '--from', WINDOW.from, '--to', WINDOW.to, '--db', fx.db, '--out', out]);
 
   it.each([
     ['the store', () => fx.db],

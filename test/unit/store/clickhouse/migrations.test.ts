@@ -8,6 +8,8 @@ import { LATEST_VERSION, MIGRATIONS } from '../../../../services/store/clickhous
 /** version → SHA-256 of its statements for database `leakscope`, joined by ";\n". */
 const RELEASED: Readonly<Record<number, string>> = {
   1: '53095a1d2e9aed17be26d3b87fde0bc8de1bd9be095af358637ff568de9ec830',
+  2: '323957f0a314e8504fb5be9a7806d998a9121f1debf064dd24be23da0a5115db', // audit_log
+  3: 'afc379eb97bdf81339382a120fdbffaa8a520c29e909c858958d32867776c712', // alerts
 };
 
 function checksum(version: number): string {
