@@ -46,6 +46,8 @@ ${STREAM_FLAGS_USAGE.split('\n').filter((l) => l.includes('--topic-prefix')).joi
                           or partner-registry has
   --lookups-per-minute N  who-saw and affected lookups per user per minute (default ${DEFAULT_LOOKUPS_PER_MINUTE})
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and key
+  --check                 check the flags, the TLS files, the users file, that the store opens
+                          and its keys load; then exit (0: ok) without listening
 `;
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -90,7 +92,7 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
       const { values, positionals } = parseFlags('serve', argv, {
         ...STORE_FLAG_OPTIONS, users: { type: 'string' }, listen: { type: 'string' }, brokers: { type: 'string' },
         'topic-prefix': { type: 'string' }, registry: { type: 'string' }, 'lookups-per-minute': { type: 'string' },
-        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, check: { type: 'boolean' },
       });
       if (positionals.length > 0) throw new LeakscopeError('USAGE', `serve takes no arguments, got ${JSON.stringify(positionals[0])}`);
       const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
@@ -117,6 +119,11 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
       try {
         const meta = await store.use((s) => s.readMeta());
         const keys = await loadStoreKeys(location, meta, io.env, (w) => io.stderr.write(`warning: ${w}\n`));
+        if (values.check === true) {
+          const n = users.users().length;
+          io.stdout.write(`serve: configuration ok (store: ${store.description}, ${n} user${n === 1 ? '' : 's'}, listen ${values.listen ?? DEFAULT_LISTEN}${https === null ? '' : ' with TLS'})\n`);
+          return 0;
+        }
 
         let alerts: AlertSource | null = null;
         let registry: RegistrySource | null = registryFile === null ? null : { current: async () => registryFile };
