@@ -14,3 +14,4 @@ export { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, streamConnection } from './con
 export type { StreamConnection } from './config.js';
 export { DLQ_HEADERS, StreamProducer, poisonMessage, rejectMessage } from './producer.js';
 export type { ProducerOptions, SendOptions } from './producer.js';
+export { BROKER_CHECK_TIMEOUT_MS, checkBrokers } from './check.js';

@@ -3,14 +3,18 @@
 // store's audit is read from its file without opening the DuckDB file, so both work while a
 // scan holds the store.
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { NdjsonAuditTrail, auditFileFor, parseEntry, verifyChain, type AuditEntry } from '../../audit/index.js';
 import type { AuditTrail } from '../../store/types.js';
 import { cleanText } from '../../render/index.js';
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, noteLocation, openStore, resolveStoreLocation, type StoreLocation } from '../store-option.js';
 import { parseWindow } from '../time.js';
-import { parseFormat } from './report.js';
+
+const AUDIT_FLAGS = {
+  from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string', enum: ['table', 'json'], default: 'table' }, ...STORE_FLAG_OPTIONS,
+} as const;
+const AUDIT_VERIFY_FLAGS = { ...STORE_FLAG_OPTIONS } as const;
 
 async function openTrail(location: StoreLocation): Promise<{ trail: AuditTrail; close: () => Promise<void> }> {
   if (location.kind === 'duckdb') return { trail: new NdjsonAuditTrail(auditFileFor(location.path)), close: async () => undefined };
@@ -42,11 +46,9 @@ holds the keyed hash of the subscriber looked up, never the number.
 ${STORE_FLAGS_USAGE}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('audit', argv, {
-      from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, ...STORE_FLAG_OPTIONS,
-    });
+    const { values, positionals } = parseCommandFlags('audit', argv, AUDIT_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `audit takes no arguments, got ${JSON.stringify(positionals[0])}; did you mean leakscope audit verify?`);
-    const format = parseFormat(values.format, ['table', 'json'] as const, 'table');
+    const format = values.format;
     const window = parseWindow(values);
     const location = resolveStoreLocation(values, io.env, io.cwd);
     noteLocation(location, (t) => io.stderr.write(t));
@@ -81,7 +83,7 @@ that was changed, removed or reordered.
 ${STORE_FLAGS_USAGE}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('audit verify', argv, { ...STORE_FLAG_OPTIONS });
+    const { values, positionals } = parseCommandFlags('audit verify', argv, AUDIT_VERIFY_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', 'audit verify takes no arguments');
     const location = resolveStoreLocation(values, io.env, io.cwd);
     noteLocation(location, (t) => io.stderr.write(t));

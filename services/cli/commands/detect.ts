@@ -4,9 +4,9 @@
 import type { Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { loadKeys } from '../../keys/index.js';
+import { ENC_KEY_MISMATCH, encKeyDiffers, keyCheckOf, loadKeys } from '../../keys/index.js';
 import { openClickHouseStore } from '../../store/clickhouse/index.js';
-import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, streamConnection } from '../../kafka/index.js';
+import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, checkBrokers, streamConnection } from '../../kafka/index.js';
 import { Detector, type DetectorSettings } from '../../detector/index.js';
 import { METRICS_PORT_FLAG, componentLogger, createLogger, createMetrics, startTelemetryServer } from '../../observability/index.js';
 import { CLICKHOUSE_URL_ENV, redactUrl, requireClickHouseUrl } from '../store-option.js';
@@ -24,6 +24,7 @@ const DETECT_FLAGS = {
   'drain-timeout-ms': { type: 'integer', minimum: 1 },
   'metrics-port': METRICS_PORT_FLAG,
   json: { type: 'boolean' },
+  check: { type: 'boolean' },
 } as const;
 
 export const detectCommand: Command = {
@@ -49,6 +50,8 @@ export const detectCommand: Command = {
     '  --spread-quiet-ms N   an incident resolves after this much request time with no new site (default 3600000)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '  --json                print the final summary as one JSON object',
+    '  --check               check the flags, the keys, that ClickHouse answers with its schema migrated',
+    '                        and these keys, and that the brokers answer; then exit (0: ok)',
   ].join('\n'),
   async run(argv, io) {
     const { values, positionals } = parseCommandFlags('detect', argv, DETECT_FLAGS);
@@ -67,6 +70,24 @@ export const detectCommand: Command = {
     };
     const metricsPort = values['metrics-port'];
     const loaded = await loadKeys({ env: io.env, keyFile: values['key-file'] ?? null, createIfMissing: false });
+    if (values.check) {
+      for (const warning of loaded.warnings) io.stderr.write(`warning: ${warning}\n`);
+      const checkStore = await openClickHouseStore(url);
+      try {
+        const meta = await checkStore.readMeta();
+        if (meta.keyCheck !== null && meta.keyCheck !== keyCheckOf(loaded.keys)) {
+          throw new LeakscopeError('KEY_INVALID',
+            `${redactUrl(url)} holds disclosures written with another hash key; give the detector the same LEAKSCOPE_HASH_KEY (or --key-file) as every other writer of this store`);
+        }
+        if (encKeyDiffers(meta, loaded.keys)) throw new LeakscopeError('KEY_INVALID', ENC_KEY_MISMATCH);
+      } finally {
+        await checkStore.close();
+      }
+      const brokers = await checkBrokers(conn.brokers);
+      io.stdout.write(`detect: configuration ok (ClickHouse ${redactUrl(url)} migrated, keys from ${loaded.source === 'env' ? 'the environment' : loaded.keyFile}, ` +
+        `${brokers} broker${brokers === 1 ? '' : 's'} at ${conn.brokers.join(',')})\n`);
+      return 0;
+    }
     const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
     for (const warning of loaded.warnings) componentLogger(root, 'detector').warn({ warning }, 'key warning');
     const metrics = createMetrics();

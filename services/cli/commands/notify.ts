@@ -1,10 +1,20 @@
 // `leakscope notify`: delivers leak-alerts to the routes of notify.yaml (docs/notify.md).
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, streamConnection } from '../../kafka/index.js';
 import { Notifier, loadNotifyConfig } from '../../notify/index.js';
-import { componentLogger, createLogger, parseMetricsPort, startTelemetryServer } from '../../observability/index.js';
+import { METRICS_PORT_FLAG, componentLogger, createLogger, startTelemetryServer } from '../../observability/index.js';
+
+const NOTIFY_FLAGS = {
+  ...STREAM_FLAG_OPTIONS,
+  config: { type: 'string' },
+  group: { type: 'string', nonEmpty: true },
+  'metrics-port': METRICS_PORT_FLAG,
+  check: { type: 'boolean' },
+  // Kafka's group.min.session.timeout.ms is 6000 by default: a lower value is refused by the brokers.
+  'session-timeout-ms': { type: 'integer', minimum: 3000 },
+} as const;
 
 export const notifyCommand: Command = {
   name: 'notify',
@@ -26,29 +36,17 @@ export const notifyCommand: Command = {
     '  --check               validate the config and exit',
   ].join('\n'),
   async run(argv, io) {
-    const { values, positionals } = parseFlags('notify', argv, {
-      ...STREAM_FLAG_OPTIONS,
-      config: { type: 'string' },
-      group: { type: 'string' },
-      'metrics-port': { type: 'string' },
-      check: { type: 'boolean' },
-      'session-timeout-ms': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandFlags('notify', argv, NOTIFY_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `notify takes no arguments, got ${positionals.join(' ')}`);
     if (values.config === undefined) throw new LeakscopeError('USAGE', 'notify needs --config notify.yaml. See: leakscope notify --help');
-    if (values.group !== undefined && values.group.trim() === '') throw new LeakscopeError('USAGE', '--group is empty');
     const config = await loadNotifyConfig(values.config, io.env);
-    if (values.check === true) {
+    if (values.check) {
       io.stdout.write(`${values.config}: ${config.routes.length} route${config.routes.length === 1 ? '' : 's'} (${config.routes.map((r) => `${r.name}: ${r.format}`).join(', ')})\n`);
       return 0;
     }
-    const session = values['session-timeout-ms'];
-    const sessionTimeoutMs = session === undefined ? undefined : Number(session);
-    if (sessionTimeoutMs !== undefined && (!Number.isSafeInteger(sessionTimeoutMs) || sessionTimeoutMs < 3000)) {
-      throw new LeakscopeError('USAGE', `--session-timeout-ms ${JSON.stringify(session)}: expected an integer of at least 3000 (Kafka's group.min.session.timeout.ms is 6000 by default)`);
-    }
+    const sessionTimeoutMs = values['session-timeout-ms'];
     const conn = streamConnection(values, io.env);
-    const metricsPort = parseMetricsPort(values['metrics-port']);
+    const metricsPort = values['metrics-port'];
     const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
     const notifier = new Notifier({ brokers: conn.brokers, topics: conn.topics, config, logger: root,
       ...(values.group !== undefined ? { groupId: values.group } : {}), ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}) });

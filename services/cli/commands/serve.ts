@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { readRegistryFile } from '../../files/index.js';
 import { createKafkaClient, streamConnection, STREAM_FLAGS_USAGE } from '../../kafka/index.js';
@@ -24,6 +24,13 @@ import {
 } from '../store-option.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
+
+const SERVE_FLAGS = {
+  ...STORE_FLAG_OPTIONS, users: { type: 'string' }, listen: { type: 'string', default: DEFAULT_LISTEN }, brokers: { type: 'string' },
+  'topic-prefix': { type: 'string' }, registry: { type: 'string' },
+  'lookups-per-minute': { type: 'integer', minimum: 1, default: DEFAULT_LOOKUPS_PER_MINUTE },
+  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, check: { type: 'boolean' },
+} as const;
 
 const USAGE = `Usage: leakscope serve [--db PATH | --clickhouse URL] [--users FILE] [--listen HOST:PORT]
                        [--brokers LIST] [--registry FILE] [--lookups-per-minute N]
@@ -46,6 +53,8 @@ ${STREAM_FLAGS_USAGE.split('\n').filter((l) => l.includes('--topic-prefix')).joi
                           or partner-registry has
   --lookups-per-minute N  who-saw and affected lookups per user per minute (default ${DEFAULT_LOOKUPS_PER_MINUTE})
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and key
+  --check                 check the flags, the TLS files, the users file, that the store opens
+                          and its keys load; then exit (0: ok) without listening
 `;
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -59,13 +68,6 @@ export function parseListen(value: string): { host: string; port: number } {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new LeakscopeError('USAGE', `${flag} ${JSON.stringify(value)}: expected a whole number of at least 1`);
-  return n;
 }
 
 async function readPem(path: string, flag: string): Promise<Buffer> {
@@ -87,14 +89,10 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
     summary: 'the operator service: HTTP API (and web console) over the store, with roles and an audit',
     usage: USAGE,
     async run(argv, io) {
-      const { values, positionals } = parseFlags('serve', argv, {
-        ...STORE_FLAG_OPTIONS, users: { type: 'string' }, listen: { type: 'string' }, brokers: { type: 'string' },
-        'topic-prefix': { type: 'string' }, registry: { type: 'string' }, 'lookups-per-minute': { type: 'string' },
-        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-      });
+      const { values, positionals } = parseCommandFlags('serve', argv, SERVE_FLAGS);
       if (positionals.length > 0) throw new LeakscopeError('USAGE', `serve takes no arguments, got ${JSON.stringify(positionals[0])}`);
-      const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
-      const lookupsPerMinute = positiveInt(values['lookups-per-minute'], '--lookups-per-minute', DEFAULT_LOOKUPS_PER_MINUTE);
+      const listen = parseListen(values.listen);
+      const lookupsPerMinute = values['lookups-per-minute'];
       if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
         throw new LeakscopeError('USAGE', 'give both --tls-cert FILE and --tls-key FILE, or neither');
       }
@@ -117,6 +115,11 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
       try {
         const meta = await store.use((s) => s.readMeta());
         const keys = await loadStoreKeys(location, meta, io.env, (w) => io.stderr.write(`warning: ${w}\n`));
+        if (values.check) {
+          const n = users.users().length;
+          io.stdout.write(`serve: configuration ok (store: ${store.description}, ${n} user${n === 1 ? '' : 's'}, listen ${values.listen}${https === null ? '' : ' with TLS'})\n`);
+          return 0;
+        }
 
         let alerts: AlertSource | null = null;
         let registry: RegistrySource | null = registryFile === null ? null : { current: async () => registryFile };

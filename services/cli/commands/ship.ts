@@ -1,12 +1,13 @@
 // `leakscope ship`: gateway logs to the gateway-requests topic (Avro), rejects to the
 // dead-letter topic. Without --follow it exits once every record is acknowledged; with
 // --follow it tails a directory and checkpoints its position after each acknowledged batch.
-import { join } from 'node:path';
+import { access, constants, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { AvroCodec } from '../../avro/index.js';
-import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
+import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, checkBrokers, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
 import { StreamProducer } from '../../kafka/index.js';
 import { followDirectory, shipInputs } from '../../shipper/index.js';
 import { METRICS_PORT_FLAG, componentLogger, createLogger, createMetrics, startTelemetryServer } from '../../observability/index.js';
@@ -23,6 +24,7 @@ const SHIP_FLAGS = {
   'batch-lines': { type: 'integer', minimum: 1, default: 8192 },
   'metrics-port': METRICS_PORT_FLAG,
   json: { type: 'boolean' },
+  check: { type: 'boolean' },
 } as const;
 
 export const ship: Command = {
@@ -43,6 +45,8 @@ export const ship: Command = {
     '  --batch-lines N       lines per produced batch (default 8192)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '  --json                print the summary as one JSON object',
+    '  --check               check the flags, the format or profile, that each input (or the --follow DIR)',
+    '                        is readable and that the brokers answer; then exit (0: ok) without producing',
   ].join('\n'),
   async run(argv, io) {
     const { values, positionals } = parseCommandFlags('ship', argv, SHIP_FLAGS);
@@ -53,6 +57,13 @@ export const ship: Command = {
     const pollMs = values['poll-ms'];
     const metricsPort = values['metrics-port'];
     const conn = streamConnection(values, io.env);
+    if (values.check) {
+      for (const input of positionals) await checkInput(input === '-' ? null : resolve(io.cwd, input), values.follow);
+      const brokers = await checkBrokers(conn.brokers);
+      io.stdout.write(`ship: configuration ok (${profile === null ? `format ${format}` : `profile ${profile.name ?? profile.syntax}`}, ` +
+        `${values.follow ? `following ${positionals[0]!}` : `${positionals.length} input(s)`}, ${brokers} broker${brokers === 1 ? '' : 's'} at ${conn.brokers.join(',')})\n`);
+      return 0;
+    }
 
     const root = createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' });
     const log = componentLogger(root, values.follow ? 'ship.follow' : 'ship');
@@ -100,3 +111,16 @@ export const ship: Command = {
   },
 };
 
+
+/** `--check`: the input can be read (a directory: listed; a file: opened for reading); stdin (null) always can. */
+async function checkInput(path: string | null, follow: boolean): Promise<void> {
+  if (path === null) return;
+  try {
+    const info = await stat(path);
+    if (follow && !info.isDirectory()) throw new Error('not a directory (--follow tails a directory)');
+    if (info.isDirectory()) await readdir(path);
+    else await access(path, constants.R_OK);
+  } catch (cause) {
+    throw new LeakscopeError('INPUT_UNREADABLE', `ship: ${path}: cannot read: ${(cause as Error).message}`, { cause });
+  }
+}

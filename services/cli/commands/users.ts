@@ -3,13 +3,16 @@
 // (owner-only). See "Users and roles" in the README.
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import {
   DEFAULT_USERS_FILE, ROLES, checkUserName, isRole, newToken, readUsersFile, tokenHash, writeUsersFile,
 } from '../../users/index.js';
 
 const USERS_FLAG = `  --users FILE            the users file (default ./${DEFAULT_USERS_FILE}; owner-only, mode 0600)`;
+
+const USERS_ADD_FLAGS = { role: { type: 'string', enum: ROLES }, users: { type: 'string' } } as const;
+const USERS_FILE_FLAGS = { users: { type: 'string' } } as const;
 
 function usersPath(value: string | undefined, cwd: string): string {
   return resolve(cwd, value ?? DEFAULT_USERS_FILE);
@@ -27,7 +30,7 @@ investigator (+ who-saw), privacy_officer (+ affected, audit), admin.
 ${USERS_FLAG}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('users add', argv, { role: { type: 'string' }, users: { type: 'string' } });
+    const { values, positionals } = parseCommandFlags('users add', argv, USERS_ADD_FLAGS);
     if (positionals.length !== 1) throw new LeakscopeError('USAGE', 'users add takes one NAME, e.g. leakscope users add alice --role investigator');
     const name = checkUserName(positionals[0]!);
     if (!isRole(values.role)) {
@@ -51,7 +54,7 @@ export const usersList: Command = {
   summary: 'list the users of `leakscope serve`: name, role, when added',
   usage: `Usage: leakscope users list [--users FILE]\n\n${USERS_FLAG}\n`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('users list', argv, { users: { type: 'string' } });
+    const { values, positionals } = parseCommandFlags('users list', argv, USERS_FILE_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', 'users list takes no arguments');
     const path = usersPath(values.users, io.cwd);
     const users = await readUsersFile(path, { allowMissing: true });
@@ -73,7 +76,7 @@ sessions stop working without a restart.
 ${USERS_FLAG}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseFlags('users remove', argv, { users: { type: 'string' } });
+    const { values, positionals } = parseCommandFlags('users remove', argv, USERS_FILE_FLAGS);
     if (positionals.length !== 1) throw new LeakscopeError('USAGE', 'users remove takes one NAME');
     const name = checkUserName(positionals[0]!);
     const path = usersPath(values.users, io.cwd);

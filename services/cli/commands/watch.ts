@@ -11,18 +11,22 @@ import { createLogger } from '../../observability/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
 import { runWatch } from '../../watch/index.js';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseCommandFlags } from '../flags.js';
 import { DEFAULT_DB } from '../store-option.js';
 import { DEFAULT_REGISTRY } from './scan.js';
 
 const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new LeakscopeError('USAGE', `watch: ${flag} ${JSON.stringify(value)}: expected a positive integer`);
-  return n;
-}
+const WATCH_FLAGS = {
+  registry: { type: 'string' },
+  db: { type: 'string' },
+  notify: { type: 'string' },
+  format: { type: 'string', enum: FORMATS, default: 'auto' },
+  'poll-ms': { type: 'integer', minimum: 1 },
+  'spread-sites': { type: 'integer', minimum: 1 },
+  'spread-window-ms': { type: 'integer', minimum: 1 },
+  'spread-quiet-ms': { type: 'integer', minimum: 1 },
+} as const;
 
 export const watchCommand: Command = {
   name: 'watch',
@@ -48,25 +52,15 @@ export const watchCommand: Command = {
     'Stops on SIGINT or SIGTERM after the batch in hand; undeliverable alerts go to <db>.alerts-dlq.ndjson.',
   ].join('\n'),
   async run(argv, io) {
-    const { values, positionals } = parseFlags('watch', argv, {
-      registry: { type: 'string' },
-      db: { type: 'string' },
-      notify: { type: 'string' },
-      format: { type: 'string', default: 'auto' },
-      'poll-ms': { type: 'string' },
-      'spread-sites': { type: 'string' },
-      'spread-window-ms': { type: 'string' },
-      'spread-quiet-ms': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandFlags('watch', argv, WATCH_FLAGS);
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'watch: give at least one log directory. See: leakscope watch --help');
-    const format = values.format as string;
-    if (!(FORMATS as readonly string[]).includes(format)) throw new LeakscopeError('USAGE', `watch: --format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}`);
+    const format = values.format;
     const dirs = positionals.map((p) => resolve(io.cwd, p));
     for (const d of dirs) if (!existsSync(d)) throw new LeakscopeError('INPUT_UNREADABLE', `watch: ${d} does not exist`);
-    const pollIntervalMs = positiveInt(values['poll-ms'], '--poll-ms');
-    const spreadSites = positiveInt(values['spread-sites'], '--spread-sites');
-    const spreadWindowMs = positiveInt(values['spread-window-ms'], '--spread-window-ms');
-    const spreadQuietMs = positiveInt(values['spread-quiet-ms'], '--spread-quiet-ms');
+    const pollIntervalMs = values['poll-ms'];
+    const spreadSites = values['spread-sites'];
+    const spreadWindowMs = values['spread-window-ms'];
+    const spreadQuietMs = values['spread-quiet-ms'];
     const registryPath = values.registry !== undefined ? resolve(io.cwd, values.registry) : resolve(io.cwd, DEFAULT_REGISTRY);
     if (values.registry === undefined && !existsSync(registryPath)) {
       throw new LeakscopeError('USAGE', `watch needs the partner registry: pass --registry FILE (there is no ./${DEFAULT_REGISTRY})`);
@@ -85,7 +79,7 @@ export const watchCommand: Command = {
     process.once('SIGTERM', stop);
     try {
       const totals = await runWatch({
-        dirs, registry, keys: loaded.keys, store, dbPath: db, format: format as LogFormat | 'auto', notify,
+        dirs, registry, keys: loaded.keys, store, dbPath: db, format: format satisfies LogFormat | 'auto', notify,
         logger: createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' }), signal: controller.signal,
         alerts: { ...(spreadSites ? { spreadSites } : {}), ...(spreadWindowMs ? { spreadWindowMs } : {}), ...(spreadQuietMs ? { spreadQuietMs } : {}) },
         ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),

@@ -78,10 +78,15 @@ describe('every command', () => {
     ['detect', ['--concurrency', '0', '--spread-window-ms', '1.5', '--metrics-port', '70000']],
     ['report', ['--format', 'pdf', '--from', '2012-01-10', '--to', '2012-01-11']],
     ['who-saw', ['--format', 'html', '+447700900123']],
+    ['serve', ['--lookups-per-minute', '0']],
+    ['notify', ['--session-timeout-ms', '2999', '--metrics-port=-1', '--group', ' ']],
+    ['watch', ['--poll-ms', '0', '--spread-sites', 'x', '--spread-window-ms', '1.5', '--spread-quiet-ms=-3', '--format', 'pdf', 'logs']],
+    ['users add', ['--role', 'root', 'alice']],
+    ['audit', ['--format', 'csv']],
   ])('%s names all its bad flag values before doing anything (exit 2)', async (command, args) => {
     let stderr = '';
     const sink = new Writable({ write(chunk, _e, done) { stderr += String(chunk); done(); } });
-    const code = await main([command, ...args], { stdout: sink, stderr: sink, stdin: process.stdin, env: {}, cwd: '/nonexistent' });
+    const code = await main([...command.split(' '), ...args], { stdout: sink, stderr: sink, stdin: process.stdin, env: {}, cwd: '/nonexistent' });
     expect(code).toBe(2);
     const named = args.filter((a) => a.startsWith('--') && !['--from', '--to'].includes(a)).map((a) => a.split('=')[0]!);
     for (const flag of named) expect(stderr).toContain(`${flag} "`);
