@@ -1,4 +1,4 @@
-// The contract JSON of `report` and `who-saw` (DESIGN.md), built from a store's
+// The contract JSON of `report` and `who-saw` (README "Command reference"), built from a store's
 // aggregates. Ordering and formatting live here, once, so DuckDB and ClickHouse answers
 // are identical byte for byte.
 import type { Channel, Verdict } from '../core/types.js';

@@ -1,6 +1,6 @@
 // What every disclosure store (DuckDB embedded, ClickHouse) offers. Stores hold
 // disclosures with privacy applied (StoredDisclosure) and answer the three questions of
-// DESIGN.md with aggregates; services/store/answers.ts turns those into the contract JSON,
+// the README's command reference with aggregates; services/store/answers.ts turns those into the contract JSON,
 // so both stores give byte-identical answers.
 import type { Channel, Disclosure, Verdict } from '../core/types.js';
 import type { AvroLeakAlert } from '../avro/records.js';

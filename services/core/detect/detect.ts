@@ -128,7 +128,7 @@ function escapeHost(host: string): string {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
- * The verdict table of DESIGN.md. `matches` are most specific first; the partner named is
+ * The verdict table of the README ("Partner registry"). `matches` are most specific first; the partner named is
  * the one that decided the verdict.
  */
 export function judge(matches: readonly PartnerMatch[], channels: readonly Channel[], ts: number): Verdicting {

@@ -1,5 +1,5 @@
-// NDJSON gateway logs: one JSON object per line → GatewayRequest, per DESIGN.md "Input:
-// gateway access logs". Pure. A line that cannot be read becomes a reject whose reason names
+// NDJSON gateway logs: one JSON object per line → GatewayRequest, per the README's "Log formats".
+// Pure. A line that cannot be read becomes a reject whose reason names
 // the field (`ts: …`, `headers.X-Foo: …`); it never throws.
 import type { GatewayRequest, ParseResult } from '../types.js';
 import { lowerHeaderName } from './headers.js';

@@ -1,5 +1,5 @@
-// W3C Extended Log File Format gateway logs → GatewayRequest, per DESIGN.md "Input: gateway
-// access logs". Stateful only in the `#Fields:` directive in force, which may be declared
+// W3C Extended Log File Format gateway logs → GatewayRequest, per the README's "Log formats".
+// Stateful only in the `#Fields:` directive in force, which may be declared
 // again anywhere and applies from there on. Pure otherwise; never throws on a line.
 import type { GatewayRequest, ParseResult } from '../types.js';
 import { isBlank, stripLineEnd } from './line-text.js';

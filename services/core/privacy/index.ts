@@ -1,4 +1,4 @@
-// Privacy of what is stored (DESIGN.md): keyed hash, masked form, encrypted number, masked text.
+// Privacy of what is stored (README "Input hardening and privacy"): keyed hash, masked form, encrypted number, masked text.
 export {
   KEY_BYTES,
   MASK,

@@ -66,7 +66,7 @@ export function maskDigits(digits: string): string {
   return digits.slice(0, leading) + MASK + digits.slice(n - trailing);
 }
 
-/** `+447700900123` → `+4477009****23` (DESIGN.md, "Privacy of what is stored"). */
+/** `+447700900123` → `+4477009****23` (README "Command reference", Keys). */
 export function maskNumber(e164: string): string {
   assertE164(e164);
   return '+' + maskDigits(e164.slice(1));

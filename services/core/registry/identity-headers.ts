@@ -22,6 +22,9 @@ const NETALYZR = 'Vallina-Rodriguez et al., "Header Enrichment or ISP Enrichment
 const ACCESS_NOW = 'Access Now, "The Rise of Mobile Tracking Headers" (Aug 2015), amibeingtracked.com results';
 const SAFARICOM_CODE = 'Safaricom PLC sales app, src/common/getMsisdn.js (github.com/TheCodeNinja254/bespoke-sales-app-server)';
 
+/** The collected detection lists behind headers no single operator document names (docs/identity-headers.md). */
+const DETECTION_LISTS = 'header-enrichment detection lists (docs/identity-headers.md: Netalyzr, Mulliner, Access Now, Adobe Analytics)';
+
 function header(name: string, kind: IdentityHeaderKind, source: string): IdentityHeader {
   return Object.freeze({ name, kind, source });
 }
@@ -30,27 +33,27 @@ export const BUILTIN_IDENTITY_HEADERS: readonly IdentityHeader[] = Object.freeze
   header('x-up-calling-line-id', 'number',
     'O2 UK, January 2012 leak via Openwave WAP gateways (wired.co.uk, 25 Jan 2012); Safaricom (' + SAFARICOM_CODE +
     '); Fortinet FortiOS Carrier docs (MSISDN "Sender Address Identifier", also inside Cookie)'),
-  header('x-msisdn', 'number', `many operators: Elisa FI, Safaricom, payment providers' test suites (DESIGN.md); DIMOCO MSISDN detection guide`),
+  header('x-msisdn', 'number', `many operators: Elisa FI, Safaricom, payment providers' test suites; DIMOCO MSISDN detection guide`),
   header('msisdn', 'number', 'F5 BIG-IP PEM header-insertion iRule examples; payment providers\' detection lists'),
-  header('x-wap-msisdn', 'number', 'many operators (DESIGN.md identity header table)'),
+  header('x-wap-msisdn', 'number', `many operators; ${DETECTION_LISTS}`),
   header('x-nokia-msisdn', 'number', `Nokia WAP/ACR gateways; Safaricom (${SAFARICOM_CODE})`),
-  header('x-network-info', 'composite', 'Elisa / Radiolinja FI: `GPRS,,358505476123,unsecured` (DESIGN.md identity header table)'),
-  header('x-h3g-msisdn', 'number', 'Three UK and Three Italy (DESIGN.md identity header table)'),
-  header('x-h3g-party-id', 'number', 'Three UK and Three Italy (DESIGN.md identity header table)'),
+  header('x-network-info', 'composite', `Elisa / Radiolinja FI: \`GPRS,,358505476123,unsecured\` (${DETECTION_LISTS})`),
+  header('x-h3g-msisdn', 'number', `Three UK and Three Italy (${DETECTION_LISTS})`),
+  header('x-h3g-party-id', 'number', `Three UK and Three Italy (${DETECTION_LISTS})`),
   header('x-wap-network-client-msisdn', 'number', `Bharti Airtel IN; ${ACCESS_NOW}`),
-  header('x-up-subno', 'token', 'Openwave gateways at AT&T and KDDI: subscriber id, not the number (DESIGN.md identity header table)'),
+  header('x-up-subno', 'token', `Openwave gateways at AT&T and KDDI: subscriber id, not the number (${DETECTION_LISTS})`),
   header('x-uidh', 'token', 'Verizon Wireless "unique identifier header" 2012–2016; FCC release DOC-338091A1 (2016)'),
   header('x-acr', 'token', `AT&T; Nokia Anonymous Customer Reference (ACR); ${ACCESS_NOW}`),
   header('x-vf-acr', 'token', `Vodafone (NL, ES) anonymous customer reference; ${ACCESS_NOW}`),
-  header('x-imsi', 'imsi', `various operators (DESIGN.md table: ${NETALYZR}; Mulliner, ICIN 2010)`),
-  header('x-nokia-imsi', 'imsi', `various operators (DESIGN.md table: ${NETALYZR}; Mulliner, ICIN 2010)`),
-  header('x-up-3gpp-imeisv', 'imei', `various operators (DESIGN.md table: ${NETALYZR}; Mulliner, ICIN 2010)`),
+  header('x-imsi', 'imsi', `various operators (${NETALYZR}; Mulliner, ICIN 2010)`),
+  header('x-nokia-imsi', 'imsi', `various operators (${NETALYZR}; Mulliner, ICIN 2010)`),
+  header('x-up-3gpp-imeisv', 'imei', `various operators (${NETALYZR}; Mulliner, ICIN 2010)`),
   header('x-jinny-cid', 'number', `Jinny gateways at Safaricom (${SAFARICOM_CODE})`),
-  header('x-hts-clid', 'number', 'header-enrichment detection lists (DESIGN.md identity header table)'),
-  header('x-mdn', 'number', 'DESIGN.md identity header table; MDN (mobile directory number) is a documented Cisco StarOS header-enrichment variable'),
-  header('x-fh-msisdn', 'number', 'header-enrichment detection lists (DESIGN.md identity header table)'),
-  header('x-msp-msisdn', 'number', 'header-enrichment detection lists (DESIGN.md identity header table)'),
-  header('x-orange-id', 'token', 'Orange; header-enrichment detection lists (DESIGN.md identity header table)'),
+  header('x-hts-clid', 'number', DETECTION_LISTS),
+  header('x-mdn', 'number', `${DETECTION_LISTS}; MDN (mobile directory number) is a documented Cisco StarOS header-enrichment variable`),
+  header('x-fh-msisdn', 'number', DETECTION_LISTS),
+  header('x-msp-msisdn', 'number', DETECTION_LISTS),
+  header('x-orange-id', 'token', `Orange; ${DETECTION_LISTS}`),
 ]);
 
 /** The built-in names, lower-case, for membership tests. */

@@ -1,5 +1,5 @@
 // The incident's partner registry and the generator's own verdict oracle.
-// The oracle is a deliberately plain reading of DESIGN.md ("Disclosures and verdicts"):
+// The oracle is a deliberately plain reading of the README's "Partner registry" verdict rules:
 // linear scans over the entries, no trie, no shared code with services/core, so the
 // ground truth it produces can check the real detector rather than repeat it.
 import { domainToASCII } from 'node:url';

@@ -52,7 +52,7 @@ export interface WhoSawJson {
 const iso = (ts: number): string => new Date(ts).toISOString();
 const HOUR_MS = 3_600_000;
 
-/** Byte order of ASCII strings, which is what DESIGN.md asks for; hosts and sites are ASCII. */
+/** Byte order of ASCII strings, which is what the report contract asks for (README "Command reference"); hosts and sites are ASCII. */
 function byteCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

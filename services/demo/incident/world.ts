@@ -2,7 +2,7 @@
 // partners' hosts and what the gateway adds for each. Built once from the seed.
 import { WeightedPicker, type Rng } from './rng.js';
 
-/** The number used in DESIGN.md's examples; always subscriber 0 so fixtures can name it. */
+/** The number used in the README's examples; always subscriber 0 so fixtures can name it. */
 export const EXAMPLE_SUBSCRIBER = '447700900123';
 
 export interface Subscriber {

@@ -180,7 +180,7 @@ function readLog(text: string, format: 'ndjson' | 'w3c'): ReadLine[] {
   });
 }
 
-/** Channels by a naive reading of DESIGN.md: identity headers with a value, and the number spelled any usual way. */
+/** Channels by a naive reading of the README's disclosure rules: identity headers with a value, and the number spelled any usual way. */
 function naiveChannels(r: ReadRequest): string[] {
   const identity = ['x-up-calling-line-id', 'x-msisdn', 'x-acr', 'x-network-info', 'x-o2-subscriber'];
   const spellings = r.msisdn ? new Set([r.msisdn, `0${r.msisdn.slice(2)}`, r.msisdn.slice(2)]) : new Set<string>();
@@ -473,7 +473,7 @@ describe('incident fixture: truth', () => {
     }
   });
 
-  it('includes the DESIGN.md example subscriber, with partners and a nobody-saw-me subscriber', () => {
+  it('includes the example subscriber of the README, with partners and a nobody-saw-me subscriber', () => {
     expect(fx.summary.who_saw).toContain('+447700900123');
     const example = fixtureJson<WhoSawJson>('truth/who-saw/+447700900123.json');
     expect(example.subscriber).toBe('+4477009****23');

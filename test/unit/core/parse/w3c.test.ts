@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createW3cParser } from '../../../../services/core/parse/index.js';
 import type { GatewayRequest, ParseResult } from '../../../../services/core/types.js';
 
-// The example of DESIGN.md: an O2-like gateway in January 2012.
+// The example of the README's "Log formats": an O2-like gateway in January 2012.
 const FIELDS =
   '#Fields: date time x-gateway-id x-request-id x-msisdn x-bearer c-ip cs-method cs-uri-scheme cs-host cs-uri-port cs-uri-path cs-uri-query sc-status sc-bytes cs(User-Agent) cs(Referer) sr(X-MSISDN)';
 const LINE =
@@ -28,7 +28,7 @@ function reason(result: ParseResult): string {
 }
 
 describe('createW3cParser', () => {
-  it('reads every field of the DESIGN.md example', () => {
+  it('reads every field of the W3C example in the README', () => {
     expect(request(parseLast('#Version: 1.0', FIELDS, LINE))).toEqual({
       ts: Date.UTC(2012, 0, 10, 9, 31, 2, 123),
       requestKey: 'gw-lon-01:gw-lon-01:123',

@@ -47,7 +47,7 @@ describe('subscriberHash', () => {
 });
 
 describe('maskNumber', () => {
-  it('gives the display form of DESIGN.md', () => {
+  it('gives the display form the README shows', () => {
     expect(maskNumber('+447700900123')).toBe('+4477009****23');
   });
 
