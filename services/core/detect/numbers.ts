@@ -2,7 +2,7 @@
 // region, and finding a known number inside free text (header values, URLs) in any of its
 // usual spellings. Parsing goes through libphonenumber-js once per distinct input; the
 // results are memoised because the same subscribers recur on every request.
-import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js';
+import { Metadata, getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js';
 
 /** A subscriber number with the digit strings it may be written as. */
 export interface NumberForms {
@@ -81,7 +81,30 @@ function parse(candidate: string, region: string): PhoneNumber | null {
 }
 
 function formsOfParsed(parsed: PhoneNumber | null): NumberForms | null {
-  return parsed === null ? null : formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber);
+  if (parsed === null) return null;
+  return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber, trunkPrefixOf(parsed.country));
+}
+
+const metadata = new Metadata();
+const trunkPrefixes = new Map<string, string | null>();
+
+/** The national (trunk) prefix the number's country dials, when it is not `0` (RU `8`, US `1`). */
+function trunkPrefixOf(country: CountryCode | undefined): string | null {
+  if (country === undefined) return null;
+  const known = trunkPrefixes.get(country);
+  if (known !== undefined) return known;
+  let prefix: string | null = null;
+  try {
+    metadata.selectNumberingPlan(country);
+    // The typings omit nationalPrefix(), which the numbering plan has.
+    const plan = metadata.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
+    prefix = plan?.nationalPrefix?.() ?? null;
+  } catch {
+    prefix = null;
+  }
+  if (prefix !== null && (prefix === '0' || !/^\d{1,4}$/.test(prefix))) prefix = null;
+  trunkPrefixes.set(country, prefix);
+  return prefix;
 }
 
 function callingCodeOf(region: string): string | null {
@@ -95,9 +118,10 @@ function callingCodeOf(region: string): string | null {
 /** What every NumberForms' `e164` satisfies: `+`, a non-zero digit, at most 15 digits in all. */
 const E164 = /^\+[1-9][0-9]{1,14}$/;
 
-function formsOf(e164: string, countryCode: string, national: string): NumberForms {
+function formsOf(e164: string, countryCode: string, national: string, trunkPrefix: string | null): NumberForms {
   const international = e164.slice(1);
   const spellings = new Set([international, `00${international}`, `0${national}`, national, `${countryCode}0${national}`]);
+  if (trunkPrefix !== null) spellings.add(`${trunkPrefix}${national}`);
   let minLength = Infinity;
   let maxLength = 0;
   for (const s of spellings) {

@@ -54,6 +54,12 @@ describe('normalizeNumber follows the region', () => {
       expect(findNumber(`msisdn=${national};x=1`, forms)).not.toBeNull();
     });
 
+  it.each(OWN_CASES.filter((c) => c[1] !== 'international as written' && c[1] !== 'national as written'))(
+    '%s: the detector finds the number in a header value written as %s %j', (region, _form, raw, e164) => {
+      const forms = normalizeNumber(e164, region)!;
+      expect(findNumber(`id=${raw};x=1`, forms)).not.toBeNull();
+    });
+
   it.each([
     ['2015550123', 'US', '+12015550123'], // not Egypt's +20 1555 0123
     ['15123456789', 'DE', '+4915123456789'],
