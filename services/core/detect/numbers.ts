@@ -2,7 +2,7 @@
 // region, and finding a known number inside free text (header values, URLs) in any of its
 // usual spellings. Parsing goes through libphonenumber-js once per distinct input; the
 // results are memoised because the same subscribers recur on every request.
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { Metadata, getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js';
 
 /** A subscriber number with the digit strings it may be written as. */
 export interface NumberForms {
@@ -25,9 +25,16 @@ const memo = new Map<string, Map<string, NumberForms | null>>();
 
 /**
  * Reads a number as a gateway or a user writes it: `+447700900123`, `447700900123`,
- * `00447700900123`, `07700900123`, `+44 7700 900123`. Bare digits are tried as E.164
- * first (what gateways log), then as a national number of `region`. A number that
- * libphonenumber does not consider a possible number (length and prefix) is null; we do
+ * `00447700900123`, `07700900123`, `+44 7700 900123`, `(201) 555-0123`,
+ * `tel:+1-201-555-0123`. The reading follows `region`:
+ * 1. written with `+` or `00`: international (E.164);
+ * 2. digits that start with the region's country calling code and are possible as E.164: E.164;
+ * 3. else digits possible as a national number of the region (with or without its trunk
+ *    prefix): national — `2015550123` in US is +1 201 555 0123, not Egypt's +20 1555 0123;
+ * 4. else (an inbound roamer's number as the gateway logs it): E.164 if possible.
+ * So a digit string that is both a national number of the region and another country's E.164
+ * is national: the region's own subscribers are the gateway's subscribers.
+ * A number that libphonenumber does not consider a possible number (length and prefix) is null; we do
  * not require "valid" because test ranges (Ofcom's 07700 900xxx) are possible but not valid.
  */
 export function normalizeNumber(raw: string, region: string): NumberForms | null {
@@ -42,33 +49,79 @@ export function normalizeNumber(raw: string, region: string): NumberForms | null
 }
 
 function parseForms(raw: string, region: string): NumberForms | null {
-  const trimmed = raw.trim();
-  if (trimmed === '' || !/^[+\d][\d\s\-().]*$/.test(trimmed)) return null;
+  let trimmed = raw.trim();
+  if (/^tel:/i.test(trimmed)) trimmed = trimmed.slice(4); // RFC 3966 URI, as dialers and who-saw users write it
+  if (trimmed === '' || !/^[+\d(][\d\s\-().]*$/.test(trimmed) || !/\d/.test(trimmed)) return null;
   const digits = trimmed.replace(/\D/g, '');
   if (digits.length < 6 || digits.length > 17) return null;
-  const candidates: string[] = [];
-  if (trimmed.startsWith('+')) candidates.push(`+${digits}`);
-  else if (digits.startsWith('00')) candidates.push(`+${digits.slice(2)}`);
-  else if (digits.startsWith('0')) candidates.push(digits);
-  else candidates.push(`+${digits}`, digits);
-  for (const candidate of candidates) {
-    const parsed = parsePhoneNumberFromString(candidate, region as CountryCode);
-    // libphonenumber calls some digit strings "possible" that E.164 cannot hold (more than 15
-    // digits: `+82 71237700900445`); such a value is not a number, so nothing downstream
-    // (masking, hashing, encryption, which all require E.164) is ever handed one.
-    if (parsed && parsed.isPossible() && E164.test(parsed.number)) {
-      return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber);
-    }
+  if (trimmed.startsWith('+')) return formsOfParsed(parse(`+${digits}`, region));
+  if (digits.startsWith('00')) return formsOfParsed(parse(`+${digits.slice(2)}`, region));
+  const home = callingCodeOf(region);
+  if (home !== null && digits.startsWith(home)) {
+    const international = parse(`+${digits}`, region);
+    if (international !== null && international.countryCallingCode === home) return formsOfParsed(international);
   }
-  return null;
+  const national = home === null ? null : parse(digits, region);
+  if (national !== null && national.countryCallingCode === home) return formsOfParsed(national);
+  return formsOfParsed(parse(`+${digits}`, region)); // an inbound roamer
+}
+
+/** A possible number that E.164 can hold, or null; never throws. */
+function parse(candidate: string, region: string): PhoneNumber | null {
+  let parsed: PhoneNumber | undefined;
+  try {
+    parsed = parsePhoneNumberFromString(candidate, region as CountryCode);
+  } catch {
+    return null;
+  }
+  // libphonenumber calls some digit strings "possible" that E.164 cannot hold (more than 15
+  // digits: `+82 71237700900445`); such a value is not a number, so nothing downstream
+  // (masking, hashing, encryption, which all require E.164) is ever handed one.
+  return parsed && parsed.isPossible() && E164.test(parsed.number) ? parsed : null;
+}
+
+function formsOfParsed(parsed: PhoneNumber | null): NumberForms | null {
+  if (parsed === null) return null;
+  return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber, trunkPrefixOf(parsed.country));
+}
+
+const metadata = new Metadata();
+const trunkPrefixes = new Map<string, string | null>();
+
+/** The national (trunk) prefix the number's country dials, when it is not `0` (RU `8`, US `1`). */
+function trunkPrefixOf(country: CountryCode | undefined): string | null {
+  if (country === undefined) return null;
+  const known = trunkPrefixes.get(country);
+  if (known !== undefined) return known;
+  let prefix: string | null = null;
+  try {
+    metadata.selectNumberingPlan(country);
+    // The typings omit nationalPrefix(), which the numbering plan has.
+    const plan = metadata.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
+    prefix = plan?.nationalPrefix?.() ?? null;
+  } catch {
+    prefix = null;
+  }
+  if (prefix !== null && (prefix === '0' || !/^\d{1,4}$/.test(prefix))) prefix = null;
+  trunkPrefixes.set(country, prefix);
+  return prefix;
+}
+
+function callingCodeOf(region: string): string | null {
+  try {
+    return isSupportedCountry(region) ? getCountryCallingCode(region as CountryCode) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** What every NumberForms' `e164` satisfies: `+`, a non-zero digit, at most 15 digits in all. */
 const E164 = /^\+[1-9][0-9]{1,14}$/;
 
-function formsOf(e164: string, countryCode: string, national: string): NumberForms {
+function formsOf(e164: string, countryCode: string, national: string, trunkPrefix: string | null): NumberForms {
   const international = e164.slice(1);
   const spellings = new Set([international, `00${international}`, `0${national}`, national, `${countryCode}0${national}`]);
+  if (trunkPrefix !== null) spellings.add(`${trunkPrefix}${national}`);
   let minLength = Infinity;
   let maxLength = 0;
   for (const s of spellings) {

@@ -1,6 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNumber } from '../../../services/audit/index.js';
 import { HASH_KEY_HEX, OTHER_KEY_HEX, makeStore, run, type Fixture } from './query-fixture.js';
 
 describe('leakscope who-saw', () => {
@@ -15,6 +16,10 @@ describe('leakscope who-saw', () => {
     [['+44 7700 900123']],
     [['+44', '7700', '900123']],
     [['0044 (0)7700-900-123']],
+    [['tel:+44-7700-900-123']],
+    [['(07700) 900123']],
+    [['(07700)', '900123']],
+    [['7700900123']], // the national number without its trunk prefix
   ])('finds the same recipients for the number written as %j', async (number) => {
     const r = await run(['who-saw', '--reason', 'ticket INC-1', ...number, '--db', fx.db, '--format', 'json']);
     expect(r.stderr).toBe('');
@@ -120,4 +125,19 @@ describe('leakscope who-saw', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('run leakscope scan first');
   });
+});
+
+describe('who-saw reads NUMBER with the store\'s region (readNumber)', () => {
+  it.each([
+    ['+1 201 555 0123', 'US'], ['12015550123', 'US'], ['2015550123', 'US'], ['(201) 555-0123', 'US'],
+    ['201-555-0123', 'US'], ['201.555.0123', 'US'], ['1 (201) 555-0123', 'US'], ['tel:+1-201-555-0123', 'US'],
+    ['+1 (201) 555-0123', 'US'], ['001 201 555 0123', 'US'], ['tel:+1-201-555-0123', 'GB'], ['+12015550123', 'DE'],
+  ])('%j in region %s is +12015550123', (raw, region) => {
+    expect(readNumber(raw, region)).toBe('+12015550123');
+  });
+
+  it.each([['015123456789', 'DE', '+4915123456789'], ['15123456789', 'DE', '+4915123456789'], ['8123456789', 'IN', '+918123456789'], ['081234 56789', 'IN', '+918123456789']])(
+    '%j in region %s is %s', (raw, region, e164) => {
+      expect(readNumber(raw, region)).toBe(e164);
+    });
 });
