@@ -13,6 +13,7 @@ import type { AvroLeakAlert } from '../avro/index.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
 import { buildSnapshot } from '../core/registry/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
+import type { LogProfile } from '../core/parse/index.js';
 import { AlertTracker, type AlertConfig } from '../detector/alerts.js';
 import { RouteWorker, createNotifyMetrics, postWithFetch, type NotifyConfig, type NotifyMetrics, type Post } from '../notify/index.js';
 import { componentLogger, redactNumbers, type Logger } from '../observability/index.js';
@@ -29,6 +30,8 @@ export interface WatchOptions {
   /** Where the store lives: the checkpoints, rejects and alert dead letters are kept next to it. */
   dbPath: string;
   format: LogFormat | 'auto';
+  /** How the writer's fields map onto leakscope's (README "Other writers: log profiles"); null for NDJSON and W3C. */
+  profile?: LogProfile | null;
   /** Routes to deliver alerts to; null: alerts are only stored (and logged). */
   notify: Readonly<NotifyConfig> | null;
   logger: Logger;
@@ -108,7 +111,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
 
   log.info({ dirs: options.dirs, db: options.dbPath, routes: routes.map((r) => r.route.name), known_sites: tracker.knownSites }, 'watch started');
   const followed = await Promise.all(options.dirs.map((dir) => tailDirectory({
-    dir, checkpointFile: watchCheckpointPath(options.dbPath, dir), format: options.format, logger: log, deliver, signal,
+    dir, checkpointFile: watchCheckpointPath(options.dbPath, dir), format: options.format, profile: options.profile ?? null, logger: log, deliver, signal,
     pollIntervalMs: options.pollIntervalMs ?? 250,
   }).catch((err: unknown): FollowTotals => {
     // Stopped mid-batch: that batch is neither stored nor checkpointed; a restart reads it again.

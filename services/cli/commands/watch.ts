@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LeakscopeError } from '../../core/errors.js';
-import type { LogFormat } from '../../core/types.js';
 import { readRegistryFile } from '../../files/index.js';
 import { loadKeys } from '../../keys/index.js';
 import { loadNotifyConfig } from '../../notify/index.js';
@@ -12,16 +11,15 @@ import { openDuckDbStore } from '../../store/duckdb/index.js';
 import { runWatch } from '../../watch/index.js';
 import type { Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
+import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 import { DEFAULT_DB } from '../store-option.js';
 import { DEFAULT_REGISTRY } from './scan.js';
-
-const FORMATS = ['auto', 'ndjson', 'w3c'] as const;
 
 const WATCH_FLAGS = {
   registry: { type: 'string' },
   db: { type: 'string' },
   notify: { type: 'string' },
-  format: { type: 'string', enum: FORMATS, default: 'auto' },
+  ...LOG_FORMAT_FLAG_OPTIONS,
   'poll-ms': { type: 'integer', minimum: 1 },
   'spread-sites': { type: 'integer', minimum: 1 },
   'spread-window-ms': { type: 'integer', minimum: 1 },
@@ -43,7 +41,7 @@ export const watchCommand: Command = {
     `  --registry FILE       the partner registry (default ./${DEFAULT_REGISTRY} when it exists)`,
     `  --db PATH             the DuckDB store, created when missing (default ./${DEFAULT_DB})`,
     '  --notify FILE         notify.yaml: where alerts are delivered (default: stored and logged only)',
-    '  --format F            auto (default), ndjson or w3c',
+    LOG_FORMAT_FLAGS_USAGE,
     '  --poll-ms N           how often the directories are looked at (default 250)',
     '  --spread-sites N      first-violation sites in one window that open an incident (default 20)',
     '  --spread-window-ms N  that window, in request time (default 600000)',
@@ -54,7 +52,7 @@ export const watchCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandFlags('watch', argv, WATCH_FLAGS);
     if (positionals.length === 0) throw new LeakscopeError('USAGE', 'watch: give at least one log directory. See: leakscope watch --help');
-    const format = values.format;
+    const { format, profile } = await resolveLogFormat('watch', values, io.cwd);
     const dirs = positionals.map((p) => resolve(io.cwd, p));
     for (const d of dirs) if (!existsSync(d)) throw new LeakscopeError('INPUT_UNREADABLE', `watch: ${d} does not exist`);
     const pollIntervalMs = values['poll-ms'];
@@ -79,7 +77,7 @@ export const watchCommand: Command = {
     process.once('SIGTERM', stop);
     try {
       const totals = await runWatch({
-        dirs, registry, keys: loaded.keys, store, dbPath: db, format: format satisfies LogFormat | 'auto', notify,
+        dirs, registry, keys: loaded.keys, store, dbPath: db, format, profile, notify,
         logger: createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' }), signal: controller.signal,
         alerts: { ...(spreadSites ? { spreadSites } : {}), ...(spreadWindowMs ? { spreadWindowMs } : {}), ...(spreadQuietMs ? { spreadQuietMs } : {}) },
         ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),

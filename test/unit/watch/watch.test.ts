@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AvroLeakAlert } from '../../../services/avro/index.js';
 import { alertId } from '../../../services/detector/index.js';
-import { readRegistryFile } from '../../../services/files/index.js';
+import { readProfileFile, readRegistryFile } from '../../../services/files/index.js';
 import { notifyConfig, verifySignature } from '../../../services/notify/index.js';
 import { silentLogger } from '../../../services/observability/index.js';
 import { scanFiles } from '../../../services/scan/index.js';
@@ -114,6 +114,44 @@ describe('leakscope watch', () => {
       await scanned.close();
       await store.close();
       await hook.close();
+    }
+  }, 120_000);
+
+  it('reads a writer\'s format through its log profile, as scan does', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'leakscope-watch-profile-'));
+    dirs.push(root);
+    const logs = join(root, 'logs');
+    mkdirSync(logs);
+    const formats = join(FIXTURE, '../formats');
+    const profile = await readProfileFile(join(formats, 'squid-enriched.profile.yaml'));
+    const lines = readFileSync(join(formats, 'squid-enriched-access.log'), 'utf8').split('\n').filter((l) => l !== '');
+    const registry = await readRegistryFile(join(FIXTURE, 'registry.yaml'));
+    const db = join(root, 'watch.duckdb');
+    const store = await openDuckDbStore(db);
+    const scanned = await openDuckDbStore(join(root, 'scan.duckdb'));
+    try {
+      const controller = new AbortController();
+      const running = runWatch({ dirs: [logs], registry, keys: KEYS, store, dbPath: db, format: profile.syntax, profile, notify: null, logger: silentLogger(), signal: controller.signal, pollIntervalMs: 20 });
+      appendFileSync(join(logs, 'access.log'), `${lines.join('\n')}\n`);
+      await until('the file checkpointed', () => {
+        try {
+          const cp = JSON.parse(readFileSync(watchCheckpointPath(db, logs), 'utf8')) as { files: Record<string, { line: number }> };
+          return Object.values(cp.files).reduce((n, f) => n + f.line, 0) === lines.length;
+        } catch {
+          return false;
+        }
+      });
+      controller.abort();
+      await running;
+      await scanFiles({
+        inputs: [join(logs, 'access.log')], format: profile.syntax, profile, registry, keys: KEYS, store: scanned,
+        rejectsPath: join(root, 'scan.rejects.ndjson'), workers: 0,
+      });
+      expect((await store.count()).disclosures).toBeGreaterThan(0);
+      expect(await answers(store)).toEqual(await answers(scanned));
+    } finally {
+      await scanned.close();
+      await store.close();
     }
   }, 120_000);
 });
