@@ -104,24 +104,25 @@ type DlqRecord = { alert: AvroLeakAlert; headers: Record<string, string>; timest
 
 async function readDlq(topics: TopicNames, count: number): Promise<DlqRecord[]> {
   const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader') });
-  const out: DlqRecord[] = [];
+  // Keyed by place in the topic: a rebalance may deliver a record again, and it is still one record.
+  const out = new Map<string, DlqRecord>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: alertsDlqTopic(topics), fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`DLQ: ${out.length} of ${count} records within 30 s`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`DLQ: ${out.size} of ${count} records within 30 s`)), 30_000);
       void consumer.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ partition, message }) => {
           const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-          out.push({ alert: codec.decodeAs('LeakAlert', message.value!), headers, timestamp: Number(message.timestamp) });
-          if (out.length >= count) { clearTimeout(timer); resolve(); }
+          out.set(`${partition}:${message.offset}`, { alert: codec.decodeAs('LeakAlert', message.value!), headers, timestamp: Number(message.timestamp) });
+          if (out.size >= count) { clearTimeout(timer); resolve(); }
         },
       });
     });
   } finally {
     await consumer.disconnect();
   }
-  return out;
+  return [...out.values()];
 }
 
 /** A loopback port nothing listens on (connections are refused). */

@@ -14,22 +14,23 @@ interface DlqRecord {
 
 async function readDlq(s: StreamEnv, expected: number): Promise<DlqRecord[]> {
   const consumer = kafkaClient(s.brokers).consumer({ groupId: `dlq-reader-${Date.now()}`, sessionTimeout: 6000, heartbeatInterval: 500, rebalanceTimeout: 6000, maxWaitTimeInMs: 200 });
-  const out: DlqRecord[] = [];
+  // Keyed by place in the topic: a rebalance may deliver a record again, and it is still one record.
+  const out = new Map<string, DlqRecord>();
   await consumer.connect();
   await consumer.subscribe({ topics: [`${s.prefix}gateway-requests-dlq`], fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ partition, message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      out.push({ value: message.value?.toString('latin1') ?? '', headers });
+      out.set(`${partition}:${message.offset}`, { value: message.value?.toString('latin1') ?? '', headers });
     },
   });
   try {
-    await waitFor(`${expected} dead-letter records`, () => out.length >= expected);
+    await waitFor(`${expected} dead-letter records`, () => out.size >= expected);
   } finally {
     await consumer.disconnect();
   }
-  return out;
+  return [...out.values()];
 }
 
 describe('the dead-letter topic', () => {
