@@ -18,6 +18,11 @@ if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
   eval "$(bash deploy/local/stack up)"
 fi
 export KAFKA_BROKERS CLICKHOUSE_URL
+# The three-broker Kafka and the ClickHouse cluster (cluster tests), started once for the run and left up.
+if [[ -z "${CLICKHOUSE_CLUSTER_NODES:-}" ]]; then
+  eval "$(bash deploy/local/stack cluster-up)"
+fi
+export KAFKA_CLUSTER_BROKERS CLICKHOUSE_CLUSTER_URL CLICKHOUSE_CLUSTER CLICKHOUSE_CLUSTER_NODES
 # ClickHouse in-process (chdb, a current release): the store tests run on it too.
 if [[ -z "${LEAKSCOPE_CHDB_DIR:-}" ]]; then
   eval "$(bash deploy/local/stack chdb)"

@@ -47,7 +47,8 @@ export class ClickHouseConnection {
   private readonly client: ClickHouseClient;
   private closed = false;
 
-  constructor(readonly config: ClickHouseConfig) {
+  /** `settings` go with every call of this connection (the store's cluster settings). */
+  constructor(readonly config: ClickHouseConfig, settings: ClickHouseSettings = {}) {
     this.client = config.kind === 'chdb'
       ? createClient({ connection: chdbConnection(config.chdbPath!), application: 'leakscope', log: QUIET })
       : createClient({
@@ -57,6 +58,7 @@ export class ClickHouseConnection {
         compression: { request: config.compression, response: config.compression },
         application: 'leakscope',
         log: QUIET,
+        clickhouse_settings: settings,
       });
   }
 
@@ -99,7 +101,7 @@ export class ClickHouseConnection {
   }
 
   /** Inserts objects, one per row, as JSONEachRow into `table` (a qualified name from the literal formatter). */
-  async insert(table: Sql, columns: readonly string[], rows: readonly Record<string, unknown>[]): Promise<void> {
+  async insert(table: Sql, columns: readonly string[], rows: readonly Record<string, unknown>[], settings: ClickHouseSettings = {}): Promise<void> {
     const what = sql`INSERT INTO ${table}`;
     this.open(what);
     if (rows.length === 0) return;
@@ -109,7 +111,7 @@ export class ClickHouseConnection {
         columns: columns as [string, ...string[]],
         values: rows as Record<string, unknown>[],
         format: 'JSONEachRow',
-        clickhouse_settings: INSERT_SETTINGS,
+        clickhouse_settings: { ...INSERT_SETTINGS, ...settings },
       });
     } catch (err) {
       throw this.translate(err, what);

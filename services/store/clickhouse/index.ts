@@ -3,7 +3,7 @@
 // goes through on its way into SQL.
 import { clickhouseConfig, type ClickHouseOptions } from './config.js';
 import { ClickHouseConnection } from './client.js';
-import { runMigrations, type MigrateResult } from './migrations.js';
+import { runMigrations, type MigrateOptions, type MigrateResult } from './migrations.js';
 import { clickhouseVersionOf, type ClickHouseVersion } from './version.js';
 
 export { openClickHouseStore } from './store.js';
@@ -11,15 +11,17 @@ export { clickhouseConfig, isChdbUrl } from './config.js';
 export { chdbDir } from './chdb.js';
 export type { ClickHouseConfig, ClickHouseOptions } from './config.js';
 export { LATEST_VERSION, MIGRATIONS, MIN_SERVER } from './migrations.js';
-export type { MigrateResult, Migration } from './migrations.js';
+export type { MigrateOptions, MigrateResult, Migration } from './migrations.js';
+export { CLUSTER_META_KEY, LOCAL_SUFFIX, PLACEMENTS, clusterStatements } from './cluster.js';
+export type { Placement } from './cluster.js';
 export { parseVersion, versionAtLeast } from './version.js';
 export type { ClickHouseVersion } from './version.js';
 export { array, float, ident, int, joinSql, nullable, qualified, sql, str, IDENTIFIER, MAX_STRING_LITERAL } from './literal.js';
 export type { Sql } from './literal.js';
 
 /** Creates the database when missing and applies every pending migration (`leakscope migrate`). */
-export async function migrateClickHouse(url: string, options: ClickHouseOptions = {}): Promise<MigrateResult> {
-  return withConnection(url, options, (ch) => runMigrations(ch));
+export async function migrateClickHouse(url: string, options: ClickHouseOptions = {}, migrate: MigrateOptions = {}): Promise<MigrateResult> {
+  return withConnection(url, options, (ch) => runMigrations(ch, undefined, migrate));
 }
 
 /** The version of the server at `url`, for features that must check it. */

@@ -110,6 +110,16 @@ export function ident(name: string): Sql {
   return fragment(`\`${name}\``);
 }
 
+/**
+ * A piece of a fragment's text, from `start` to `end`. For rewriting statements this module's
+ * own builders made (cluster.ts turns the single-server DDL into its cluster form); the caller
+ * cuts only at token boundaries it matched, never inside a literal.
+ */
+export function sliceSql(source: Sql, start: number, end?: number): Sql {
+  if (!isSql(source)) refuse('sliceSql takes only Sql fragments');
+  return fragment(source.text.slice(start, end));
+}
+
 /** `db`.`table`, both validated. */
 export function qualified(database: string, table: string): Sql {
   return sql`${ident(database)}.${ident(table)}`;

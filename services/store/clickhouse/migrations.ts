@@ -5,6 +5,7 @@
 import { LeakscopeError } from '../../core/errors.js';
 import { VERDICTS } from '../../core/types.js';
 import type { ClickHouseConnection } from './client.js';
+import { CLUSTER_META_KEY, clusterStatements } from './cluster.js';
 import { ident, int, joinSql, qualified, sql, str, type Sql } from './literal.js';
 import { siteStateDefinitions, siteStateExpressions } from './rollups.js';
 import { clickhouseVersionOf, versionAtLeast, type ClickHouseVersion } from './version.js';
@@ -208,6 +209,8 @@ export interface MigrateResult {
   applied: number[];
   /** Versions that were already in place. */
   alreadyApplied: number[];
+  /** The cluster the schema was created on, when it was. */
+  cluster?: string;
 }
 
 function migrationsTable(db: string): Sql {
@@ -232,25 +235,87 @@ export async function appliedVersions(ch: ClickHouseConnection): Promise<number[
   return rows.map((r) => Number(r.version));
 }
 
+export interface MigrateOptions {
+  /** A cluster of the server's `remote_servers`: the schema is created ON CLUSTER in its cluster form (cluster.ts). */
+  cluster?: string;
+}
+
+/** The cluster a database was migrated for (its meta row), or null for a single server's. */
+export async function clusterOf(ch: ClickHouseConnection): Promise<string | null> {
+  const db = ch.config.database;
+  const tables = await ch.rows<{ n: string }>(
+    sql`SELECT count() AS n FROM system.tables WHERE database = ${str(db)} AND name = 'meta'`,
+  );
+  if (Number(tables[0]?.n ?? 0) === 0) return null;
+  const rows = await ch.rows<{ value_json: string }>(
+    sql`SELECT argMax(value_json, version) AS value_json FROM ${qualified(db, 'meta')} WHERE key = ${str(CLUSTER_META_KEY)} GROUP BY key`,
+  );
+  const value = rows[0] === undefined ? null : JSON.parse(rows[0].value_json) as unknown;
+  return typeof value === 'string' ? value : null;
+}
+
+/** The engine of schema_migrations, or null when the database has none yet. */
+async function migrationsEngine(ch: ClickHouseConnection): Promise<string | null> {
+  const rows = await ch.rows<{ engine: string }>(
+    sql`SELECT engine FROM system.tables WHERE database = ${str(ch.config.database)} AND name = 'schema_migrations'`,
+  );
+  return rows[0]?.engine ?? null;
+}
+
+/** Refuses a cluster the server does not know, and a database laid out for the other form. */
+async function checkLayout(ch: ClickHouseConnection, cluster: string | undefined): Promise<void> {
+  const db = ch.config.database;
+  if (cluster !== undefined) {
+    if (ch.config.kind === 'chdb') throw new LeakscopeError('CONFIG_INVALID', 'migrate --cluster needs a ClickHouse server of the cluster; chdb (in-process) cannot be one');
+    const known = await ch.rows<{ cluster: string }>(sql`SELECT DISTINCT cluster FROM system.clusters ORDER BY cluster`);
+    if (!known.some((k) => k.cluster === cluster)) {
+      throw new LeakscopeError('CONFIG_INVALID',
+        `cluster ${JSON.stringify(cluster)} is not in the remote_servers of ${ch.config.endpoint ?? 'this server'} (it knows: ${known.map((k) => k.cluster).join(', ') || 'none'})`);
+    }
+  }
+  const engine = await migrationsEngine(ch);
+  if (engine === null) return;
+  const replicated = engine.startsWith('Replicated');
+  if (cluster === undefined && replicated) {
+    const name = await clusterOf(ch);
+    throw new LeakscopeError('CONFIG_INVALID',
+      `database ${db} was migrated for cluster ${name ?? '(unknown)'}: run leakscope migrate --cluster ${name ?? 'NAME'}, so that every node gets the change`);
+  }
+  if (cluster !== undefined && !replicated) {
+    throw new LeakscopeError('CONFIG_INVALID',
+      `database ${db} holds a single server's schema (not replicated); a cluster schema needs a new database, migrated with --cluster from the start`);
+  }
+  if (cluster !== undefined) {
+    const name = await clusterOf(ch);
+    if (name !== null && name !== cluster) throw new LeakscopeError('CONFIG_INVALID', `database ${db} was migrated for cluster ${name}, not ${cluster}`);
+  }
+}
+
 /** Creates the database when missing and applies every migration not yet recorded. Idempotent. */
-export async function runMigrations(ch: ClickHouseConnection, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+export async function runMigrations(ch: ClickHouseConnection, migrations: readonly Migration[] = MIGRATIONS, options: MigrateOptions = {}): Promise<MigrateResult> {
   const server = await clickhouseVersionOf(ch);
   if (!versionAtLeast(server, MIN_SERVER.major, MIN_SERVER.minor)) {
     throw new LeakscopeError('STORE_FAILED',
       `ClickHouse ${server.text} is older than ${MIN_SERVER.major}.${MIN_SERVER.minor}, the oldest release leakscope's SQL is tested on; upgrade the server`);
   }
   const db = ch.config.database;
-  await ch.command(sql`CREATE DATABASE IF NOT EXISTS ${ident(db)}`);
-  await ch.command(migrationsTable(db));
+  const { cluster } = options;
+  await checkLayout(ch, cluster);
+  const form = (statement: Sql): Sql[] => cluster === undefined ? [statement] : clusterStatements(statement, db, cluster);
+  await ch.command(cluster === undefined ? sql`CREATE DATABASE IF NOT EXISTS ${ident(db)}` : sql`CREATE DATABASE IF NOT EXISTS ${ident(db)} ON CLUSTER ${ident(cluster)}`);
+  for (const statement of form(migrationsTable(db))) await ch.command(statement);
   const done = new Set(await appliedVersions(ch));
   const applied: number[] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(migration.version)) continue;
-    for (const statement of migration.statements(db)) await ch.command(statement);
+    for (const statement of migration.statements(db).flatMap(form)) await ch.command(statement);
     await ch.command(
       sql`INSERT INTO ${qualified(db, 'schema_migrations')} (version, name, applied_ms) VALUES (${int(migration.version)}, ${str(migration.name)}, ${int(Date.now())})`,
     );
     applied.push(migration.version);
   }
-  return { database: db, server, applied, alreadyApplied: [...done].sort((a, b) => a - b) };
+  if (cluster !== undefined && (await clusterOf(ch)) === null) {
+    await ch.command(sql`INSERT INTO ${qualified(db, 'meta')} (key, value_json, version) VALUES (${str(CLUSTER_META_KEY)}, ${str(JSON.stringify(cluster))}, 0)`);
+  }
+  return { database: db, server, applied, alreadyApplied: [...done].sort((a, b) => a - b), ...(cluster === undefined ? {} : { cluster }) };
 }

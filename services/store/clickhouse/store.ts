@@ -9,9 +9,10 @@ import type {
 } from '../types.js';
 import { clickhouseConfig, describeTarget, type ClickHouseOptions } from './config.js';
 import { metaEntries, metaFrom } from '../meta.js';
+import type { ClickHouseSettings } from '@clickhouse/client';
 import { ClickHouseConnection } from './client.js';
 import { int, joinSql, qualified, sql, str, ident, type Sql } from './literal.js';
-import { appliedVersions, LATEST_VERSION } from './migrations.js';
+import { appliedVersions, clusterOf, LATEST_VERSION } from './migrations.js';
 import {
   affectedQuery, DAY_MS, HOUR_MS, reportSitesQuery, reportSource, reportTimelineQuery, reportTotalsQuery, verdictColumn, whoSawQuery,
 } from './queries.js';
@@ -34,7 +35,16 @@ class ClickHouseStore implements DisclosureStore {
   private closed = false;
   private lastMetaVersion = 0;
 
-  constructor(private readonly ch: ClickHouseConnection) {}
+  /**
+   * On a cluster `disclosures` is a Distributed table: the insert returns only once every
+   * shard's part of the batch is written there (not queued on this node to be sent later),
+   * so the detector commits offsets only for rows that are on their shards.
+   */
+  private readonly insertSettings: ClickHouseSettings;
+
+  constructor(private readonly ch: ClickHouseConnection, readonly cluster: string | null) {
+    this.insertSettings = cluster === null ? {} : { insert_distributed_sync: 1 };
+  }
 
   private get db(): string {
     return this.ch.config.database;
@@ -51,7 +61,7 @@ class ClickHouseStore implements DisclosureStore {
     const rows = batch.map(disclosureRow);
     const table = qualified(this.db, 'disclosures');
     const size = this.ch.config.maxRowsPerInsert;
-    for (let i = 0; i < rows.length; i += size) await this.ch.insert(table, CLICKHOUSE_COLUMNS, rows.slice(i, i + size));
+    for (let i = 0; i < rows.length; i += size) await this.ch.insert(table, CLICKHOUSE_COLUMNS, rows.slice(i, i + size), this.insertSettings);
   }
 
   async report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
@@ -189,14 +199,23 @@ ORDER BY detected DESC, id LIMIT ${int(options.limit ?? 100)}`);
 }
 
 /**
+ * Every call of a cluster's store, whichever node it is opened on, writes to and reads from
+ * the first healthy replica of each shard in remote_servers order: a read then sees what the
+ * writes before it wrote, without waiting for replication (README.md, "A cluster").
+ */
+const CLUSTER_SETTINGS: ClickHouseSettings = Object.freeze({ load_balancing: 'in_order' });
+
+/**
  * Opens the disclosure store in the database named by the URL's path. The schema must be
  * in place (`leakscope migrate`); a server that cannot be reached gives a retryable STORE_FAILED.
  */
 export async function openClickHouseStore(url: string, options: ClickHouseOptions = {}): Promise<DisclosureStore> {
   const ch = new ClickHouseConnection(clickhouseConfig(url, options));
   let versions: number[];
+  let cluster: string | null;
   try {
     versions = await appliedVersions(ch);
+    cluster = await clusterOf(ch);
   } catch (err) {
     await ch.close();
     throw err;
@@ -206,7 +225,9 @@ export async function openClickHouseStore(url: string, options: ClickHouseOption
     await ch.close();
     // A store that is not there, like a DuckDB file that does not exist: refused input (exit 2), not a fault.
     throw new LeakscopeError('INPUT_UNREADABLE',
-      `${describeTarget(ch.config)}: database ${ch.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL`);
+      `${describeTarget(ch.config)}: database ${ch.config.database} has ${found}; this leakscope needs version ${LATEST_VERSION}. Run: leakscope migrate --clickhouse URL${cluster === null ? '' : ` --cluster ${cluster}`}`);
   }
-  return new ClickHouseStore(ch);
+  if (cluster === null) return new ClickHouseStore(ch, null);
+  await ch.close();
+  return new ClickHouseStore(new ClickHouseConnection(ch.config, CLUSTER_SETTINGS), cluster);
 }

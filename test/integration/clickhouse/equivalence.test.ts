@@ -10,48 +10,17 @@ import type { DisclosureStore, StoredDisclosure } from '../../../services/store/
 import { VERDICTS } from '../../../services/core/types.js';
 import { migrateClickHouse, openClickHouseStore } from '../../../services/store/clickhouse/index.js';
 import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
-import { clickhouseQuery, clickhouseTargets, uniqueName } from '../support/servers.js';
+import { clickhouseQuery, clickhouseTargets, clusterTarget, uniqueName, type ClickHouseTarget, type ClusterTarget } from '../support/servers.js';
+import { DATA_START, dataSet, rng } from '../support/disclosures.js';
 
 const H = 3_600_000;
 const D = 24 * H;
-const START = Date.parse('2012-01-10T00:00:00.000Z');
+const START = DATA_START;
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const clusterOf = (t: ClickHouseTarget): string | null => ('cluster' in t ? (t as ClusterTarget).cluster : null);
 
-function dataSet(n: number, seed: number) {
-  const r = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const sites = ['example.com', 'news.co.uk', 'ageverify.example', 'billing.example', 'tokenads.example', 'xn--bcher-kva.example', '10.0.0.7'];
-  const hosts = sites.flatMap((s) => (s === '10.0.0.7' ? [s] : [`www.${s}`, `m.${s}`, s]));
-  const subscribers = Array.from({ length: 25 }, (_, i) => (i < 3 ? null : i.toString(16).padStart(64, '0')));
-  const channels = ['url', 'referer', 'header:x-msisdn', 'header:x-up-calling-line-id', 'header:cookie'];
-  const rows: StoredDisclosure[] = [];
-  for (let i = 0; i < n; i++) {
-    const host = pick(hosts);
-    const site = host === '10.0.0.7' ? host : host.replace(/^(www|m)\./, '');
-    const hash = pick(subscribers);
-    const verdict = pick(VERDICTS);
-    const chosen = channels.filter(() => r() < 0.35);
-    rows.push({
-      id: `d-${seed}-${i}`, requestKey: `gw:${i}`, ts: START + Math.floor(r() * 3.5 * D), host, site,
-      subscriberHash: hash, subscriberMasked: hash ? '+4477009****00' : null,
-      subscriberEnc: hash && r() < 0.9 ? `v1:${hash.slice(-4)}:${Math.floor(r() * 3)}` : null,
-      channels: (chosen.length ? chosen : ['url']).sort(), verdict,
-      partnerId: verdict === 'unauthorized_recipient' ? null : pick(['ageverify', 'billing', 'tokenonly']),
-      registryVersion: 'r1', gatewayId: 'gw-1', bearer: '3g', method: 'GET', scheme: 'http', path: '/', queryMasked: '', status: 200,
-    });
-  }
-  return { rows, subscribers: subscribers.filter((s): s is string => s !== null) };
-}
-
-describe.each(clickhouseTargets())('$name and DuckDB answers', (target) => {
+// The cluster too: sharded by subscriber, each shard's rollups merged by the Distributed tables.
+describe.each([...clickhouseTargets(), clusterTarget()])('$name and DuckDB answers', (target) => {
   const { rows, subscribers } = dataSet(3000, 7);
   const db = uniqueName('lk_equiv');
   const dir = mkdtempSync(join(tmpdir(), 'lk-equiv-'));
@@ -60,7 +29,8 @@ describe.each(clickhouseTargets())('$name and DuckDB answers', (target) => {
 
   beforeAll(async () => {
     const url = target.url(db);
-    await migrateClickHouse(url);
+    const cluster = clusterOf(target);
+    await migrateClickHouse(url, {}, cluster === null ? {} : { cluster });
     ch = await openClickHouseStore(url, { maxRowsPerInsert: 700 });
     duck = await openDuckDbStore(join(dir, 'equiv.duckdb'));
     await duck.write(rows);
@@ -73,7 +43,8 @@ describe.each(clickhouseTargets())('$name and DuckDB answers', (target) => {
     await ch?.close();
     await duck?.close();
     rmSync(dir, { recursive: true, force: true });
-    await clickhouseQuery(target.base, `DROP DATABASE IF EXISTS ${db}`);
+    const cluster = clusterOf(target);
+    await clickhouseQuery(target.base, `DROP DATABASE IF EXISTS ${db}${cluster === null ? '' : ` ON CLUSTER ${cluster}`}`);
   });
 
   const r = rng(99);

@@ -262,3 +262,57 @@ export async function runStack(args: string[], timeoutMs = 300_000): Promise<Rec
   }
   return env;
 }
+
+/** The three-broker Kafka and the ClickHouse cluster of `deploy/local/stack cluster-up`. */
+export interface ClusterServers {
+  brokers: string[];
+  /** A ClickHouse node's URL (…/leakscope); other nodes are in `nodes`. */
+  clickhouseUrl: string;
+  /** The cluster's name in the nodes' remote_servers. */
+  clickhouseCluster: string;
+  /** Every ClickHouse node's base URL (http://host:port/): s1r1, s1r2 (shard 1), s2r1 (shard 2). */
+  nodes: string[];
+}
+
+const CLUSTER_FIX_IT = 'run: eval "$(bash deploy/local/stack cluster-up)" or `npm test`';
+
+/**
+ * The clusters, from KAFKA_CLUSTER_BROKERS / CLICKHOUSE_CLUSTER_URL / CLICKHOUSE_CLUSTER /
+ * CLICKHOUSE_CLUSTER_NODES, which `npm test` (scripts/test.sh) sets after starting them.
+ */
+export function requireClusters(): ClusterServers {
+  const list = (name: string, what: string) => {
+    const values = requireEnvFix(name, what).split(',').map((v) => v.trim()).filter(Boolean);
+    if (values.length === 0) throw new Error(`${name} is empty. To start the clusters, ${CLUSTER_FIX_IT}`);
+    return values;
+  };
+  const clickhouseCluster = requireEnvFix('CLICKHOUSE_CLUSTER', 'ClickHouse cluster');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(clickhouseCluster)) throw new Error(`CLICKHOUSE_CLUSTER is "${clickhouseCluster}", not a cluster name. ${CLUSTER_FIX_IT}`);
+  return {
+    brokers: list('KAFKA_CLUSTER_BROKERS', 'three-broker Kafka'),
+    clickhouseUrl: requireEnvFix('CLICKHOUSE_CLUSTER_URL', 'ClickHouse cluster'),
+    clickhouseCluster,
+    nodes: list('CLICKHOUSE_CLUSTER_NODES', 'ClickHouse cluster').map((u) => new URL('/', u).toString()),
+  };
+}
+
+function requireEnvFix(name: string, what: string): string {
+  const value = process.env[name]?.trim();
+  if (!value) throw new Error(`${name} is not set: this test needs the real ${what}. To start it, ${CLUSTER_FIX_IT}`);
+  return value;
+}
+
+/** The ClickHouse cluster as a store-test target: migrated with --cluster, dropped ON CLUSTER. */
+export interface ClusterTarget extends ClickHouseTarget {
+  cluster: string;
+}
+
+export function clusterTarget(): ClusterTarget {
+  return {
+    name: 'ClickHouse cluster (2 shards)',
+    minMajor: 18,
+    get base(): string { return requireClusters().clickhouseUrl; },
+    get cluster(): string { return requireClusters().clickhouseCluster; },
+    url: (db: string): string => new URL(`/${db}`, requireClusters().clickhouseUrl).toString(),
+  };
+}
