@@ -34,6 +34,12 @@ export interface TopicLayout {
   requestPartitions?: number;
   /** Replication factor; default 1 on a one-broker cluster, else min(3, brokers). */
   replicationFactor?: number;
+  /**
+   * min.insync.replicas of every topic; default 2 when the replication factor is 3 or more, else
+   * 1. With the producers' acks from all in-sync replicas, an acknowledged record is then on two
+   * brokers, and one broker may be down without stopping writes.
+   */
+  minInsyncReplicas?: number;
 }
 
 /**
@@ -48,20 +54,22 @@ export async function ensureTopics(admin: Admin, names: TopicNames, layout: Topi
     const brokers = (await admin.describeCluster()).brokers.length;
     const replicationFactor = layout.replicationFactor ?? Math.min(3, Math.max(1, brokers));
     const partitions = layout.requestPartitions ?? 4;
+    const insync = [{ name: 'min.insync.replicas', value: String(layout.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1)) }];
     const wanted: ITopicConfig[] = [
-      { topic: names.requests, numPartitions: partitions, replicationFactor },
+      { topic: names.requests, numPartitions: partitions, replicationFactor, configEntries: insync },
       {
         topic: names.registry,
         numPartitions: 1,
         replicationFactor,
         configEntries: [
+          ...insync,
           { name: 'cleanup.policy', value: 'compact' },
           // Tombstones stay a day so a reader that was away a few hours still sees removals.
           { name: 'delete.retention.ms', value: String(24 * 3600 * 1000) },
         ],
       },
-      { topic: names.alerts, numPartitions: 1, replicationFactor },
-      { topic: names.dlq, numPartitions: 1, replicationFactor },
+      { topic: names.alerts, numPartitions: 1, replicationFactor, configEntries: insync },
+      { topic: names.dlq, numPartitions: 1, replicationFactor, configEntries: insync },
     ];
     return wanted.filter((spec) => !existing.has(spec.topic));
   }, options);
