@@ -41,7 +41,7 @@ function lcg(seed: number): () => number {
   };
 }
 
-function batchOf(from: number, count: number, subscribers: number, sites: number, random: () => number): StoredDisclosure[] {
+export function batchOf(from: number, count: number, subscribers: number, sites: number, random: () => number): StoredDisclosure[] {
   const out: StoredDisclosure[] = [];
   for (let i = from; i < from + count; i++) {
     const sub = Math.floor(random() ** 2 * subscribers);
@@ -58,7 +58,7 @@ function batchOf(from: number, count: number, subscribers: number, sites: number
   return out;
 }
 
-async function time(runs: number, fn: (i: number) => Promise<unknown>): Promise<LatencyResult> {
+export async function time(runs: number, fn: (i: number) => Promise<unknown>): Promise<LatencyResult> {
   const ms: number[] = [];
   await fn(0); // warm-up
   for (let i = 0; i < runs; i++) {
@@ -72,14 +72,14 @@ async function time(runs: number, fn: (i: number) => Promise<unknown>): Promise<
 }
 
 /** A raw client for the yardstick queries, on the same server (or chdb engine) as the store. */
-function rawClient(url: string): ClickHouseClient {
+export function rawClient(url: string): ClickHouseClient {
   const config = clickhouseConfig(url);
   return config.kind === 'chdb'
     ? createClient({ connection: chdbConnection(config.chdbPath!) })
     : createClient({ url: config.endpoint!, request_timeout: 300_000 });
 }
 
-async function post(client: ClickHouseClient, query: string): Promise<string> {
+export async function post(client: ClickHouseClient, query: string): Promise<string> {
   const result = await client.exec({ query });
   const chunks: Buffer[] = [];
   for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));

@@ -144,6 +144,24 @@ const SECTIONS: Section[] = [
     },
   },
   {
+    name: 'cluster',
+    async run() {
+      // The clusters of `deploy/local/stack cluster-up`; BENCH_CLUSTER_REQUESTS, BENCH_CLUSTER_MAX_ROWS bound it.
+      const { benchCluster } = await import('./cluster.js');
+      const r = await benchCluster({ requests: Number(process.env.BENCH_CLUSTER_REQUESTS ?? 150_000), maxRows: Number(process.env.BENCH_CLUSTER_MAX_ROWS ?? 4_000_000) });
+      const out: Record<string, unknown> = { 'ClickHouse': r.server };
+      for (const d of r.detectorRuns) {
+        out[`${d.detectors} detector(s), ${d.partitions} partition(s), ${fmt(d.requests)} requests`] =
+          `${fmt(d.cpuUsPerRequest, 1)} CPU-µs/request (${fmt(d.requestsPerCpuSecond)} requests per CPU-second), split ${d.split.map((n) => fmt(n)).join(' / ')}, ${fmt(d.wallSeconds, 1)} s wall`;
+      }
+      out[`insert ${fmt(r.insert.rows)} rows, cluster (2 shards)`] = `${fmt(r.insert.clusterRowsPerSec)} rows/s; per shard ${r.insert.perShardRowsPerSec.map((n) => fmt(n)).join(' / ')} rows/s`;
+      out['insert, single server (baseline)'] = `${fmt(r.insert.singleRowsPerSec)} rows/s`;
+      for (const g of r.growth) out[`15-day report on the cluster at ${fmt(g.rows)} rows p50/p99`] = `${fmt(g.report15d.p50Ms)} / ${fmt(g.report15d.p99Ms)} ms`;
+      if (r.single1M) out[`15-day report on the single server at ${fmt(r.growth[0]!.rows)} rows p50/p99 (baseline)`] = `${fmt(r.single1M.p50Ms)} / ${fmt(r.single1M.p99Ms)} ms`;
+      return out;
+    },
+  },
+  {
     name: 'stream',
     async run() {
       if (!process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL) throw new Error('KAFKA_BROKERS and CLICKHOUSE_URL must be set: run eval "$(bash deploy/local/stack up)" first');
