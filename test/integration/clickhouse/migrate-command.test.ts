@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../services/cli/main.js';
 import type { CliIo } from '../../../services/cli/command.js';
-import { clickhouseQuery, clickhouseRows, clickhouseTargets, uniqueName } from '../support/servers.js';
+import { clickhouseQuery, clickhouseRows, clickhouseTargets, requireChdb, requireClickHouse, requireClusters, uniqueName } from '../support/servers.js';
 import { LATEST_VERSION, MIGRATIONS } from '../../../services/store/clickhouse/migrations.js';
 
 async function run(argv: string[], env: Record<string, string> = {}) {
@@ -43,5 +43,23 @@ describe('leakscope migrate, refusals', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/could not be reached/);
     expect(down.stderr).not.toContain('secret');
+  });
+
+  it('with --cluster: refuses a bad name (2), a cluster the server does not know (2), chdb (2), and says which cluster it migrated', async () => {
+    expect(await run(['migrate', '--clickhouse', requireClickHouse(), '--cluster', 'a;b'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--cluster takes a cluster name/) });
+    const db = uniqueName('lk_cli_migrate_cluster');
+    expect(await run(['migrate', '--clickhouse', new URL(`/${db}`, requireClickHouse()).toString(), '--cluster', 'leakscope_cluster']))
+      .toMatchObject({ code: 2, stderr: expect.stringMatching(/cluster "leakscope_cluster" is not in the remote_servers/) });
+    expect(await run(['migrate', '--clickhouse', `${requireChdb()}?database=${db}`, '--cluster', 'leakscope_cluster']))
+      .toMatchObject({ code: 2, stderr: expect.stringMatching(/chdb \(in-process\) cannot be one/) });
+    const { nodes, clickhouseCluster } = requireClusters();
+    const url = new URL(`/${db}`, nodes[0]!).toString();
+    try {
+      const done = await run(['migrate', '--clickhouse', url, '--cluster', clickhouseCluster]);
+      expect(done).toMatchObject({ code: 0, stderr: '' });
+      expect(done.stdout).toContain(`(cluster ${clickhouseCluster}): applied migrations`);
+    } finally {
+      await clickhouseQuery(nodes[0]!, `DROP DATABASE IF EXISTS ${db} ON CLUSTER ${clickhouseCluster}`);
+    }
   });
 });
