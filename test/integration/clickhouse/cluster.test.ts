@@ -7,6 +7,7 @@ import { buildReport, buildWhoSaw } from '../../../services/store/answers.js';
 import { LeakscopeError } from '../../../services/core/errors.js';
 import type { DisclosureStore } from '../../../services/store/types.js';
 import { migrateClickHouse, openClickHouseStore } from '../../../services/store/clickhouse/index.js';
+import { describeStoreContract } from '../../contract/store-contract.js';
 import { DATA_START, dataSet } from '../support/disclosures.js';
 import { clickhouseQuery, requireClusters, uniqueName } from '../support/servers.js';
 
@@ -108,3 +109,21 @@ describe('the store on a ClickHouse cluster', () => {
     expect(await answers(await open(nodes[2]!))).toEqual(before);
   });
 });
+
+// The contract every store meets, on a fresh cluster database per store.
+const contractDatabases: string[] = [];
+describeStoreContract('clickhouse cluster', async () => {
+  const { clickhouseUrl, clickhouseCluster } = requireClusters();
+  const db = uniqueName('lk_cluster_contract');
+  contractDatabases.push(db);
+  const url = new URL(`/${db}`, clickhouseUrl).toString();
+  await migrateClickHouse(url, {}, { cluster: clickhouseCluster });
+  return openClickHouseStore(url);
+}, {
+  openMissing: () => openClickHouseStore(new URL(`/${uniqueName('lk_missing')}`, requireClusters().clickhouseUrl).toString()),
+});
+
+afterAll(async () => {
+  const { clickhouseUrl, clickhouseCluster } = requireClusters();
+  for (const db of contractDatabases) await clickhouseQuery(clickhouseUrl, `DROP DATABASE IF EXISTS ${db} ON CLUSTER ${clickhouseCluster}`);
+}, 180_000);
