@@ -211,7 +211,9 @@ export async function benchCluster(options: { requests?: number; insertRows?: nu
   const runs = options.runs ?? 5;
   if (!existsSync(join(compiledRoot(), 'services/detector/index.js'))) throw new Error('run through `npm run bench` (compiles dist-bench/)');
 
-  const detectorRuns = await benchDetectors(brokers, nodes, cluster, options.requests ?? 150_000);
+  // requests 0: the ClickHouse figures only.
+  const requests = options.requests ?? 150_000;
+  const detectorRuns = requests > 0 ? await benchDetectors(brokers, nodes, cluster, requests) : [];
 
   const db = `lk_bench_cluster_${randomBytes(3).toString('hex')}`;
   const singleDb = `lk_bench_single_${randomBytes(3).toString('hex')}`;

@@ -146,7 +146,7 @@ const SECTIONS: Section[] = [
   {
     name: 'cluster',
     async run() {
-      // The clusters of `deploy/local/stack cluster-up`; BENCH_CLUSTER_REQUESTS, BENCH_CLUSTER_MAX_ROWS bound it.
+      // The clusters of `deploy/local/stack cluster-up`; BENCH_CLUSTER_REQUESTS (0: no detector runs), BENCH_CLUSTER_MAX_ROWS bound it.
       const { benchCluster } = await import('./cluster.js');
       const r = await benchCluster({ requests: Number(process.env.BENCH_CLUSTER_REQUESTS ?? 150_000), maxRows: Number(process.env.BENCH_CLUSTER_MAX_ROWS ?? 4_000_000) });
       const out: Record<string, unknown> = { 'ClickHouse': r.server };
