@@ -97,7 +97,7 @@ export interface DisclosureStore {
   close(): Promise<void>;
 }
 
-// ---- What a scan needs of its store (services/scan): README "The store boundary" ----
+// ---- What a scan needs of its store (services/scan): README "The scan's store boundary" ----
 
 /** Which registry content each version label stood for: how a rescan under a changed registry is caught. */
 export interface RegistryLedger {
