@@ -317,3 +317,59 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.stdout.write(`${r.format.padEnd(30)}  ${r.mbPerSec.toFixed(1).padStart(6)} MB/s  ${r.linesPerSec.toLocaleString('en-GB').padStart(10)} lines/s\n`);
   }
 }
+
+export interface FloorResult {
+  bytes: number;
+  lines: number;
+  /** Reading the file in 1 MiB chunks and cutting it into line strings, one core. */
+  splitLinesPerSec: number;
+  /** The same, plus JSON.parse of every line, one core. */
+  parseLinesPerSec: number;
+}
+
+/**
+ * The physical floor of a scan of `file` on one core, measured by wall clock: what no reader
+ * of the file can beat, (1) reading it and splitting it into line strings, (2) the same with
+ * JSON.parse of each line (NDJSON only). Each is the best of two passes (the file cached).
+ */
+export async function benchFloor(file: string, json: boolean): Promise<FloorResult> {
+  const { openSync, readSync, closeSync } = await import('node:fs');
+  const pass = (parse: boolean): { lines: number; bytes: number; seconds: number } => {
+    const fd = openSync(file, 'r');
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    let carry = Buffer.alloc(0);
+    let lines = 0;
+    let bytes = 0;
+    let sink = 0;
+    const started = process.hrtime.bigint();
+    try {
+      for (;;) {
+        const n = readSync(fd, chunk, 0, chunk.length, null);
+        if (n === 0) break;
+        bytes += n;
+        const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+        let start = 0;
+        for (let end = data.indexOf(10, start); end !== -1; end = data.indexOf(10, start)) {
+          const line = data.toString('utf8', start, end);
+          if (parse) sink += (JSON.parse(line) as { status?: number }).status ?? 0;
+          else sink += line.length;
+          lines++;
+          start = end + 1;
+        }
+        carry = Buffer.from(data.subarray(start));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (sink < 0) throw new Error('unreachable'); // keeps the work observable
+    return { lines, bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  };
+  const best = (parse: boolean) => {
+    const a = pass(parse);
+    const b = pass(parse);
+    return a.seconds < b.seconds ? a : b;
+  };
+  const split = best(false);
+  const parsed = json ? best(true) : split;
+  return { bytes: split.bytes, lines: split.lines, splitLinesPerSec: split.lines / split.seconds, parseLinesPerSec: parsed.lines / parsed.seconds };
+}

@@ -1,7 +1,7 @@
 // The end-to-end scan figure: the built CLI (`node bin/leakscope.js scan --json …`) run as a
 // child process on one log file into a fresh DuckDB store, timed on the wall clock, with its
 // peak RSS (VmHWM, which counts the main thread, the workers and DuckDB) polled from /proc.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +12,8 @@ export interface ScanBenchOptions {
   workers?: number;
   /** Extra CLI flags, e.g. ['--format', 'w3c']. */
   extraArgs?: string[];
+  /** When given, `leakscope report --format json` of this window is run on the store afterwards (not timed). */
+  reportWindow?: { from: number; to: number };
 }
 
 export interface ScanBenchResult {
@@ -31,6 +33,8 @@ export interface ScanBenchResult {
   /** Size of the DuckDB file written. */
   dbBytes: number;
   workers: number | 'default';
+  /** The report's JSON text, when reportWindow was given. */
+  report: string | null;
 }
 
 /** The repository root: the nearest directory upwards holding bin/leakscope.js (works from bench/ and dist/bench/). */
@@ -64,6 +68,11 @@ function cpuSecondsOf(pid: number): number | null {
   }
 }
 
+// Fixed keys: no key file to create, and the same hashes from run to run.
+function keyEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LEAKSCOPE_HASH_KEY: '11'.repeat(32), LEAKSCOPE_ENC_KEY: '22'.repeat(32) };
+}
+
 /** Scans `file` with the built CLI (run `npm run build` first) and measures it. */
 export async function benchScan(file: string, registryPath: string, options: ScanBenchOptions = {}): Promise<ScanBenchResult> {
   const root = repoRoot();
@@ -77,8 +86,7 @@ export async function benchScan(file: string, registryPath: string, options: Sca
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Fixed keys: no key file to create, and the same hashes from run to run.
-      env: { ...process.env, LEAKSCOPE_HASH_KEY: '11'.repeat(32), LEAKSCOPE_ENC_KEY: '22'.repeat(32) },
+      env: keyEnv(),
     });
     let stdout = '';
     let stderr = '';
@@ -98,6 +106,12 @@ export async function benchScan(file: string, registryPath: string, options: Sca
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (code !== 0) throw new Error(`bench/scan: leakscope scan exited ${code}: ${stderr.trim()}`);
     const summary = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>;
+    let report: string | null = null;
+    if (options.reportWindow) {
+      const { from, to } = options.reportWindow;
+      report = execFileSync(process.execPath, [join(root, 'bin', 'leakscope.js'), 'report', '--format', 'json', '--db', db,
+        '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString()], { env: keyEnv(), encoding: 'utf8', maxBuffer: 1 << 30 });
+    }
     const bytes = statSync(file).size;
     const seconds = elapsedMs / 1000;
     return {
@@ -114,6 +128,7 @@ export async function benchScan(file: string, registryPath: string, options: Sca
       cpuSeconds,
       dbBytes: statSync(db).size,
       workers: options.workers ?? 'default',
+      report,
     };
   } finally {
     rmSync(work, { recursive: true, force: true });

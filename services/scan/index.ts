@@ -2,5 +2,5 @@
 export { checkAndRecordMeta, checkInputList, checkRegistryVersion, scanFiles, ScanInterrupted } from './scan.js';
 export { processBatch } from './process-batch.js';
 export { RejectsFile } from './rejects-file.js';
-export type { ScanLog, ScanOptions, ScanProgress, ScanSummary } from './scan.js';
+export type { ScanOptions, ScanProgress, ScanSummary } from './scan.js';
 export { inspectInputs } from './tasks.js';

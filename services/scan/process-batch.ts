@@ -2,11 +2,9 @@
 // requests in, the disclosures with privacy applied out, gathered into store batches. No I/O.
 import { detect } from '../core/detect/index.js';
 import type { RegistrySnapshot, RejectRecord } from '../core/types.js';
-// Directly, not through the duckdb index: workers must not load the native DuckDB module.
-import { encodeStaging, type EncodedBatch } from '../store/duckdb/staging-format.js';
 import type { LogBatch } from '../files/index.js';
-import type { Protector } from '../store/index.js';
-import type { StoredDisclosure } from '../store/types.js';
+import { createBatchEncoder, type Protector } from '../store/index.js';
+import type { BatchEncoder, BatchEncoding, EncodedBatch, StoredDisclosure } from '../store/types.js';
 
 /** What one log batch became: what the main thread writes and counts. */
 export interface ProcessedBatch {
@@ -20,9 +18,9 @@ export interface ProcessedBatch {
   notForwarded: number;
   /** Fields of this source that nobody reads, first met in this batch. */
   unreadFields: string[];
-  /** The disclosures as records, or null when they were encoded for the DuckDB store instead. */
+  /** The disclosures as records, or null when they were encoded for the store instead. */
   stored: StoredDisclosure[] | null;
-  /** The disclosures encoded for DuckDBStore.writeEncoded (done in workers, off the writer's thread). */
+  /** The disclosures encoded for the store's writeEncoded (ScanWriter; done in workers, off the writer's thread). */
   encoded: EncodedBatch | null;
   rejects: RejectRecord[];
   /** Sources whose reading stopped at a fault in this batch (see LogBatch.fault); 0 or 1. */
@@ -58,16 +56,20 @@ export class BatchAssembler {
   private notForwarded = 0;
   private unreadFields: string[] = [];
   private stored: StoredDisclosure[] = [];
-  private encodedParts: string[] = [];
+  /** Null: the disclosures are kept as records (stored). */
+  private readonly encoder: BatchEncoder | null;
   private rejects: RejectRecord[] = [];
   private faults = 0;
 
   constructor(
     private readonly snapshot: RegistrySnapshot,
     private readonly protector: Protector,
-    private readonly encode: boolean,
+    /** The store's batch encoding (ScanWriter.batchEncoding), or false for StoredDisclosure records. */
+    encoding: BatchEncoding | false,
     private readonly batchLines: number,
-  ) {}
+  ) {
+    this.encoder = encoding === false ? null : createBatchEncoder(encoding, protector);
+  }
 
   /** Adds a read batch; returns the store batches completed by it (the one before, when the source changed, and this one when full). */
   add(batch: LogBatch): ProcessedBatch[] {
@@ -77,23 +79,20 @@ export class BatchAssembler {
       if (previous !== null) done.push(previous);
     }
     this.source = batch.source;
-    const disclosures: StoredDisclosure[] = [];
+    let disclosures = 0;
     for (const request of batch.requests) {
       const disclosure = detect(request, this.snapshot);
       if (disclosure === null) continue;
+      disclosures++;
       if (disclosure.verdict !== 'authorized') this.violations++;
-      disclosures.push(this.protector.toStored(disclosure));
+      // Encoded now, while the records are young: only their text outlives this call.
+      if (this.encoder !== null) this.encoder.add(disclosure);
+      else this.stored.push(this.protector.toStored(disclosure));
     }
     this.lines += batch.lines;
     this.bytes += batch.bytes;
     this.requests += batch.requests.length;
-    this.disclosures += disclosures.length;
-    // Encoded now, while the records are young: only their text outlives this call.
-    if (this.encode) {
-      if (disclosures.length > 0) this.encodedParts.push(encodeStaging(disclosures).ndjson);
-    } else {
-      for (const d of disclosures) this.stored.push(d);
-    }
+    this.disclosures += disclosures;
     for (const r of batch.rejects) this.rejects.push(r);
     if (batch.fault !== null) this.faults++;
     this.notForwarded += batch.notForwarded;
@@ -117,23 +116,22 @@ export class BatchAssembler {
       disclosures: this.disclosures,
       notForwarded: this.notForwarded,
       unreadFields: this.unreadFields,
-      stored: this.encode ? null : this.stored,
-      encoded: this.encode ? { ndjson: this.encodedParts.join(''), rows: this.disclosures } : null,
+      stored: this.encoder === null ? this.stored : null,
+      encoded: this.encoder === null ? null : this.encoder.take(),
       rejects: this.rejects,
       faults: this.faults,
     };
     this.lines = this.bytes = this.requests = this.violations = this.disclosures = this.faults = this.notForwarded = 0;
     this.unreadFields = [];
     this.stored = [];
-    this.encodedParts = [];
     this.rejects = [];
     return batch;
   }
 }
 
 /** One read batch judged on its own: a store batch of exactly its lines. */
-export function processBatch(batch: LogBatch, snapshot: RegistrySnapshot, protector: Protector, encode: boolean): ProcessedBatch {
-  const assembler = new BatchAssembler(snapshot, protector, encode, Infinity);
+export function processBatch(batch: LogBatch, snapshot: RegistrySnapshot, protector: Protector, encoding: BatchEncoding | false): ProcessedBatch {
+  const assembler = new BatchAssembler(snapshot, protector, encoding, Infinity);
   assembler.add(batch);
   return assembler.flush()!;
 }

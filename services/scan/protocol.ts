@@ -2,6 +2,7 @@
 // protect; the main thread is the store's single writer. Everything here is structured-cloned.
 import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
+import type { BatchEncoding } from '../store/types.js';
 import type { ProcessedBatch } from './process-batch.js';
 import type { ScanTask } from './tasks.js';
 
@@ -14,8 +15,8 @@ export interface WorkerInit {
   /** The log profile (plain data, cloned), or null for the format's own fields. */
   profile: LogProfile | null;
   batchLines: number;
-  /** Encode disclosures for DuckDbStore.writeEncoded (true) or post them as records. */
-  encode: boolean;
+  /** The store's batch encoding (ScanWriter.batchEncoding): workers encode what the writer hands over. */
+  encoding: BatchEncoding;
   /** Batches a worker may have posted and not yet had acknowledged (written) before it waits. */
   maxInFlight: number;
 }

@@ -16,26 +16,15 @@ import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
 import { readLogs } from '../files/index.js';
 import { Protector } from '../store/index.js';
-import type { DisclosureStore } from '../store/types.js';
-import type { EncodedBatch } from '../store/duckdb/staging-format.js';
+import type { DisclosureStore, RegistryLedger, ScanRunCounts, ScanWriter } from '../store/types.js';
 import { ENC_KEY_MISMATCH, encKeyCheckToRecord, encKeyDiffers, keyCheckOf } from '../keys/index.js';
 import { runPool } from './pool.js';
 import { BatchAssembler, readBatchLines, type ProcessedBatch } from './process-batch.js';
 import { RejectsFile } from './rejects-file.js';
 import { inspectInputs, planTasks, type InputFile } from './tasks.js';
 
-/** The counts of a scan. Counts are of this run's inputs. */
-export interface ScanCounts {
-  /** Lines read, of every kind (requests, rejects, directives, blank lines). */
-  lines: number;
-  /** Lines read as requests. */
-  requests: number;
-  /** Requests that disclosed a subscriber identifier (all stored). */
-  disclosures: number;
-  /** Disclosures whose verdict is not `authorized`. */
-  violations: number;
-  /** Lines that could not be read, written to the rejects file. */
-  rejected: number;
+/** The counts of a scan (those of ScanRunCounts, services/store/types.ts, and faults). Counts are of this run's inputs. */
+export interface ScanCounts extends ScanRunCounts {
   /**
    * Inputs refused in part: reading stopped at a fault (a gzip cut short or corrupt, a read
    * error, a format that cannot be told). What was read before it is stored, and the fault is
@@ -61,13 +50,6 @@ export interface ScanProgress extends ScanCounts {
   elapsedMs: number;
 }
 
-/** What the DuckDB store offers beyond DisclosureStore: a log of scan runs, and writes of pre-encoded batches. */
-export interface ScanLog {
-  beginScan(inputs: readonly string[], startedMs: number): Promise<number>;
-  finishScan(id: number, finishedMs: number, outcome: 'done' | 'interrupted' | 'failed', counts: ScanSummary): Promise<void>;
-  writeEncoded(batch: EncodedBatch): Promise<void>;
-}
-
 export interface ScanOptions {
   /** Log files (plain or gzip), `-` for stdin. */
   inputs: readonly string[];
@@ -77,7 +59,8 @@ export interface ScanOptions {
   profile?: LogProfile | null;
   registry: Registry;
   keys: PrivacyKeys;
-  store: DisclosureStore & Partial<ScanLog>;
+  /** The store: what the scan needs of it is ScanWriter (services/store/types.ts), nothing of any one store. */
+  store: ScanWriter;
   /** NDJSON file the rejects are appended to; default `<store path>.rejects.ndjson`, else `leakscope.rejects.ndjson`. */
   rejectsPath?: string;
   /** Stream read for the input `-`; default process.stdin. */
@@ -85,8 +68,10 @@ export interface ScanOptions {
   /** Called after every batch is stored. */
   onProgress?: (progress: ScanProgress) => void;
   /**
-   * Worker threads for large inputs; 0 = none. Default: one fewer than the CPUs, at least 1:
-   * the main thread is busy too, as the store's writer, and DuckDB works on its own threads.
+   * Worker threads for large inputs; 0 = none. Default: one per CPU. The main thread, the
+   * store's writer, only hands encoded text to DuckDB, and DuckDB's own threads take about a
+   * tenth of the scan's CPU (profile of a 400k-line incident mix: the main thread 90 % idle
+   * with one worker), so a worker per CPU keeps every core busy; see docs/benchmarks.md.
    */
   workers?: number;
   /** Total size of the file inputs from which workers are used; default 64 MiB. */
@@ -134,7 +119,7 @@ function defaultRejectsPath(store: DisclosureStore): string {
 }
 
 /** Refuses a store written with another key or region: mixing them would make lookups silently miss. */
-export async function checkAndRecordMeta(store: DisclosureStore, registry: Registry, keys: PrivacyKeys): Promise<void> {
+export async function checkAndRecordMeta(store: DisclosureStore & RegistryLedger, registry: Registry, keys: PrivacyKeys): Promise<void> {
   const keyCheck = keyCheckOf(keys);
   const meta = await store.readMeta();
   if (meta.keyCheck !== null && meta.keyCheck !== keyCheck) {
@@ -155,23 +140,12 @@ export async function checkAndRecordMeta(store: DisclosureStore, registry: Regis
   await checkRegistryVersion(store, registry);
 }
 
-/** A store that remembers which registry content each version label stood for (DuckDB does). */
-interface RegistryLedger {
-  registryDigest(version: string): Promise<string | null>;
-  recordRegistryDigest(version: string, digest: string): Promise<void>;
-}
-
-function isRegistryLedger(store: DisclosureStore): store is DisclosureStore & RegistryLedger {
-  return typeof (store as Partial<RegistryLedger>).registryDigest === 'function';
-}
-
 /**
  * A rescan with another registry version judges stored requests again (the store replaces
  * them); a changed registry under the same version label would keep the old verdicts beside
  * new ones, so it is refused: the label is what every stored verdict names.
  */
-export async function checkRegistryVersion(store: DisclosureStore, registry: Registry): Promise<void> {
-  if (!isRegistryLedger(store)) return;
+export async function checkRegistryVersion(store: RegistryLedger, registry: Registry): Promise<void> {
   // Only what decides verdicts: names, purposes and the order of entries may change freely.
   const decisive = {
     region: registry.region,
@@ -199,15 +173,14 @@ export async function checkRegistryVersion(store: DisclosureStore, registry: Reg
       'give the changed registry a new version label (every stored verdict names its version), then scan again');
   }
   // What `serve` shows as the registry the data was judged with (GET /api/v1/registry).
-  const recorder = store as Partial<{ recordRegistry(r: Registry): Promise<void> }>;
-  if (typeof recorder.recordRegistry === 'function') await recorder.recordRegistry(registry);
+  await store.recordRegistry(registry);
 }
 
 /** Should the scan use worker threads? Only for big file inputs, never with stdin. */
 function workerCount(options: ScanOptions, files: readonly InputFile[], script: URL | null): number {
   // Stdin and other streams (FIFOs, `<(zcat x)`) are read once, in this thread.
   if (script === null || options.inputs.includes('-') || files.some((f) => f.stream)) return 0;
-  const wanted = options.workers ?? Math.max(1, availableParallelism() - 1);
+  const wanted = options.workers ?? Math.max(1, availableParallelism());
   if (wanted < 1) return 0;
   const total = files.reduce((sum, f) => sum + f.sizeBytes, 0);
   return total >= (options.parallelMinBytes ?? DEFAULT_PARALLEL_MIN_BYTES) ? wanted : 0;
@@ -239,12 +212,12 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   const unreadOf = new Map<string, string[]>();
   const totalBytes = options.inputs.includes('-') || files.some((f) => f.stream) ? null : files.reduce((sum, f) => sum + f.sizeBytes, 0);
   let bytes = 0;
-  const scanId = store.beginScan ? await store.beginScan(options.inputs, started) : null;
+  const scanId = await store.beginScan(options.inputs, started);
 
   // Rejects first: a kill between the two leaves a reject twice in the file (harmless), never a stored batch without its rejects.
   const commit = async (batch: ProcessedBatch): Promise<void> => {
     await rejects.append(batch.rejects);
-    if (batch.encoded !== null) await store.writeEncoded!(batch.encoded);
+    if (batch.encoded !== null) await store.writeEncoded(batch.encoded);
     else await store.write(batch.stored ?? []);
     summary.lines += batch.lines;
     summary.requests += batch.requests;
@@ -268,7 +241,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
   };
 
   let outcome: 'done' | 'interrupted' | 'failed' = 'failed';
-  const encode = typeof store.writeEncoded === 'function';
+  const encoding = store.batchEncoding;
   try {
     const batchLines = options.batchLines ?? DEFAULT_BATCH_LINES;
     const script = options.workerScript === undefined ? defaultWorkerScript() : options.workerScript;
@@ -278,19 +251,19 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
         script: script!,
         workers,
         init: {
-          registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, profile: options.profile ?? null, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT, encode,
+          registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, profile: options.profile ?? null, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT, encoding,
         },
         tasks: planTasks(files, workers, options.rangeBytes ?? DEFAULT_RANGE_BYTES),
         write: commit,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } else {
-      await scanInThread(options, batchLines, new BatchAssembler(snapshot, protectorOf(keys), encode, batchLines), commit);
+      await scanInThread(options, batchLines, new BatchAssembler(snapshot, protectorOf(keys), encoding, batchLines), commit);
     }
     outcome = options.signal?.aborted ? 'interrupted' : 'done';
   } finally {
     await rejects.close().catch(() => undefined);
-    if (scanId !== null) await store.finishScan?.(scanId, now(), outcome, summary).catch(() => undefined);
+    await store.finishScan(scanId, now(), outcome, summary).catch(() => undefined);
   }
   if (outcome === 'interrupted') throw new ScanInterrupted(summary);
   return summary;

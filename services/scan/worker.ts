@@ -56,7 +56,7 @@ async function send(taskId: number, batch: ProcessedBatch): Promise<void> {
 async function runTask(task: ScanTask): Promise<void> {
   try {
     // One assembler per task: a store batch never spans two tasks.
-    const assembler = new BatchAssembler(snapshot, protector, init.encode, init.batchLines);
+    const assembler = new BatchAssembler(snapshot, protector, init.encoding, init.batchLines);
     for await (const batch of batchesOf(task)) {
       for (const processed of assembler.add(batch)) await send(task.id, processed);
     }

@@ -3,6 +3,8 @@
 export { buildReport, buildWhoSaw, byteCompare, iso } from './answers.js';
 export type { ReportJson, WhoSawJson } from './answers.js';
 export { Protector } from './protect.js';
+export { createBatchEncoder } from './encoders.js';
 export type {
-  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, BatchEncoder, BatchEncoding, DisclosureStore, EncodedBatch, RecipientAggregate, RegistryLedger, ReportAggregates,
+  ScanLog, ScanOutcome, ScanRunCounts, ScanWriter, SiteAggregate, StoreMeta, StoredDisclosure, Window,
 } from './types.js';

@@ -2,7 +2,7 @@
 // disclosures with privacy applied (StoredDisclosure) and answer the three questions of
 // the README's command reference with aggregates; services/store/answers.ts turns those into the contract JSON,
 // so both stores give byte-identical answers.
-import type { Channel, Disclosure, Verdict } from '../core/types.js';
+import type { Channel, Disclosure, Registry, Verdict } from '../core/types.js';
 import type { AvroLeakAlert } from '../avro/records.js';
 
 /** A disclosure as stored: the number only as keyed hash, masked form and ciphertext. */
@@ -95,6 +95,71 @@ export interface DisclosureStore {
   /** Alerts newest first (by detected_at, then id), detected at or after `since` (epoch ms), at most `limit` (default 100). */
   recentAlerts(options?: { since?: number; limit?: number }): Promise<StoredAlert[]>;
   close(): Promise<void>;
+}
+
+// ---- What a scan needs of its store (services/scan): README "The scan's store boundary" ----
+
+/** Which registry content each version label stood for: how a rescan under a changed registry is caught. */
+export interface RegistryLedger {
+  /** The digest first recorded for `version` (a label, or an internal key such as the identity-header list), or null. */
+  registryDigest(version: string): Promise<string | null>;
+  recordRegistryDigest(version: string, digest: string): Promise<void>;
+  /** Keeps the registry last scanned with (what `serve` shows as the registry the data was judged with). */
+  recordRegistry(registry: Registry): Promise<void>;
+}
+
+/** The counts a finished scan run is recorded with; counts are of that run's inputs. */
+export interface ScanRunCounts {
+  /** Lines read, of every kind (requests, rejects, directives, blank lines). */
+  lines: number;
+  /** Lines read as requests. */
+  requests: number;
+  /** Requests that disclosed a subscriber identifier (all stored). */
+  disclosures: number;
+  /** Disclosures whose verdict is not `authorized`. */
+  violations: number;
+  /** Lines that could not be read, written to the rejects file. */
+  rejected: number;
+}
+
+export type ScanOutcome = 'done' | 'interrupted' | 'failed';
+
+/** A log of scan runs, kept in the store. */
+export interface ScanLog {
+  /** Records the start of a run; returns its id for finishScan. */
+  beginScan(inputs: readonly string[], startedMs: number): Promise<number>;
+  finishScan(id: number, finishedMs: number, outcome: ScanOutcome, counts: ScanRunCounts): Promise<void>;
+}
+
+/** How a store wants bulk batches encoded; the encoders are in services/store/encoders.ts. */
+export type BatchEncoding = 'duckdb-staging-ndjson';
+
+/** A batch of disclosures encoded for one store's bulk write, made off the writer's thread. Opaque outside the store. */
+export interface EncodedBatch {
+  readonly encoding: BatchEncoding;
+  readonly text: string;
+  readonly rows: number;
+}
+
+/**
+ * Turns disclosures into an EncodedBatch. Pure (no I/O, no native module), so scan workers
+ * run it: the writer's thread then only hands the text over. It protects the subscriber
+ * itself, once per distinct number, and keeps the encoded protected forms for the next row.
+ */
+export interface BatchEncoder {
+  add(disclosure: Disclosure): void;
+  /** Rows added since the last take. */
+  readonly rows: number;
+  /** The rows added since the last take, as one batch; the encoder starts empty again. */
+  take(): EncodedBatch;
+}
+
+/** The store of a scan: disclosures, written in bulk as pre-encoded batches, with the registry ledger and the scan log. */
+export interface ScanWriter extends DisclosureStore, RegistryLedger, ScanLog {
+  /** The encoding writeEncoded takes. */
+  readonly batchEncoding: BatchEncoding;
+  /** Like write (one transaction, idempotent by id), for a batch made by an encoder of batchEncoding. */
+  writeEncoded(batch: EncodedBatch): Promise<void>;
 }
 
 /**

@@ -20,13 +20,14 @@ import { componentLogger, redactNumbers, type Logger } from '../observability/in
 import { RejectsFile, checkAndRecordMeta, checkRegistryVersion, processBatch } from '../scan/index.js';
 import { tailDirectory, type FollowTotals } from '../shipper/index.js';
 import { Protector } from '../store/index.js';
-import type { DisclosureStore } from '../store/types.js';
+import type { DisclosureStore, RegistryLedger } from '../store/types.js';
 
 export interface WatchOptions {
   dirs: readonly string[];
   registry: Registry;
   keys: PrivacyKeys;
-  store: DisclosureStore;
+  /** Judged batches are written to it; its registry ledger catches a changed registry (services/store/types.ts). */
+  store: DisclosureStore & RegistryLedger;
   /** Where the store lives: the checkpoints, rejects and alert dead letters are kept next to it. */
   dbPath: string;
   format: LogFormat | 'auto';

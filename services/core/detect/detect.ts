@@ -1,7 +1,7 @@
 // The detection core: one gateway request and the registry snapshot valid for it in, a
 // Disclosure (with its verdict) or null out. Pure: no clock, no I/O, no logging; the only
 // state is memoisation of number parsing and sites, which never changes an answer.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Channel, Disclosure, GatewayRequest, PartnerEntry, PartnerMatch, RegistrySnapshot, Verdict } from '../types.js';
 import { BUILTIN_IDENTITY_HEADERS, isIpLiteral, normalizeHost } from '../registry/index.js';
 import { findNumber, firstNumberIn, normalizeNumber, type NumberForms } from './numbers.js';
@@ -164,7 +164,8 @@ function allows(entry: PartnerEntry, channel: Channel): boolean {
  * the gateway) stay two.
  */
 export function disclosureId(requestKey: string, ts: number): string {
-  return createHash('sha256').update(`${requestKey}\u0000${ts}`).digest('hex').slice(0, 32);
+  // The one-shot crypto.hash: the same SHA-256 without a Hash object per disclosure.
+  return hash('sha256', `${requestKey}\u0000${ts}`, 'hex').slice(0, 32);
 }
 
 function foundIn(text: string, form: boolean, number: NumberForms): boolean {

@@ -12,27 +12,17 @@ import { LeakscopeError } from '../../core/errors.js';
 import type { Registry, Verdict } from '../../core/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../../audit/ndjson-trail.js';
 import type {
-  AffectedSubscriber, AuditTrail, DisclosureStore, RecipientAggregate, ReportAggregates, SiteAggregate, StoreMeta, StoredAlert, StoredDisclosure, Window,
+  AffectedSubscriber, AuditTrail, EncodedBatch, RecipientAggregate, ReportAggregates, ScanOutcome, ScanRunCounts, ScanWriter, SiteAggregate, StoreMeta,
+  StoredAlert, StoredDisclosure, Window,
 } from '../types.js';
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
-import { encodeStaging, type EncodedBatch } from './staging-format.js';
+import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
   readOnly?: boolean;
 }
-
-/** Counts of one scan run, as kept in the `scans` table. */
-export interface ScanCounts {
-  lines: number;
-  requests: number;
-  disclosures: number;
-  violations: number;
-  rejected: number;
-}
-
-export type ScanOutcome = 'done' | 'interrupted' | 'failed';
 
 /** One row of the scan log; counts are null while a run is going on or after it was killed. */
 export interface ScanRecord {
@@ -211,7 +201,8 @@ function windowSql(window: Window, params: DuckDBValue[]): string {
   return sql;
 }
 
-export class DuckDbStore implements DisclosureStore {
+export class DuckDbStore implements ScanWriter {
+  readonly batchEncoding = STAGING_ENCODING;
   /** Serialises every call on the one connection. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -263,11 +254,12 @@ export class DuckDbStore implements DisclosureStore {
   writeEncoded(batch: EncodedBatch): Promise<void> {
     return this.exclusive('writing a batch', async () => {
       this.refuseReadOnly('write');
+      if (batch.encoding !== STAGING_ENCODING) throw new LeakscopeError('INTERNAL', `write: a batch encoded as ${batch.encoding}, this store takes ${STAGING_ENCODING}`);
       if (batch.rows === 0) return;
       await this.letReadersIn();
       if (this.stagingDir === null) this.stagingDir = makeStagingDir(this.path);
       const file = join(this.stagingDir, 'batch.ndjson');
-      await writeFile(file, batch.ndjson, { encoding: 'utf8', mode: 0o600 });
+      await writeFile(file, batch.text, { encoding: 'utf8', mode: 0o600 });
       await this.connection.run('BEGIN TRANSACTION');
       try {
         await this.connection.run(stageFromNdjson(file));
@@ -491,7 +483,7 @@ export class DuckDbStore implements DisclosureStore {
     });
   }
 
-  finishScan(id: number, finishedMs: number, outcome: ScanOutcome, counts: ScanCounts): Promise<void> {
+  finishScan(id: number, finishedMs: number, outcome: ScanOutcome, counts: ScanRunCounts): Promise<void> {
     return this.exclusive('recording a scan', async () => {
       this.refuseReadOnly('finishScan');
       await this.connection.run(`UPDATE scans SET finished_ms = $1, outcome = $2, lines = $3, requests = $4, disclosures = $5,

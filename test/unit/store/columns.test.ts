@@ -46,7 +46,7 @@ describe('the stored disclosure columns', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(Object.keys(JSON.parse(encodeStaging([sample]).ndjson))).toEqual(DISCLOSURE_COLUMNS.map((c) => c.name));
+    expect(Object.keys(JSON.parse(encodeStaging([sample]).text))).toEqual(DISCLOSURE_COLUMNS.map((c) => c.name));
   });
 
   it('are the keys of a ClickHouse row, with every value carried over', () => {
