@@ -7,7 +7,7 @@ import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { NdjsonAuditTrail, auditFileFor, parseEntry, verifyChain, type AuditEntry } from '../../audit/index.js';
 import type { AuditTrail } from '../../store/types.js';
-import { cleanText } from '../../render/index.js';
+import { cleanText, renderJson } from '../../render/index.js';
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, noteLocation, openStore, resolveStoreLocation, type StoreLocation } from '../store-option.js';
 import { parseWindow } from '../time.js';
 
@@ -66,7 +66,7 @@ ${STORE_FLAGS_USAGE}
       const at = Date.parse(entry.at);
       if ((window.from === null || at >= window.from) && (window.to === null || at < window.to)) entries.push(entry);
     }
-    io.stdout.write(format === 'json' ? JSON.stringify(entries, null, 2) + '\n' : table(entries));
+    io.stdout.write(format === 'json' ? renderJson(entries) : table(entries));
     return 0;
   },
 };
