@@ -82,6 +82,8 @@ export interface ColumnPlan {
   readonly timeFormat: TimeFormat;
   /** Columns nobody reads, as written: listed once per file in the summary. */
   readonly unread: readonly string[];
+  /** Per column: how a `clf_time` column not in the Common Log Format is read, or null. */
+  readonly times: ReadonlyArray<ColumnTime | null>;
   readonly hasTime: boolean;
 }
 
@@ -94,6 +96,15 @@ export interface ColumnSpec {
   standard?: string | InternalTarget;
   /** Decoding the writer applies to this column regardless of the profile (Squid's). */
   decode?: number;
+  /** For a `clf_time` column written in another form (Squid's `%{format}tl`): how to read it. */
+  time?: ColumnTime;
+}
+
+export interface ColumnTime {
+  /** The form, for reasons. */
+  readonly description: string;
+  /** Epoch ms, or null when the value is not a time in that form. */
+  read(value: string): number | null;
 }
 
 /** Plans the columns: the profile's mapping first, then the syntax's standard one; a reason when the plan cannot work. */
@@ -131,7 +142,8 @@ export function planColumns(specs: readonly ColumnSpec[], profile: LogProfile): 
   if (!has(Slot.Uri) && !has(Slot.Host) && !slots.some((s, i) => (s === Slot.ClientHeader || s === Slot.UpstreamHeader) && headerNames[i] === 'host')) {
     return `no field gives the request's host (a url, host or Host header field); map one in the profile's fields`;
   }
-  return { names: specs.map((s) => s.name), slots, headerNames, decode, notForwarded, timeFormat: profile.timeFormat, unread, hasTime };
+  const times = specs.map((s) => s.time ?? null);
+  return { names: specs.map((s) => s.name), slots, headerNames, decode, notForwarded, timeFormat: profile.timeFormat, unread, hasTime, times };
 }
 
 /** `+` → space, and/or %XX → the byte's character; malformed escapes stay as written. */
@@ -247,9 +259,11 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
       case Slot.Ts:
       case Slot.ClfTime: {
         if (v === null) return { ok: false, reason: `${names[f]}: absent` };
-        ts = slots[f] === Slot.Ts ? readTs(v, plan.timeFormat) : parseClfTime(v);
+        const form = plan.times[f] ?? null;
+        ts = slots[f] === Slot.Ts ? readTs(v, plan.timeFormat) : form !== null ? form.read(v) : parseClfTime(v);
         if (ts === null) {
-          return { ok: false, reason: `${names[f]}: ${JSON.stringify(v)} is not a time${slots[f] === Slot.Ts ? ` as ${plan.timeFormat}` : ' dd/Mon/yyyy:hh:mm:ss +zzzz'}` };
+          const as = slots[f] === Slot.Ts ? ` as ${plan.timeFormat}` : form !== null ? ` written as ${form.description}` : ' dd/Mon/yyyy:hh:mm:ss +zzzz';
+          return { ok: false, reason: `${names[f]}: ${JSON.stringify(v)} is not a time${as}` };
         }
         tsField = names[f]!;
         break;
