@@ -83,14 +83,7 @@ export function assembleTarget(fields: TargetFields, headers: Headers, names: Ta
 }
 
 /** The fields of a line that are carried to the request as they were logged. */
-export interface CarriedFields {
-  gatewayId: string | null;
-  requestId: string | null;
-  msisdn: string | null;
-  bearer: string | null;
-  clientIp: string | null;
-  method: string | null;
-}
+export type CarriedFields = Pick<GatewayRequest, 'gatewayId' | 'requestId' | 'msisdn' | 'bearer' | 'clientIp' | 'method'>;
 
 /**
  * The request of one line, its target assembled from `fields`. `text` is the line as read,
