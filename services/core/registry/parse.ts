@@ -291,9 +291,9 @@ function checkSamePartner(problems: Problems, items: readonly unknown[]): void {
 }
 
 /**
- * A registry written as JSON (its first character `{` or `[`) is read by JSON.parse: YAML's
- * document parser took 37 s and 1.8 GB for 100,000 partners (bench/registry.ts). JSON.parse
- * keeps the last of two equal keys silently, so they are looked for first, as YAML refuses them.
+ * A registry written as JSON (its first character `{` or `[`) is read by JSON.parse, the
+ * fastest reader there is. JSON.parse keeps the last of two equal keys silently, so they are
+ * looked for first, as YAML refuses them.
  */
 function jsonProblems(text: string): { value: unknown; problems: string[] } {
   let value: unknown;
