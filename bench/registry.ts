@@ -1,6 +1,7 @@
 // Lookup throughput of the registry snapshot: a registry of ~2,000 partner entries and a
 // stream of hosts that repeat the way a gateway's traffic does (a few hot hosts, a long
 // tail), each normalised and matched as the detector does per request.
+import { LineCounter, parseDocument } from 'yaml';
 import { buildSnapshot, normalizeHost, parseRegistry } from '../services/core/registry/index.js';
 
 export interface RegistryBenchResult {
@@ -93,6 +94,9 @@ export interface RegistryLoadResult {
   /** parseRegistry (parse and validate) and buildSnapshot, from text in memory. */
   validateMs: number;
   buildMs: number;
+  /** CPU time (user + system) of the same two steps: on a shared machine, the steadier figure. */
+  validateCpuMs: number;
+  buildCpuMs: number;
   /** Growth of the JS heap over the load, with the text and the result still alive. */
   heapMegabytes: number;
   peakRssMegabytes: number;
@@ -121,17 +125,44 @@ export function benchRegistryLoad(partners: number, format: 'json' | 'yaml'): Re
   const heapBefore = process.memoryUsage().heapUsed;
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+  const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const registry = parseRegistry(text, `bench.${format}`);
   const t1 = process.hrtime.bigint();
+  const validateCpu = process.cpuUsage(c0);
+  const c1 = process.cpuUsage();
   const snapshot = buildSnapshot(registry);
   const t2 = process.hrtime.bigint();
+  const buildCpu = process.cpuUsage(c1);
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const heapMegabytes = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
   if (snapshot.matchHost(`www.partner${partners - 1}.example`).length === 0) throw new Error('benchRegistryLoad: the last partner is not found');
   return {
     format, partners, megabytes: Buffer.byteLength(text) / 2 ** 20,
-    validateMs: Number(t1 - t0) / 1e6, buildMs: Number(t2 - t1) / 1e6, heapMegabytes, peakRssMegabytes: peakRss / 2 ** 20,
+    validateMs: Number(t1 - t0) / 1e6, buildMs: Number(t2 - t1) / 1e6, validateCpuMs: cpuMs(validateCpu), buildCpuMs: cpuMs(buildCpu), heapMegabytes, peakRssMegabytes: peakRss / 2 ** 20,
   };
+}
+
+export interface YamlBaselineResult {
+  partners: number;
+  /** parseRegistry (js-yaml's event parser, then validation), CPU ms. */
+  registryCpuMs: number;
+  /** The former reader alone, on the same text: the `yaml` package's parseDocument with line positions, then toJS. */
+  documentParserCpuMs: number;
+}
+
+/** The registry reader against the `yaml` document parser it replaced, on one text, measured alongside. */
+export function benchYamlBaseline(partners: number): YamlBaselineResult {
+  const text = largeRegistry(partners, 'yaml');
+  const cpuMs = (run: () => unknown) => {
+    const start = process.cpuUsage();
+    run();
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / 1000;
+  };
+  const registryCpuMs = cpuMs(() => parseRegistry(text, 'bench.yaml'));
+  const documentParserCpuMs = cpuMs(() => parseDocument(text, { lineCounter: new LineCounter(), uniqueKeys: true }).toJS({ maxAliasCount: 100 }));
+  return { partners, registryCpuMs, documentParserCpuMs };
 }

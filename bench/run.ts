@@ -44,16 +44,18 @@ const SECTIONS: Section[] = [
     async run() {
       const { benchRegistryLookup } = await import('./registry.js');
       const r = benchRegistryLookup();
-      const { benchRegistryLoad } = await import('./registry.js');
-      // Validating and loading a large registry: JSON at 100,000 partners; YAML (whose
-      // document parser is the slow part) at a size that stays bounded on a shared machine.
+      const { benchRegistryLoad, benchYamlBaseline } = await import('./registry.js');
+      // Validating and loading a large registry: 100,000 partners, as JSON and as YAML.
       const json = benchRegistryLoad(Number(process.env.BENCH_REGISTRY_PARTNERS ?? 100_000), 'json');
-      const yaml = benchRegistryLoad(Number(process.env.BENCH_REGISTRY_YAML_PARTNERS ?? 10_000), 'yaml');
+      const yaml = benchRegistryLoad(Number(process.env.BENCH_REGISTRY_YAML_PARTNERS ?? 100_000), 'yaml');
+      const baseline = benchYamlBaseline(Number(process.env.BENCH_REGISTRY_BASELINE_PARTNERS ?? 10_000));
       const load = (l: typeof json) =>
-        `${fmt(l.partners)} partners, ${fmt(l.megabytes, 1)} MB: validate ${fmt(l.validateMs / 1000, 2)} s + snapshot ${fmt(l.buildMs / 1000, 2)} s, heap +${fmt(l.heapMegabytes)} MB, peak RSS ${fmt(l.peakRssMegabytes)} MB`;
+        `${fmt(l.partners)} partners, ${fmt(l.megabytes, 1)} MB: validate ${fmt(l.validateMs / 1000, 2)} s (CPU ${fmt(l.validateCpuMs / 1000, 2)} s) + snapshot ${fmt(l.buildMs / 1000, 2)} s (CPU ${fmt(l.buildCpuMs / 1000, 2)} s), heap +${fmt(l.heapMegabytes)} MB, peak RSS ${fmt(l.peakRssMegabytes)} MB`;
       return {
         entries: r.entries, 'lookups per second (repeated hosts)': fmt(r.lookupsPerSecond), 'lookups per second (all new hosts)': fmt(r.coldLookupsPerSecond), 'snapshot build': `${fmt(r.buildMs, 1)} ms`,
         'load (JSON)': load(json), 'load (YAML)': load(yaml),
+        [`YAML, ${fmt(baseline.partners)} partners, CPU: validate / the yaml package's document parser alone (the former reader)`]:
+          `${fmt(baseline.registryCpuMs / 1000, 2)} s / ${fmt(baseline.documentParserCpuMs / 1000, 2)} s = ${fmt(baseline.registryCpuMs / baseline.documentParserCpuMs, 2)}`,
       };
     },
   },

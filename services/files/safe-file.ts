@@ -1,12 +1,14 @@
 // The one way leakscope opens a file it writes, or a file it trusts (the key file, a
 // checkpoint): never through a symlink, only a regular file, only one the current user owns,
-// and narrowed to an owner-only mode before a byte goes in. The checks run on the opened
-// descriptor (O_NOFOLLOW, then fstat), so nothing can be swapped between check and use.
+// reached only through folders nobody else can change, and narrowed to an owner-only mode
+// before a byte goes in. The checks on the file run on the opened descriptor (O_NOFOLLOW,
+// then fstat), so nothing can be swapped between check and use; the folders are checked
+// before, and since no one else can change them, what was checked is what is opened.
 // README "File safety" states the promises this module keeps.
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { lstat, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 
 /** Mode of every file leakscope creates or writes: owner read and write only. */
@@ -32,8 +34,9 @@ export interface SafeOpenOptions {
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fsConstants;
 
 /**
- * Opens `path` for writing. Refused with FILE_UNSAFE: a symlink (at the last component), a
- * FIFO, device or directory, or a file owned by another user. O_TRUNC is never passed to
+ * Opens `path` for writing. Refused with FILE_UNSAFE: a folder on the way that another user
+ * could change (see checkFolders), a symlink as the file itself, a FIFO, device or directory,
+ * or a file owned by another user. O_TRUNC is never passed to
  * open(): a file is emptied only after it passed the checks. O_NONBLOCK keeps a FIFO from
  * hanging the open; it does nothing to a regular file.
  */
@@ -42,6 +45,7 @@ export async function openForWriting(path: string, options: SafeOpenOptions): Pr
   let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
   if (options.mode === 'append') flags |= O_APPEND;
   if (options.mode === 'create-new') flags |= O_EXCL;
+  await checkFolders(path, options.purpose);
   let handle: FileHandle;
   try {
     handle = await open(path, flags, fileMode);
@@ -68,6 +72,7 @@ export async function openForWriting(path: string, options: SafeOpenOptions): Pr
  * as a file it writes. Returns null when the file does not exist.
  */
 export async function openTrustedForReading(path: string, purpose: string): Promise<{ handle: FileHandle; stats: Stats } | null> {
+  await checkFolders(path, purpose);
   let handle: FileHandle;
   try {
     handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -134,6 +139,77 @@ export async function checkExistingName(path: string, purpose: string): Promise<
   }
   if (stats.isSymbolicLink()) throw symlinkError(path, purpose);
   checkOpened(path, purpose, stats);
+}
+
+// ---- The folders on the way to a file --------------------------------------------------------
+
+/** As Linux's own bound on symlinks followed in one path lookup. */
+const MAX_LINKS = 40;
+const WRITABLE_BY_GROUP_OR_OTHERS = 0o022;
+const STICKY = 0o1000;
+
+/**
+ * Walks the folders `path` is reached through, as the kernel does (from `/` or the working
+ * folder, each symlink followed to its target, `..` taken from the real folder), and refuses
+ * (FILE_UNSAFE) a folder owned by anyone but root or the current user, a folder that group or
+ * others may write unless it has the sticky bit (as /tmp), and a symlink on the way owned by
+ * anyone but root or the current user (in a sticky folder, anyone could have made it). Then
+ * nobody else can swap a folder for a link between this check and the open. A folder that
+ * does not exist ends the walk: the open itself then fails.
+ */
+async function checkFolders(path: string, purpose: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // no owners to compare (Windows)
+  const parts = (isAbsolute(path) ? path : `${process.cwd()}/${path}`).split('/');
+  parts.pop(); // the file itself, checked on its descriptor
+  let current = '/';
+  checkFolder(path, purpose, '/', await lstat('/'), uid);
+  let links = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      current = dirname(current);
+      continue;
+    }
+    const next = current === '/' ? `/${part}` : `${current}/${part}`;
+    let stats: Stats;
+    try {
+      stats = await lstat(next);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw new LeakscopeError('INPUT_UNREADABLE', `${purpose} ${path}: the folder ${next} cannot be examined: ${messageOf(error)}`, { cause: error });
+    }
+    if (stats.isSymbolicLink()) {
+      if (stats.uid !== 0 && stats.uid !== uid) {
+        throw folderError(path, purpose, `${next} is a symbolic link made by another user (uid ${stats.uid}); it could point anywhere`);
+      }
+      if (++links > MAX_LINKS) throw folderError(path, purpose, `more than ${MAX_LINKS} symbolic links on the way (a loop?)`);
+      const target = await readlink(next);
+      if (isAbsolute(target)) current = '/';
+      parts.unshift(...target.split('/'));
+      continue;
+    }
+    if (!stats.isDirectory()) return; // the open fails with ENOTDIR
+    checkFolder(path, purpose, next, stats, uid);
+    current = next;
+  }
+}
+
+function checkFolder(path: string, purpose: string, folder: string, stats: Stats, uid: number): void {
+  if (stats.uid !== 0 && stats.uid !== uid) {
+    throw folderError(path, purpose, `the folder ${folder} belongs to another user (uid ${stats.uid}), who could swap what is in it`);
+  }
+  if ((stats.mode & WRITABLE_BY_GROUP_OR_OTHERS) !== 0 && (stats.mode & STICKY) === 0) {
+    const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+    throw folderError(path, purpose, `the folder ${folder} may be written by ${(stats.mode & 0o002) !== 0 ? 'anyone' : 'its group'} (mode ${mode}, ` +
+      'no sticky bit), who could swap what is in it; chmod go-w it');
+  }
+}
+
+function folderError(path: string, purpose: string, why: string): LeakscopeError {
+  return new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: ${why}; leakscope writes and trusts files only in folders of root or its own user: use a folder of your own`);
 }
 
 // ---- Outputs that must not land on the investigator's own files -----------------------------

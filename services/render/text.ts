@@ -1,13 +1,10 @@
 // Plain-text building blocks of the table format: aligned columns, thousands separators,
 // compact UTC times, and a sparkline of the hourly timeline. Everything that reaches a terminal
 // passes through `cleanText`, so a hostile value from a log cannot send control sequences.
+import { visibleText } from '../core/visible-text.js';
 
-/** C0 and C1 control characters, DEL, and the Unicode bidi controls that reorder what a terminal shows. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-export function cleanText(value: string): string {
-  return value.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+/** Control, bidi and invisible characters (core/visible-text.ts) shown as a visible `\uXXXX`. */
+export const cleanText = visibleText;
 
 /** 1234567 → `1,234,567`; deterministic whatever the locale. */
 export function groupDigits(n: number): string {

@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { LeakscopeError } from '../core/errors.js';
 import { openForWriting } from '../files/safe-file.js';
 import type { RejectRecord } from '../core/types.js';
+import { safeJson } from '../core/visible-text.js';
 
 const REJECTS_CHUNK_CHARS = 8 * 2 ** 20;
 
@@ -28,7 +29,8 @@ export class RejectsFile {
       // of up to 1 MiB each, more than one string can hold.
       let chunk = '';
       for (const r of rejects) {
-        chunk += JSON.stringify({ source: r.source, line: r.line, reason: r.reason, raw: r.raw }) + '\n';
+        // Control and bidi characters of a raw line as JSON escapes: the line reads back as it was.
+        chunk += safeJson({ source: r.source, line: r.line, reason: r.reason, raw: r.raw }) + '\n';
         if (chunk.length >= REJECTS_CHUNK_CHARS) {
           await this.handle!.appendFile(chunk, 'utf8');
           chunk = '';

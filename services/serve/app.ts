@@ -19,6 +19,7 @@ import type { AlertSource, RegistrySource } from './sources.js';
 import type { StoreAccess } from './store-access.js';
 import type { UsersSource } from './users-directory.js';
 import { registerRoutes } from './routes/index.js';
+import { safeJsonText } from '../core/visible-text.js';
 
 export const API_PREFIX = '/api/v1';
 export const DEFAULT_LOOKUPS_PER_MINUTE = 30;
@@ -126,6 +127,11 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
     requireRole(principal, role);
     request.principal = principal;
   });
+
+  // Every JSON body leaves with control and bidi characters escaped, as the CLI's JSON does
+  // (README "Output safety"); the bodies rendered for the CLI are already so and pass unchanged.
+  app.addHook('onSend', async (_request, reply, payload) =>
+    typeof payload === 'string' && String(reply.getHeader('content-type') ?? '').startsWith('application/json') ? safeJsonText(payload) : payload);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);

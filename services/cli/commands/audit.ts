@@ -2,12 +2,12 @@
 // checks its hash chain and names the first entry changed, removed or reordered. The embedded
 // store's audit is read from its file without opening the DuckDB file, so both work while a
 // scan holds the store.
-import type { Command } from '../command.js';
+import type { CliIo, Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { NdjsonAuditTrail, auditFileFor, parseEntry, verifyChain, type AuditEntry } from '../../audit/index.js';
 import type { AuditTrail } from '../../store/types.js';
-import { cleanText } from '../../render/index.js';
+import { cleanText, renderJson } from '../../render/index.js';
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, noteLocation, openStore, resolveStoreLocation, type StoreLocation } from '../store-option.js';
 import { parseWindow } from '../time.js';
 
@@ -20,6 +20,17 @@ async function openTrail(location: StoreLocation): Promise<{ trail: AuditTrail; 
   if (location.kind === 'duckdb') return { trail: new NdjsonAuditTrail(auditFileFor(location.path)), close: async () => undefined };
   const store = await openStore(location);
   return { trail: store.auditTrail(), close: () => store.close() };
+}
+
+/** The audit's lines, read whole; the store (ClickHouse) is closed again before anything is judged. */
+async function readTrail(location: StoreLocation, io: CliIo): Promise<{ trail: AuditTrail; lines: string[] }> {
+  noteLocation(location, (t) => io.stderr.write(t));
+  const { trail, close } = await openTrail(location);
+  try {
+    return { trail, lines: await trail.lines() };
+  } finally {
+    await close();
+  }
 }
 
 function table(entries: readonly AuditEntry[]): string {
@@ -50,15 +61,7 @@ ${STORE_FLAGS_USAGE}
     if (positionals.length > 0) throw new LeakscopeError('USAGE', `audit takes no arguments, got ${JSON.stringify(positionals[0])}; did you mean leakscope audit verify?`);
     const format = values.format;
     const window = parseWindow(values);
-    const location = resolveStoreLocation(values, io.env, io.cwd);
-    noteLocation(location, (t) => io.stderr.write(t));
-    const { trail, close } = await openTrail(location);
-    let lines: string[];
-    try {
-      lines = await trail.lines();
-    } finally {
-      await close();
-    }
+    const { trail, lines } = await readTrail(resolveStoreLocation(values, io.env, io.cwd), io);
     const entries: AuditEntry[] = [];
     for (const [i, line] of lines.entries()) {
       const entry = parseEntry(line);
@@ -66,7 +69,7 @@ ${STORE_FLAGS_USAGE}
       const at = Date.parse(entry.at);
       if ((window.from === null || at >= window.from) && (window.to === null || at < window.to)) entries.push(entry);
     }
-    io.stdout.write(format === 'json' ? JSON.stringify(entries, null, 2) + '\n' : table(entries));
+    io.stdout.write(format === 'json' ? renderJson(entries) : table(entries));
     return 0;
   },
 };
@@ -85,15 +88,7 @@ ${STORE_FLAGS_USAGE}
   async run(argv, io) {
     const { values, positionals } = parseCommandFlags('audit verify', argv, AUDIT_VERIFY_FLAGS);
     if (positionals.length > 0) throw new LeakscopeError('USAGE', 'audit verify takes no arguments');
-    const location = resolveStoreLocation(values, io.env, io.cwd);
-    noteLocation(location, (t) => io.stderr.write(t));
-    const { trail, close } = await openTrail(location);
-    let lines: string[];
-    try {
-      lines = await trail.lines();
-    } finally {
-      await close();
-    }
+    const { trail, lines } = await readTrail(resolveStoreLocation(values, io.env, io.cwd), io);
     const result = verifyChain(lines);
     if (!result.ok) throw new LeakscopeError('AUDIT_TAMPERED', `${trail.location}: ${result.problem}`);
     io.stdout.write(`${trail.location}: ${result.entries} entries, chain intact; head ${result.head}\n`);

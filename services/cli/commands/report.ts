@@ -7,7 +7,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import { siteOf } from '../../core/detect/index.js';
 import { normalizeHost } from '../../core/registry/index.js';
 import { buildReport, type ReportJson } from '../../store/index.js';
-import { renderReportCsv, renderReportHtml, renderReportTable } from '../../render/index.js';
+import { renderJson, renderReportCsv, renderReportHtml, renderReportTable } from '../../render/index.js';
 import {
   STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, describeLocation, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
 } from '../store-option.js';
@@ -44,7 +44,7 @@ export function normalizeSiteFlag(value: string): string {
 
 export function renderReport(report: ReportJson, format: ReportFormat, options: { site?: string; source?: string }): string {
   switch (format) {
-    case 'json': return JSON.stringify(report, null, 2) + '\n';
+    case 'json': return renderJson(report);
     case 'csv': return renderReportCsv(report);
     case 'html': return renderReportHtml(report, options);
     case 'table': return renderReportTable(report, options);

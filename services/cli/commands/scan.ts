@@ -15,6 +15,8 @@ import { parseCommandFlags } from '../flags.js';
 import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 import { createProgress, formatCount } from '../progress.js';
 import { DEFAULT_DB } from '../store-option.js';
+import { cleanText } from '../../render/index.js';
+import { safeJson } from '../../core/visible-text.js';
 
 /** Read when --registry is not given and it exists in the working directory. */
 export const DEFAULT_REGISTRY = 'registry.yaml';
@@ -173,7 +175,7 @@ export const scan: Command = {
     const elapsedMs = Date.now() - started;
     if (values.json) {
       const { notForwarded, unreadFields, ...counts } = summary;
-      io.stdout.write(JSON.stringify({
+      io.stdout.write(safeJson({
         ...counts, not_forwarded: notForwarded, unread_fields: unreadFields.map((u) => ({ file: u.source, fields: u.fields })),
         db, rejects_file: rejectsPath, elapsed_ms: elapsedMs,
       }) + '\n');
@@ -187,7 +189,7 @@ export const scan: Command = {
         `  rejected     ${formatCount(summary.rejected)}${summary.rejected > 0 ? `  (appended to ${rejectsPath})` : ''}`,
         ...(summary.faulted > 0 ? [`  faulted      ${formatCount(summary.faulted)} input${summary.faulted === 1 ? '' : 's'} read in part (the fault is the last reject of each)`] : []),
         ...(summary.notForwarded > 0 ? [`  not forwarded ${formatCount(summary.notForwarded)}  (refused by the gateway, e.g. TCP_DENIED: counted, not stored)`] : []),
-        ...summary.unreadFields.map((u) => `  not read in ${u.source}: ${u.fields.join(' ')}`),
+        ...summary.unreadFields.map((u) => `  not read in ${cleanText(u.source)}: ${cleanText(u.fields.join(' '))}`),
         `store: ${db}`,
         `next: leakscope report --from TIME --to TIME${values.db !== undefined ? ` --db ${db}` : ''}`,
         '',

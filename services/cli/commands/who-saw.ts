@@ -8,7 +8,7 @@ import { parseCommandFlags } from '../flags.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { FALLBACK_REGION, auditedWhoSaw, checkReason, readNumber } from '../../audit/index.js';
 import type { WhoSawJson } from '../../store/index.js';
-import { renderWhoSawCsv, renderWhoSawTable } from '../../render/index.js';
+import { renderJson, renderWhoSawCsv, renderWhoSawTable } from '../../render/index.js';
 import {
   STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, loadStoreKeys, noteLocation, openStore, resolveStoreLocation, type StoreOpener,
 } from '../store-option.js';
@@ -92,7 +92,7 @@ export function createWhoSawCommand(open: StoreOpener = openStore): Command {
       } finally {
         await store.close();
       }
-      io.stdout.write(format === 'json' ? JSON.stringify(answer, null, 2) + '\n' : format === 'csv' ? renderWhoSawCsv(answer) : renderWhoSawTable(answer));
+      io.stdout.write(format === 'json' ? renderJson(answer) : format === 'csv' ? renderWhoSawCsv(answer) : renderWhoSawTable(answer));
       return 0;
     },
   };

@@ -2,10 +2,9 @@
 // named once per file (CSV/TSV header rows, a Squid logformat): the names are planned once
 // against the profile, then each line's values go to their slots. The W3C parser has its own
 // copy of the same steps (w3c.ts), kept there so the default format pays for nothing new.
-import type { GatewayRequest, ParseResult } from '../types.js';
+import type { ParseResult } from '../types.js';
 import type { LogProfile, TimeFormat } from './profile.js';
-import { requestKeyOf } from './request-key.js';
-import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';
+import { assembleRequest, type TargetFieldNames } from './assemble.js';
 import { parseEpochMsText, parseIsoDateTime, parseW3cDateTime } from './time.js';
 import { isNotForwarded, NOT_FORWARDED, plusToSpace } from './w3c-profile.js';
 
@@ -83,6 +82,8 @@ export interface ColumnPlan {
   readonly timeFormat: TimeFormat;
   /** Columns nobody reads, as written: listed once per file in the summary. */
   readonly unread: readonly string[];
+  /** Per column: how a `clf_time` column not in the Common Log Format is read, or null. */
+  readonly times: ReadonlyArray<ColumnTime | null>;
   readonly hasTime: boolean;
 }
 
@@ -95,6 +96,15 @@ export interface ColumnSpec {
   standard?: string | InternalTarget;
   /** Decoding the writer applies to this column regardless of the profile (Squid's). */
   decode?: number;
+  /** For a `clf_time` column written in another form (Squid's `%{format}tl`): how to read it. */
+  time?: ColumnTime;
+}
+
+export interface ColumnTime {
+  /** The form, for reasons. */
+  readonly description: string;
+  /** Epoch ms, or null when the value is not a time in that form. */
+  read(value: string): number | null;
 }
 
 /** Plans the columns: the profile's mapping first, then the syntax's standard one; a reason when the plan cannot work. */
@@ -132,7 +142,8 @@ export function planColumns(specs: readonly ColumnSpec[], profile: LogProfile): 
   if (!has(Slot.Uri) && !has(Slot.Host) && !slots.some((s, i) => (s === Slot.ClientHeader || s === Slot.UpstreamHeader) && headerNames[i] === 'host')) {
     return `no field gives the request's host (a url, host or Host header field); map one in the profile's fields`;
   }
-  return { names: specs.map((s) => s.name), slots, headerNames, decode, notForwarded, timeFormat: profile.timeFormat, unread, hasTime };
+  const times = specs.map((s) => s.time ?? null);
+  return { names: specs.map((s) => s.name), slots, headerNames, decode, notForwarded, timeFormat: profile.timeFormat, unread, hasTime, times };
 }
 
 /** `+` → space, and/or %XX → the byte's character; malformed escapes stay as written. */
@@ -195,6 +206,10 @@ function readTs(value: string, format: TimeFormat): number | null {
   }
 }
 
+const TARGET_NAMES: TargetFieldNames = {
+  uri: 'url', host: 'host', port: 'port', missingHost: 'missing host: no host field, no host in the url and no Host header',
+};
+
 /** Overlays upstream headers on the client's: an upstream value replaces every client value of its name. */
 function overlay(client: Array<readonly [string, string]>, upstream: Array<readonly [string, string]>): Array<readonly [string, string]> {
   if (upstream.length === 0) return client;
@@ -244,9 +259,11 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
       case Slot.Ts:
       case Slot.ClfTime: {
         if (v === null) return { ok: false, reason: `${names[f]}: absent` };
-        ts = slots[f] === Slot.Ts ? readTs(v, plan.timeFormat) : parseClfTime(v);
+        const form = plan.times[f] ?? null;
+        ts = slots[f] === Slot.Ts ? readTs(v, plan.timeFormat) : form !== null ? form.read(v) : parseClfTime(v);
         if (ts === null) {
-          return { ok: false, reason: `${names[f]}: ${JSON.stringify(v)} is not a time${slots[f] === Slot.Ts ? ` as ${plan.timeFormat}` : ' dd/Mon/yyyy:hh:mm:ss +zzzz'}` };
+          const as = slots[f] === Slot.Ts ? ` as ${plan.timeFormat}` : form !== null ? ` written as ${form.description}` : ' dd/Mon/yyyy:hh:mm:ss +zzzz';
+          return { ok: false, reason: `${names[f]}: ${JSON.stringify(v)} is not a time${as}` };
         }
         tsField = names[f]!;
         break;
@@ -294,73 +311,5 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
     ts = parseW3cDateTime(date, time);
     if (ts === null) return { ok: false, reason: `date and time: ${JSON.stringify(`${date} ${time}`)} is not YYYY-MM-DD hh:mm[:ss[.fraction]]` };
   }
-  const headers = overlay(client, upstream);
-
-  let targetScheme: string | null = null;
-  let targetHost: string | null = null;
-  let targetPort: number | null = null;
-  let targetPath = '';
-  let targetQuery = '';
-  if (uri !== null) {
-    const t = parseTarget(uri);
-    if (!t.ok) return { ok: false, reason: `url: ${t.reason}` };
-    targetScheme = t.value.scheme;
-    if (t.value.host !== null) {
-      targetHost = t.value.host.host;
-      targetPort = t.value.host.port;
-    }
-    targetPath = t.value.path;
-    targetQuery = t.value.query;
-  }
-  if (scheme !== null) targetScheme = scheme.toLowerCase();
-  if (host === null && targetHost === null) {
-    for (const [name, value] of headers) {
-      if (name === 'host' && value.length > 0) {
-        host = value;
-        break;
-      }
-    }
-  }
-  if (host !== null) {
-    const hp = splitHostPort(host);
-    if (!hp.ok) return { ok: false, reason: `host: ${hp.reason}` };
-    targetHost = hp.value.host;
-    if (hp.value.port !== null) targetPort = hp.value.port;
-  }
-  if (targetHost === null) return { ok: false, reason: 'missing host: no host field, no host in the url and no Host header' };
-  if (port !== null) {
-    const p = parsePortText(port);
-    if (!p.ok) return { ok: false, reason: `port: ${p.reason}` };
-    targetPort = p.value;
-  }
-  if (path !== null) {
-    if (query === null && uri === null) {
-      const pq = splitPathQuery(path);
-      targetPath = pq.path;
-      targetQuery = pq.query;
-    } else {
-      targetPath = path;
-    }
-  }
-  if (query !== null) targetQuery = query.charCodeAt(0) === 63 /* ? */ ? query.slice(1) : query;
-
-  const request: GatewayRequest = {
-    ts,
-    requestKey: requestKeyOf(r.gatewayId, r.requestId, text),
-    gatewayId: r.gatewayId,
-    requestId: r.requestId,
-    msisdn: r.msisdn,
-    bearer: r.bearer,
-    clientIp: r.clientIp,
-    method: r.method,
-    scheme: targetScheme,
-    host: targetHost,
-    port: targetPort,
-    path: targetPath,
-    query: targetQuery,
-    headers,
-    status,
-    bytes,
-  };
-  return { ok: true, request };
+  return assembleRequest(text, ts, r, { uri, scheme, host, port, path, query }, TARGET_NAMES, overlay(client, upstream), status, bytes);
 }

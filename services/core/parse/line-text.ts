@@ -1,4 +1,5 @@
 // Small helpers on one line of text, shared by both parsers and the format detection.
+import { safeJson } from '../visible-text.js';
 
 /** The line without trailing CR/LF characters: what a reader hands over, and what is hashed. */
 export function stripLineEnd(line: string): string {
@@ -27,5 +28,5 @@ export function isBlank(line: string): boolean {
  */
 export function describeLine(line: string): string {
   const head = line.slice(0, 24).replace(/\p{Nd}/gu, '#');
-  return `${line.length} characters, starting ${JSON.stringify(head).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}${line.length > 24 ? '…' : ''}`;
+  return `${line.length} characters, starting ${safeJson(head)}${line.length > 24 ? '…' : ''}`;
 }

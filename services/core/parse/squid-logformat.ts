@@ -1,8 +1,9 @@
 // Squid `logformat` specifications, compiled: `%ts.%03tu %>a %{X-MSISDN}>ha` → the literal
 // text between codes and each code with its encoding and argument, so a line can be read
 // back field by field. The grammar is Squid's (squid-cache.org/Doc/config/logformat):
-// `%` [encoding] [-] [[0]width[.max]] [{arg}] code [{arg}]. No dependencies: profile.ts
-// validates with it, squid.ts reads lines with it.
+// `%` [encoding] [-] [[0]width[.max]] [{arg}] code [{arg}]. profile.ts validates with it,
+// squid.ts reads lines with it; a `%{strftime format}tl` / `tg` is compiled here too.
+import { compileStrftime, type StrftimeReader } from './strftime.js';
 
 /** Squid's native access.log format ("logformat squid"), the default when none is given. */
 export const SQUID_NATIVE_LOGFORMAT = '%ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt';
@@ -16,6 +17,8 @@ export interface SquidCode {
   readonly arg: string;
   /** As a profile names it: `%` + `{arg}` + code, e.g. `%{X-MSISDN}>ha`. */
   readonly name: string;
+  /** For `%{format}tl` and `%{format}tg`: the compiled strftime format. */
+  readonly time?: StrftimeReader;
 }
 
 export interface SquidLogformat {
@@ -88,9 +91,16 @@ export function parseSquidLogformat(spec: string): SquidLogformat | string {
     if (codes.length > 0 && literal === '' && codes[codes.length - 1]!.encoding !== '"') {
       return `%${code} at column ${at + 1} follows the previous code with nothing between them, so their values cannot be told apart`;
     }
+    const name = `%${arg === '' ? '' : `{${arg}}`}${code}`;
+    let time: StrftimeReader | undefined;
+    if ((code === 'tl' || code === 'tg') && arg !== '') {
+      const compiled = compileStrftime(arg, code === 'tg');
+      if (typeof compiled === 'string') return `${name} at column ${at + 1}: ${compiled}`;
+      time = compiled;
+    }
     literals.push(literal);
     literal = '';
-    codes.push({ encoding, code, arg, name: `%${arg === '' ? '' : `{${arg}}`}${code}` });
+    codes.push({ encoding, code, arg, name, ...(time === undefined ? {} : { time }) });
   }
   literals.push(literal);
   if (codes.length === 0) return 'no % format codes';

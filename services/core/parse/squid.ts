@@ -35,9 +35,19 @@ const STANDARD: Readonly<Record<string, string | InternalTarget>> = {
 
 function specOf(code: SquidCode): ColumnSpec {
   const spec: ColumnSpec = { name: code.name, key: code.name.toLowerCase() };
-  // A strftime argument to %tl/%tg makes the time unreadable here; left unread, and named.
-  const standard = (code.code === 'tl' || code.code === 'tg') && code.arg !== '' ? undefined : STANDARD[code.code];
+  const standard = STANDARD[code.code];
   if (standard !== undefined) spec.standard = standard;
+  const time = code.time;
+  if (time !== undefined) {
+    spec.time = {
+      description: JSON.stringify(code.arg),
+      read(value) {
+        time.pattern.lastIndex = 0;
+        const m = time.pattern.exec(value);
+        return m === null || m[0].length !== value.length ? null : time.instant(m);
+      },
+    };
+  }
   if (code.arg !== '' && (code.code === '>h' || code.code === '>ha')) {
     spec.standard = `${code.code === '>ha' ? 'header' : 'client_header'}:${code.arg.toLowerCase()}`;
   }
@@ -101,7 +111,14 @@ function splitByLogformat(text: string, format: SquidLogformat, out: (string | n
     const next = literals[f + 1]!;
     let value: string;
     let end: number;
-    if ((code.encoding === '"' || code.encoding === '/') && text.charCodeAt(pos) === 34 /* " */) {
+    if (code.time !== undefined) {
+      // A strftime time may hold spaces and the separator itself: its own pattern finds its end.
+      code.time.pattern.lastIndex = pos;
+      const m = code.time.pattern.exec(text);
+      if (m === null) return `${code.name}: no time written as ${JSON.stringify(code.arg)} at column ${pos + 1}`;
+      value = m[0];
+      end = pos + value.length;
+    } else if ((code.encoding === '"' || code.encoding === '/') && text.charCodeAt(pos) === 34 /* " */) {
       const q = readQuoted(text, pos);
       if (q === null) return `unterminated quoted value of ${code.name} at column ${pos + 1}`;
       [value, end] = q;

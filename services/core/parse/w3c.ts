@@ -1,12 +1,11 @@
 // W3C Extended Log File Format gateway logs → GatewayRequest, per the README's "Log formats".
 // Stateful only in the `#Fields:` directive in force, which may be declared
 // again anywhere and applies from there on. Pure otherwise; never throws on a line.
-import type { GatewayRequest, ParseResult } from '../types.js';
+import type { ParseResult } from '../types.js';
 import { isBlank, stripLineEnd } from './line-text.js';
 import type { LogProfile } from './profile.js';
 import { isNotForwarded, NOT_FORWARDED, plusToSpace, splitTabbed, targetOfField, W3C_NOT_FORWARDED } from './w3c-profile.js';
-import { requestKeyOf } from './request-key.js';
-import { parsePortText, parseTarget, splitHostPort, splitPathQuery } from './target.js';
+import { assembleRequest, type TargetFieldNames } from './assemble.js';
 import { isW3cDate, parseW3cDateTime } from './time.js';
 
 const SKIP: ParseResult = { ok: 'skip' };
@@ -229,6 +228,10 @@ function readCount(value: string | null, field: string): number | null | string 
   return n;
 }
 
+const TARGET_NAMES: TargetFieldNames = {
+  uri: 'cs-uri', host: 'cs-host', port: 'cs-uri-port', missingHost: 'missing host: no cs-host, no host in cs-uri and no Host header',
+};
+
 /** Overlays upstream (`sr`) headers on client (`cs`) ones; see createW3cParser for the rules. */
 function overlay(
   client: Array<readonly [string, string]>,
@@ -364,76 +367,8 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
         ? { ok: false, reason: `time: ${JSON.stringify(time)} is not hh:mm[:ss[.fraction]]` }
         : { ok: false, reason: `date: ${JSON.stringify(date)} is not a date YYYY-MM-DD` };
     }
-    const headers = overlay(client, upstream);
-
-    let targetScheme: string | null = null;
-    let targetHost: string | null = null;
-    let targetPort: number | null = null;
-    let targetPath = '';
-    let targetQuery = '';
-    if (uri !== null) {
-      const t = parseTarget(uri);
-      if (!t.ok) return { ok: false, reason: `cs-uri: ${t.reason}` };
-      targetScheme = t.value.scheme;
-      if (t.value.host !== null) {
-        targetHost = t.value.host.host;
-        targetPort = t.value.host.port;
-      }
-      targetPath = t.value.path;
-      targetQuery = t.value.query;
-    }
-    if (scheme !== null) targetScheme = scheme.toLowerCase();
-    if (host === null && targetHost === null) {
-      for (const [name, value] of headers) {
-        if (name === 'host' && value.length > 0) {
-          host = value;
-          break;
-        }
-      }
-    }
-    if (host !== null) {
-      const hp = splitHostPort(host);
-      if (!hp.ok) return { ok: false, reason: `cs-host: ${hp.reason}` };
-      targetHost = hp.value.host;
-      if (hp.value.port !== null) targetPort = hp.value.port;
-    }
-    if (targetHost === null) return { ok: false, reason: 'missing host: no cs-host, no host in cs-uri and no Host header' };
-    if (port !== null) {
-      const p = parsePortText(port);
-      if (!p.ok) return { ok: false, reason: `cs-uri-port: ${p.reason}` };
-      targetPort = p.value;
-    }
-    if (path !== null) {
-      if (query === null && uri === null) {
-        // A stem logged with its query attached and no cs-uri-query field.
-        const pq = splitPathQuery(path);
-        targetPath = pq.path;
-        targetQuery = pq.query;
-      } else {
-        targetPath = path;
-      }
-    }
-    if (query !== null) targetQuery = query.charCodeAt(0) === 63 /* ? */ ? query.slice(1) : query;
-
-    const request: GatewayRequest = {
-      ts,
-      requestKey: requestKeyOf(gatewayId, requestId, text),
-      gatewayId,
-      requestId,
-      msisdn,
-      bearer,
-      clientIp,
-      method,
-      scheme: targetScheme,
-      host: targetHost,
-      port: targetPort,
-      path: targetPath,
-      query: targetQuery,
-      headers,
-      status,
-      bytes,
-    };
-    return { ok: true, request };
+    return assembleRequest(text, ts, { gatewayId, requestId, msisdn, bearer, clientIp, method }, { uri, scheme, host, port, path, query },
+      TARGET_NAMES, overlay(client, upstream), status, bytes);
   }
 
   return {

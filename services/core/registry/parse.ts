@@ -1,7 +1,11 @@
-// Reads the partner registry from YAML (JSON is YAML too) and validates it as a whole:
-// every problem is collected with its path (`partners[3].domains[1]: …`) and a registry
-// with any problem is refused. Text in, a frozen Registry out; no I/O.
-import { LineCounter, parseDocument } from 'yaml';
+// Reads the partner registry from YAML or JSON and validates it as a whole: every problem
+// is collected with its path (`partners[3].domains[1]: …`) and a registry with any problem
+// is refused. Text in, a frozen Registry out; no I/O. How large registries are read and
+// what YAML may hold: README "Partner registry", "Large registries".
+import {
+  CORE_SCHEMA, EVENT_ID, YAMLException, binaryTag, constructFromEvents, omapTag, pairsTag, parseEvents, setTag, timestampTag,
+  type Event,
+} from 'js-yaml';
 import { isSupportedCountry } from 'libphonenumber-js';
 import { LeakscopeError } from '../errors.js';
 import type { PartnerEntry, Registry } from '../types.js';
@@ -41,7 +45,6 @@ function describe(value: unknown): string {
   if (value instanceof Date) return 'a timestamp (YAML !!timestamp; write the time as a quoted string)';
   if (value instanceof Uint8Array) return 'binary data (YAML !!binary)';
   if (value instanceof Set) return 'a set (YAML !!set)';
-  if (value instanceof Map) return 'an ordered mapping (YAML !!omap or !!pairs)';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `the string ${quote(value)}`;
   if (typeof value === 'number') return `the number ${String(value)}`;
@@ -288,9 +291,9 @@ function checkSamePartner(problems: Problems, items: readonly unknown[]): void {
 }
 
 /**
- * A registry written as JSON (its first character `{` or `[`) is read by JSON.parse: YAML's
- * document parser took 37 s and 1.8 GB for 100,000 partners (bench/registry.ts). JSON.parse
- * keeps the last of two equal keys silently, so they are looked for first, as YAML refuses them.
+ * A registry written as JSON (its first character `{` or `[`) is read by JSON.parse, the
+ * fastest reader there is. JSON.parse keeps the last of two equal keys silently, so they are
+ * looked for first, as YAML refuses them.
  */
 function jsonProblems(text: string): { value: unknown; problems: string[] } {
   let value: unknown;
@@ -359,24 +362,145 @@ function firstDuplicateKey(text: string): { key: string; at: number } | null {
   return null;
 }
 
+/**
+ * YAML 1.2's core schema, plus YAML 1.1's explicit tags only so that a value written with one
+ * is reported as what it is ("got a timestamp") rather than as an unknown tag. A plain
+ * 2012-01-10T00:00:00Z stays a string, as the core schema reads it.
+ */
+const YAML_SCHEMA = CORE_SCHEMA.withTags({ ...timestampTag, implicit: false }, binaryTag, setTag, omapTag, pairsTag);
+/** Nesting deeper than any registry needs is refused by the parser, with its place. */
+const MAX_DEPTH = 64;
+/** Aliases share what they name; expanded, a document may hold at most 2 × its written values + this. */
+const ALIAS_ALLOWANCE = 1_000;
+
+/**
+ * A registry written in YAML is read by js-yaml's event parser: the `yaml` package's
+ * document parser took about a minute and well over 1 GB for 100,000 partners
+ * (bench/registry.ts). Syntax errors carry the parser's line and column; problems found
+ * after parsing are named by their path, so no source ranges are kept.
+ */
 function yamlProblems(text: string): { value: unknown; problems: string[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
+  let events: Event[];
+  try {
+    events = parseEvents(text, { maxDepth: MAX_DEPTH });
+  } catch (err) {
+    return { value: undefined, problems: [yamlError(text, err)] };
+  }
+  const shape = documentShape(text, events);
+  if (shape.problem !== null) return { value: undefined, problems: [shape.problem] };
+  if (shape.documents === 0) return { value: undefined, problems: [] };
+  try {
+    return { value: constructFromEvents(events, { source: text, schema: YAML_SCHEMA })[0], problems: [] };
+  } catch (err) {
+    return { value: undefined, problems: [yamlError(text, err)] };
+  }
+}
+
+/** A mapping key as written at a place: quoted, or plain up to its `:`. */
+const KEY_AT = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\n:,{}[\]]+?(?=\s*:)/y;
+
+function yamlError(text: string, err: unknown): string {
+  if (err instanceof YAMLException) {
+    const where = err.mark ? `line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '(root)';
+    if (err.reason === 'duplicated mapping key' && err.mark) {
+      const at = err.mark.position;
+      KEY_AT.lastIndex = at > 0 && (text[at - 1] === '"' || text[at - 1] === "'") ? at - 1 : at; // the mark may be inside the quotes
+      const key = KEY_AT.exec(text)?.[0].trim();
+      return `${where}: map keys must be unique; ${key ? `${quote(key)} is repeated` : 'this key is repeated'}`;
+    }
+    return `${where}: ${err.reason}`;
+  }
+  return `(root): cannot be read: ${String((err as Error | null)?.message ?? err).split('\n')[0]}`;
+}
+
+/** Where an event starts in the text, or -1 (a document or a pop has no place of its own). */
+function eventStart(event: Event): number {
+  switch (event.type) {
+    case EVENT_ID.SEQUENCE:
+    case EVENT_ID.MAPPING:
+      return event.anchorStart >= 0 ? Math.min(event.anchorStart, event.start) : event.start;
+    case EVENT_ID.SCALAR:
+      return [event.anchorStart, event.tagStart, event.valueStart].filter((at) => at >= 0).reduce((a, b) => Math.min(a, b), Infinity);
+    case EVENT_ID.ALIAS:
+      return event.anchorStart;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * One pass over the events: how many documents, and whether aliases stay within bounds.
+ * js-yaml shares an aliased node rather than copying it, but whoever walks the result walks
+ * it expanded; the expanded size is counted here (each node's size once, at its close) so a
+ * "billion laughs" document is refused before anything walks it, and so is an alias to the
+ * node that contains it (a cycle).
+ */
+function documentShape(text: string, events: readonly Event[]): { documents: number; problem: string | null } {
+  const anchors = new Map<string, number>(); // name → expanded size; -1 while its node is open
+  const open: Array<{ size: number; anchor: string | null }> = [];
+  let documents = 0;
+  let written = 0;
+  let expanded = 0;
+  const add = (size: number) => {
+    const parent = open[open.length - 1];
+    if (parent) parent.size += size;
+  };
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    switch (event.type) {
+      case EVENT_ID.DOCUMENT: {
+        documents++;
+        if (documents > 1) {
+          // The place of its `---`, else of its first node.
+          const node = events.slice(i + 1).map(eventStart).find((start) => start >= 0) ?? -1;
+          const marker = event.explicitStart && node >= 0 ? text.lastIndexOf('\n---', node) : -1;
+          const at = marker >= 0 ? marker + 1 : node;
+          return { documents, problem: `${at >= 0 ? positionOf(text, at) : '(root)'}: a second YAML document starts here; a registry is one document` };
+        }
+        anchors.clear();
+        open.push({ size: 0, anchor: null });
+        break;
+      }
+      case EVENT_ID.SEQUENCE:
+      case EVENT_ID.MAPPING: {
+        written++;
+        const anchor = event.anchorStart >= 0 ? text.slice(event.anchorStart, event.anchorEnd) : null;
+        if (anchor !== null) anchors.set(anchor, -1);
+        open.push({ size: 1, anchor });
+        break;
+      }
+      case EVENT_ID.SCALAR:
+        written++;
+        if (event.anchorStart >= 0) anchors.set(text.slice(event.anchorStart, event.anchorEnd), 1);
+        add(1);
+        break;
+      case EVENT_ID.ALIAS: {
+        const size = anchors.get(text.slice(event.anchorStart, event.anchorEnd));
+        if (size === -1) {
+          return { documents, problem: `${positionOf(text, event.anchorStart)}: this alias names the node that contains it; a registry cannot be circular` };
+        }
+        add(size ?? 1); // an unknown anchor is refused, with its place, when the document is built
+        break;
+      }
+      case EVENT_ID.POP: {
+        const node = open.pop();
+        if (!node) break;
+        if (node.anchor !== null) anchors.set(node.anchor, node.size);
+        if (open.length > 0) add(node.size);
+        else expanded += node.size;
+        break;
+      }
+    }
+  }
+  const limit = 2 * written + ALIAS_ALLOWANCE;
+  if (expanded > limit) {
     return {
-      value: undefined,
-      problems: doc.errors.map((error) => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        return `line ${line}, column ${col}: ${error.message.split('\n')[0]}`;
-      }),
+      documents,
+      problem: `(root): cannot be read: its aliases expand ${written.toLocaleString('en-GB')} written values to ${expanded.toLocaleString('en-GB')}; ` +
+        `at most ${limit.toLocaleString('en-GB')} are read, to stop an alias bomb`,
     };
   }
-  try {
-    // Aliases are expanded; the cap stops a "billion laughs" document.
-    return { value: doc.toJS({ maxAliasCount: 100 }), problems: [] };
-  } catch (err) {
-    return { value: undefined, problems: [`(root): cannot be read: ${(err as Error).message}`] };
-  }
+  return { documents, problem: null };
 }
 
 /**

@@ -3,7 +3,7 @@
 // answers exactly what the CLI prints (`who-saw --format json`, `export-affected`).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FALLBACK_REGION, auditedAffected, auditedWhoSaw, checkReason, readNumber } from '../../audit/index.js';
-import { renderAffectedCsv } from '../../render/index.js';
+import { renderAffectedCsv, renderJson } from '../../render/index.js';
 import { API_PREFIX, DEFAULT_LOOKUPS_PER_MINUTE, rateLimited } from '../app.js';
 import { AffectedRequest, ERROR_RESPONSES, WhoSawBody, WhoSawRequest } from '../schemas.js';
 import type { RouteContext } from './index.js';
@@ -48,7 +48,7 @@ export function registerLookupRoutes(app: FastifyInstance, context: RouteContext
       e164, window, reason, by: { actor: principal.name, role: principal.role },
     }));
     context.metrics.lookups.inc({ action: 'who-saw' });
-    return reply.header('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(answer, null, 2) + '\n');
+    return reply.header('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(renderJson(answer));
   });
 
   app.post<{ Body: AffectedRequest }>(`${API_PREFIX}/affected`, {

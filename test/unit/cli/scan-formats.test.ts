@@ -64,6 +64,21 @@ async function sites(cwd: string): Promise<ReportSite[]> {
   return (JSON.parse(r.stdout) as { sites: ReportSite[] }).sites;
 }
 
+describe('leakscope scan, a hostile #Fields line', () => {
+  it('lists fields it did not read with control and bidi characters escaped, in the summary and in --json', async () => {
+    const cwd = workspace();
+    const file = join(cwd, 'w3c.log');
+    writeFileSync(file, '#Software: test\n#Fields: date time cs-host cs-uri-stem x-\u202eexe.gnp x-a\u001b]0;t\u0007\n' +
+      '2012-01-10 09:00:00 www.example.com / a b\n');
+    for (const args of [['--json'], []]) {
+      const r = await cli(['scan', '--workers', '0', ...args, file], cwd);
+      expect(r.code).toBe(0);
+      expect(r.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+      expect(r.stdout).toContain('x-\\u202eexe.gnp');
+    }
+  });
+});
+
 describe('leakscope scan, each writer', () => {
   it('ProxySG, auto-detected: denied requests counted, not stored; unread fields listed once for the file', async () => {
     const cwd = workspace();

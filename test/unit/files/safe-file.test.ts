@@ -7,7 +7,7 @@ import { LeakscopeError, type ErrorCode } from '../../../services/core/errors.js
 import {
   OWNER_ONLY_MODE, openForWriting, readTrustedFile, refuseProtectedOutput, storeFiles, writeFileAtomically,
 } from '../../../services/files/safe-file.js';
-import { writeOthersFile } from '../support/other-user.js';
+import { giveToOtherUser, writeOthersFile } from '../support/other-user.js';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'leakscope-safe-')); });
@@ -88,6 +88,86 @@ describe('openForWriting', () => {
       process.umask(old);
     }
     expect((await stat(join(dir, 'fresh'))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('the folders on the way to a file', () => {
+  /** A folder under the test's own, with exactly this mode (mkdir's is narrowed by the umask). */
+  async function folder(name: string, mode: number): Promise<string> {
+    const path = join(dir, name);
+    await mkdir(path);
+    await chmod(path, mode);
+    return path;
+  }
+
+  it('refuses a folder that belongs to another user, and creates nothing in it', async () => {
+    const theirs = await folder('theirs', 0o755);
+    await giveToOtherUser(theirs);
+    const r = await refusal(write(join(theirs, 'out.csv'), 'truncate', 'x'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toContain(`the folder ${theirs} belongs to another user (uid 65534)`);
+    expect(await readdir(theirs)).toEqual([]);
+  });
+
+  it.each([
+    [0o775, 'its group'],
+    [0o777, 'anyone'],
+  ])('refuses a folder of mode %s without the sticky bit: it may be written by %s', async (mode, who) => {
+    const shared = await folder('shared', mode);
+    const r = await refusal(write(join(shared, 'sub', '..', 'out.csv'), 'append', 'x'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toContain(`the folder ${shared} may be written by ${who}`);
+    expect(await readdir(shared)).toEqual([]);
+  });
+
+  it('writes in a folder that anyone may write but that has the sticky bit, as /tmp', async () => {
+    const sticky = await folder('sticky', 0o1777);
+    await write(join(sticky, 'out.csv'), 'create-new', 'mine');
+    expect(await readFile(join(sticky, 'out.csv'), 'utf8')).toBe('mine');
+  });
+
+  it('follows a symlinked folder of the user\'s own, relative or absolute, to a folder of theirs', async () => {
+    const real = await folder('real', 0o700);
+    await symlink('real', join(dir, 'relative'));
+    await symlink(real, join(dir, 'absolute'));
+    await write(join(dir, 'relative', 'a.csv'), 'create-new', 'a');
+    await write(join(dir, 'absolute', 'b.csv'), 'create-new', 'b');
+    expect((await readdir(real)).sort()).toEqual(['a.csv', 'b.csv']);
+  });
+
+  it('refuses a symlink on the way that another user made, in a sticky folder where they could', async () => {
+    const sticky = await folder('sticky', 0o1777);
+    const mine = await folder('mine', 0o700);
+    await symlink(mine, join(sticky, 'cases'));
+    await giveToOtherUser(join(sticky, 'cases'));
+    const r = await refusal(write(join(sticky, 'cases', 'out.csv'), 'truncate', 'x'));
+    expect(r.message).toContain(`${join(sticky, 'cases')} is a symbolic link made by another user (uid 65534)`);
+    expect(await readdir(mine)).toEqual([]);
+  });
+
+  it('refuses a symlink of the user\'s own whose target passes through another user\'s folder', async () => {
+    const theirs = await folder('theirs', 0o755);
+    await mkdir(join(theirs, 'inner'));
+    await giveToOtherUser(theirs);
+    await symlink(join(theirs, 'inner'), join(dir, 'innocent'));
+    const r = await refusal(write(join(dir, 'innocent', 'out.csv'), 'truncate', 'x'));
+    expect(r.message).toContain(`the folder ${theirs} belongs to another user`);
+    expect(await readdir(join(theirs, 'inner'))).toEqual([]);
+  });
+
+  it('refuses a loop of symlinks', async () => {
+    await symlink(join(dir, 'b'), join(dir, 'a'));
+    await symlink(join(dir, 'a'), join(dir, 'b'));
+    expect((await refusal(write(join(dir, 'a', 'out.csv'), 'truncate', 'x'))).message).toContain('more than 40 symbolic links on the way');
+  });
+
+  it('refuses to trust a key file in another user\'s folder, even one the user owns', async () => {
+    const theirs = await folder('theirs', 0o755);
+    await writeFile(join(theirs, 'k.keys.json'), '{}', { mode: 0o600 });
+    await giveToOtherUser(theirs);
+    const r = await refusal(readTrustedFile(join(theirs, 'k.keys.json'), 'the key file'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toMatch(/^the key file .*belongs to another user/);
   });
 });
 

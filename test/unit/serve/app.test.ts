@@ -95,4 +95,17 @@ describe('serve API (in-process)', () => {
     const after = await app.inject({ method: 'GET', url: reportUrl, headers: { cookie } });
     expect(after.statusCode).toBe(401);
   });
+
+  it('writes a bidi override in a reason as a JSON escape in the audit, from the API as from `audit --format json`', async () => {
+    const reason = 'ticket \u202e1174-CNI';
+    const lookup = await app.inject({ method: 'POST', url: '/api/v1/who-saw', headers: bearer('investigator'), payload: { number: ALICE, reason } });
+    expect(lookup.statusCode).toBe(200);
+    const api = await app.inject({ method: 'GET', url: '/api/v1/audit', headers: bearer('privacy_officer') });
+    const cli = await run(['audit', '--format', 'json', '--db', fixture.db]);
+    for (const body of [api.body, cli.stdout]) {
+      expect(body).not.toMatch(/\u202e/);
+      expect(body).toContain('ticket \\u202e1174-CNI');
+    }
+    expect((api.json().entries as Array<{ reason: string }>).some((e) => e.reason === reason)).toBe(true);
+  });
 });

@@ -149,7 +149,7 @@ describe('parseRegistry refuses', () => {
 
   it.each([
     ['broken flow syntax', fixture('invalid-syntax.yaml'), /^line 7, column 5: /],
-    ['a duplicate key', fixture('invalid-duplicate-key.yaml'), /^line 7, column 5: Map keys must be unique/],
+    ['a duplicate key', fixture('invalid-duplicate-key.yaml'), /^line 7, column 5: map keys must be unique; "domains" is repeated$/],
     ['two documents in one file', `${HEAD}partners: []\n---\n${HEAD}partners: []\n`, /^line 4, column 1: /],
     ['a tab used for indentation', 'version: "1"\nregion: GB\npartners:\n\t- {}\n', /^line 4, column 1: /],
   ])('YAML with %s, naming the line and column', (_title, text, pattern) => {
@@ -161,7 +161,28 @@ describe('parseRegistry refuses', () => {
   it('a document whose aliases expand without bound', () => {
     const bomb = ['version: "1"', 'region: GB', 'a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
       'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'partners: []', ''].join('\n');
-    expect(problemsOf(bomb)[0]).toMatch(/^\(root\): cannot be read: /);
+    expect(problemsOf(bomb)[0]).toMatch(/^\(root\): cannot be read: its aliases expand \d+ written values to [\d,]+; at most [\d,]+ are read/);
+  });
+
+  it('a key given twice, quoted or not, naming it', () => {
+    expect(problemsOf(`${HEAD}partners:\n  - {"id": a, 'id': b}\n`)).toEqual(['line 4, column 16: map keys must be unique; "\'id\'" is repeated']);
+    expect(problemsOf(`${HEAD}region: FR\npartners: []\n`)).toEqual(['line 3, column 1: map keys must be unique; "region" is repeated']);
+  });
+
+  it('an alias that names the node containing it', () => {
+    expect(problemsOf(`${HEAD}partners: &p\n  - *p\n`)).toEqual(['line 4, column 6: this alias names the node that contains it; a registry cannot be circular']);
+  });
+
+  it('an alias to an anchor never defined, naming its place', () => {
+    expect(problemsOf(`${HEAD}partners: *nowhere\n`)[0]).toMatch(/^line 3, column \d+: .*nowhere/);
+  });
+});
+
+describe('parseRegistry reads YAML aliases', () => {
+  it('as copies of what they name, within the bound', () => {
+    const text = `${HEAD}partners:\n  - {id: a, name: A, domains: [a.example], identifiers: &ids [x-msisdn, url]}\n` +
+      '  - {id: b, name: B, domains: [b.example], identifiers: *ids}\n';
+    expect(parseRegistry(text, 'r').partners.map((p) => p.identifiers)).toEqual([['x-msisdn', 'url'], ['x-msisdn', 'url']]);
   });
 });
 
