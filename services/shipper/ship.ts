@@ -32,11 +32,16 @@ export interface ShipOptions {
   metrics: StreamMetrics;
   logger: Logger;
   stdin?: NodeJS.ReadableStream;
-  /** Lines per produced batch; default 8192. */
+  /** Lines per produced batch; default SHIP_BATCH_LINES. */
   batchLines?: number;
-  /** Sends awaiting acknowledgement at once; default 4. */
+  /** Sends awaiting acknowledgement at once; default SHIP_MAX_IN_FLIGHT. */
   maxInFlight?: number;
 }
+
+/** Lines per produced batch. */
+export const SHIP_BATCH_LINES = 8192;
+/** Sends awaiting acknowledgement at once. */
+export const SHIP_MAX_IN_FLIGHT = 4;
 
 /** FILE…, a DIR (its regular files, by name; dot files skipped) or `-`. */
 export async function expandInputs(inputs: readonly string[]): Promise<string[]> {
@@ -85,9 +90,9 @@ export async function shipInputs(inputs: readonly string[], options: ShipOptions
   const started = process.hrtime.bigint();
   const files = await expandInputs(inputs);
   const summary: ShipSummary = { inputs: files.length, lines: 0, requests: 0, rejects: 0, notForwarded: 0, bytes: 0, seconds: 0 };
-  const maxInFlight = options.maxInFlight ?? 4;
+  const maxInFlight = options.maxInFlight ?? SHIP_MAX_IN_FLIGHT;
   const inFlight: Promise<void>[] = [];
-  const readOptions = { format: options.format, profile: options.profile ?? null, batchLines: options.batchLines ?? 8192, ...(options.stdin ? { stdin: options.stdin } : {}) };
+  const readOptions = { format: options.format, profile: options.profile ?? null, batchLines: options.batchLines ?? SHIP_BATCH_LINES, ...(options.stdin ? { stdin: options.stdin } : {}) };
   try {
     for await (const batch of readLogs(files, readOptions)) {
       summary.lines += batch.lines;
