@@ -17,10 +17,11 @@ import {
 import { createMetrics, silentLogger } from '../services/observability/index.js';
 import { SHIP_BATCH_LINES, SHIP_MAX_IN_FLIGHT, shipInputs } from '../services/shipper/index.js';
 import { openClickHouseStore } from '../services/store/clickhouse/index.js';
+import { measureStages, type StageCpu } from './stream-stages.js';
 
 const { CompressionTypes } = kafkajs;
 
-export type RoleName = 'ship' | 'bare-producer' | 'detect' | 'bare-consumer';
+export type RoleName = 'ship' | 'bare-producer' | 'detect' | 'bare-consumer' | 'stages';
 
 export interface RoleConfig {
   brokers: string[];
@@ -31,8 +32,10 @@ export interface RoleConfig {
   file?: string;
   /** Consumer group (detect, bare-consumer). */
   groupId?: string;
-  /** Store URL and keys in hex (detect). */
+  /** Store URL and keys in hex (detect, stages). */
   clickhouseUrl?: string;
+  /** The partner registry file (stages). */
+  registryFile?: string;
   hashKeyHex?: string;
   encKeyHex?: string;
 }
@@ -45,6 +48,8 @@ export interface RoleResult {
   /** detect: batches taken and seconds spent inside store writes. */
   batches?: number;
   insertSeconds?: number;
+  /** stages: CPU per request of each stage alone. */
+  stages?: StageCpu;
 }
 
 type Timed = () => Promise<Omit<RoleResult, 'seconds' | 'cpuUs'>>;
@@ -138,6 +143,14 @@ async function prepare(role: RoleName, c: RoleConfig): Promise<{ timed: Timed; c
           return { records: seen };
         },
         close: () => consumer.disconnect(),
+      };
+    }
+    case 'stages': {
+      // In a process of its own: number parsing and protection start with empty memos, as in the detector's.
+      const keys = { hashKey: Buffer.from(c.hashKeyHex!, 'hex'), encKey: Buffer.from(c.encKeyHex!, 'hex') };
+      return {
+        timed: async () => ({ records: c.requests, stages: await measureStages({ file: c.file!, registryFile: c.registryFile!, clickhouseUrl: c.clickhouseUrl!, keys }) }),
+        close: async () => undefined,
       };
     }
     case 'detect': {

@@ -19,7 +19,7 @@ import { migrateClickHouse, openClickHouseStore } from '../services/store/clickh
 import { StreamProducer } from '../services/kafka/index.js';
 import { createKafkaClient, ensureTopics, fetchHighWatermarks, parseBrokers, topicNames } from '../services/kafka/index.js';
 import { runRole } from './stream-roles.js';
-import { measureStages, type StageCpu } from './stream-stages.js';
+import type { StageCpu } from './stream-stages.js';
 import type { DisclosureStore, StoredDisclosure } from '../services/store/index.js';
 import { main as cliMain } from '../services/cli/main.js';
 import { PassThrough } from 'node:stream';
@@ -271,8 +271,8 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     await detL.stop();
     latencies.sort((a, b) => a - b);
 
-    // 5. Each stage alone, in this process, over file B's records.
-    const stages = await measureStages({ file: fileB, registryFile: REGISTRY, clickhouseUrl, keys });
+    // 5. Each stage alone, over file B's records.
+    const { stages } = await runRole('stages', { ...role, topics: topicsB, file: fileB, registryFile: REGISTRY, clickhouseUrl, hashKeyHex: HASH_KEY, encKeyHex: ENC_KEY });
 
     const rate = (r: { seconds: number }) => n / r.seconds;
     const perRequest = (cpuUs: number) => Number((cpuUs / n).toFixed(1));
@@ -298,7 +298,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
         ship: perRequest(ship.cpuUs), bareProducer: perRequest(bareProducer.cpuUs), detect: perRequest(detectAlone.cpuUs), bareConsumer: perRequest(bareConsumer.cpuUs),
         e2eShip: perRequest(e2eShip.cpuUs), e2eDetect: perRequest(detectCpu.user + detectCpu.system),
       },
-      stages,
+      stages: stages!,
       shipStartupMs: Math.round(shipStartupMs),
     };
   } finally {

@@ -5,7 +5,7 @@
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, Message, Producer, ProducerConfig } from 'kafkajs';
 import type { GatewayRequest, RejectRecord } from '../core/types.js';
-import { toAvroGatewayRequest, type AvroCodec, type AvroLeakAlert, type AvroPartnerRecord } from '../avro/index.js';
+import { toAvroGatewayRequest, type AvroCodec, type AvroGatewayRequest, type AvroLeakAlert, type AvroPartnerRecord } from '../avro/index.js';
 import { LeakscopeError } from '../core/errors.js';
 import { brokerError } from './client.js';
 import { BROKER_RETRY, withBrokerRetries, type RetryPolicy } from './retry.js';
@@ -147,12 +147,8 @@ export class StreamProducer {
 
   /** Avro single-object messages of requests, keyed by the session's MSISDN, else the gateway id. */
   requestMessages(requests: readonly GatewayRequest[]): Message[] {
-    const out: Message[] = new Array(requests.length);
-    for (let i = 0; i < requests.length; i++) {
-      const r = requests[i] as GatewayRequest;
-      out[i] = { key: r.msisdn ?? r.gatewayId ?? null, value: this.codec.encode('GatewayRequest', toAvroGatewayRequest(r)) };
-    }
-    return out;
+    const { keys, bytes, ends } = encodeRequests(this.codec, requests);
+    return encodedMessages(keys, bytes, ends);
   }
 
   partnerMessage(key: string, record: AvroPartnerRecord | null): Message {
@@ -162,6 +158,36 @@ export class StreamProducer {
   alertMessage(alert: AvroLeakAlert): Message {
     return { key: alert.site ?? alert.id, value: this.codec.encode('LeakAlert', alert) };
   }
+}
+
+/** A batch of requests encoded in one buffer (AvroCodec.encodeAll) with their message keys: what a shipper thread hands over. */
+export interface EncodedRequests {
+  keys: Array<string | null>;
+  bytes: Buffer;
+  ends: Uint32Array;
+}
+
+export function encodeRequests(codec: AvroCodec, requests: readonly GatewayRequest[]): EncodedRequests {
+  const keys: Array<string | null> = new Array(requests.length);
+  const avro: AvroGatewayRequest[] = new Array(requests.length);
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i] as GatewayRequest;
+    keys[i] = r.msisdn ?? r.gatewayId ?? null;
+    avro[i] = toAvroGatewayRequest(r);
+  }
+  return { keys, ...codec.encodeAll('GatewayRequest', avro) };
+}
+
+/** Messages over an encoded batch: each value a view of `bytes`, nothing copied. */
+export function encodedMessages(keys: ReadonlyArray<string | null>, bytes: Buffer, ends: Uint32Array): Message[] {
+  const out: Message[] = new Array(keys.length);
+  let start = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const end = ends[i] as number;
+    out[i] = { key: keys[i] ?? null, value: bytes.subarray(start, end) };
+    start = end;
+  }
+  return out;
 }
 
 /** Topic batches cut into produce calls of at most `max` messages, in order; empty batches dropped. */
