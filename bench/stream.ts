@@ -1,24 +1,25 @@
-// Streaming throughput and latency, measured against real Kafka and ClickHouse (the env of
-// deploy/local/stack): a gateway log (~10 % of requests disclosing) shipped to Kafka and run
-// through the detector into ClickHouse, beside a bare kafkajs consumer that only decodes and
-// discards the same topic, in the same run on the same machine. Then produce → row-visible
-// latency of single requests through a running detector. Own topics and database; the
-// database is dropped at the end.
+// Streaming throughput, CPU and latency, measured against real Kafka and ClickHouse (the env of
+// deploy/local/stack) on a gateway log (~10 % of requests disclosing), each side beside the
+// bare kafkajs client doing the least that answers the same question, in the same run: ship
+// against a bare producer sending the same already-encoded messages with the same batching and
+// compression, the detector alone against a bare consumer that only decodes (stream-roles.ts,
+// one process each; both sides must handle exactly the same records). Then end to end, the
+// produce → row-visible latency of single requests, and the CPU of each stage alone
+// (stream-stages.ts). Own topics and database; the database is dropped at the end.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
-import { AvroCodec, fromAvroGatewayRequest } from '../services/avro/index.js';
-import { DEFAULT_DETECTOR_SETTINGS, Detector } from '../services/detector/index.js';
+import { AvroCodec } from '../services/avro/index.js';
+import { Detector } from '../services/detector/index.js';
 import { createMetrics, silentLogger } from '../services/observability/index.js';
 import { migrateClickHouse, openClickHouseStore } from '../services/store/clickhouse/index.js';
 import { StreamProducer } from '../services/kafka/index.js';
-import { shipInputs } from '../services/shipper/index.js';
-import { createKafkaClient, ensureTopics, parseBrokers, topicNames, type TopicNames } from '../services/kafka/index.js';
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
+import { createKafkaClient, ensureTopics, fetchHighWatermarks, parseBrokers, topicNames } from '../services/kafka/index.js';
+import { runRole, type RoleResult } from './stream-roles.js';
+import type { StageCpu } from './stream-stages.js';
 import type { DisclosureStore, StoredDisclosure } from '../services/store/index.js';
 import { main as cliMain } from '../services/cli/main.js';
 import { PassThrough } from 'node:stream';
@@ -30,25 +31,36 @@ export interface StreamBenchResult {
   e2eRecordsPerSec: number;
   /** ship alone: file → Avro → Kafka, acknowledged. */
   shipRecordsPerSec: number;
+  /** bare kafkajs producer: the same messages, already encoded, with the shipper's batching and compression. */
+  bareProducerRecordsPerSec: number;
+  /** shipRecordsPerSec / bareProducerRecordsPerSec (goal ≥ 0.8), of the median round. */
+  shipRatio: number;
+  /** The ratio of each round, ship / bare producer and detect / bare consumer (the figures above are of the median round). */
+  shipRatios: number[];
+  detectRatios: number[];
   /** detector alone on a filled topic (a backfill): consume → detect → ClickHouse → commit. */
   detectRecordsPerSec: number;
   /** bare kafkajs consumer on the same topic: consume → decode → discard. */
   bareConsumerRecordsPerSec: number;
   /** e2eRecordsPerSec / bareConsumerRecordsPerSec. */
   ratio: number;
-  /** detectRecordsPerSec / bareConsumerRecordsPerSec: the detector loop's cost against reading alone. */
+  /** detectRecordsPerSec / bareConsumerRecordsPerSec: the detector loop's cost against reading alone (goal ≥ 0.8). */
   detectRatio: number;
+  /** The detector again over the same topic in the same process: session numbers parsed and subscribers protected before. */
+  detectWarmRecordsPerSec: number;
+  detectWarmRatio: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencySamples: number;
-  /** Where the detector's time went in the detect-alone run: batches, and wall seconds inside store.write. */
+  /** Batches the detector took alone, and wall seconds inside store writes. */
   detectBatches: number;
+  detectInsertSeconds: number;
   /** Batches the detector took in the end-to-end run (fewer, larger batches: fewer inserts). */
   e2eBatches: number;
-  detectInsertSeconds: number;
-  /** CPU of the end-to-end run per request, microseconds: the shipper process, and the detector's (this process). */
-  e2eShipCpuUsPerRequest: number;
-  e2eDetectCpuUsPerRequest: number;
+  /** CPU microseconds per request of each process, measured in it over its timed part. */
+  cpuUsPerRequest: { ship: number; bareProducer: number; detect: number; detectWarm: number; bareConsumer: number; e2eShip: number; e2eDetect: number };
+  /** CPU microseconds per request by stage, each stage run alone (stream-stages.ts). */
+  stages: StageCpu;
   /** Start-up of the shipper's process (fork, imports, producer connected); not in the end-to-end time. */
   shipStartupMs: number;
 }
@@ -123,38 +135,6 @@ function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visi
   };
 }
 
-/**
- * `leakscope ship` in a child process (same Node flags and loaders as this one). `onReady` runs
- * when the child has its producer connected and starts reading the file: the process start-up
- * is not shipping (ship alone, below, reuses a connected producer too). Resolves with the CPU
- * microseconds the child spent shipping.
- */
-async function shipInChild(file: string, brokers: readonly string[], topics: TopicNames, onReady: () => void): Promise<number> {
-  const child = fork(fileURLToPath(import.meta.url), ['--ship-child', file, brokers.join(','), JSON.stringify(topics)], { stdio: 'inherit' });
-  let cpuUs = NaN;
-  child.on('message', (m: { ready?: boolean; cpuUs?: number }) => {
-    if (m.ready) onReady();
-    if (m.cpuUs !== undefined) cpuUs = m.cpuUs;
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the shipper child exited ${code}`);
-  return cpuUs;
-}
-
-async function shipChild(file: string, brokers: string, topicsJson: string): Promise<void> {
-  const log = silentLogger();
-  const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'leakscope-bench-ship', logger: log });
-  const producer = new StreamProducer(kafka, new AvroCodec());
-  await producer.connect();
-  const metrics = createMetrics({ processMetrics: false });
-  const cpu0 = process.cpuUsage();
-  process.send?.({ ready: true });
-  await shipInputs([file], { producer, topics: JSON.parse(topicsJson) as TopicNames, format: 'ndjson', metrics, logger: log });
-  const cpu = process.cpuUsage(cpu0);
-  await new Promise<void>((resolve) => process.send!({ cpuUs: cpu.user + cpu.system }, () => resolve()));
-  await producer.disconnect();
-}
-
 /** The group join finishes after start() returns; timing starts once partitions are assigned. */
 async function waitAssigned(d: Detector): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -164,7 +144,34 @@ async function waitAssigned(d: Detector): Promise<void> {
   }
 }
 
-export async function benchStream(options: { requests?: number; latencySamples?: number } = {}): Promise<StreamBenchResult> {
+/** Records in a topic: the sum of its partitions' high watermarks (the topics are new, nothing deleted). */
+async function recordsIn(kafka: ReturnType<typeof createKafkaClient>, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let sum = 0n;
+    for (const end of (await fetchHighWatermarks(admin, topic)).values()) sum += end;
+    return Number(sum);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Runs `a` and `b` one after the other, `a` first in even rounds and `b` first in odd ones. */
+async function inTurn<A, B>(round: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const x = await a();
+    return [x, await b()];
+  }
+  const y = await b();
+  return [await a(), y];
+}
+
+function same(what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${what}: ${got} records, expected ${want}: the two sides did not answer the same question`);
+}
+
+export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number } = {}): Promise<StreamBenchResult> {
   const n = options.requests ?? 400_000;
   const brokers = parseBrokers(process.env.KAFKA_BROKERS, 'KAFKA_BROKERS');
   const base = process.env.CLICKHOUSE_URL;
@@ -184,28 +191,61 @@ export async function benchStream(options: { requests?: number; latencySamples?:
   const codec = new AvroCodec();
   try {
     await migrateClickHouse(clickhouseUrl);
-    await cli(['registry', 'publish', REGISTRY], env);
-    await cli(['registry', 'publish', REGISTRY], { ...env, LEAKSCOPE_TOPIC_PREFIX: `${run}.b.` });
-    const topicsA = topicNames(`${run}.`);
-    const topicsB = topicNames(`${run}.b.`);
+    // A: end to end and latency; B: ship alone, then the bare consumer and the detector alone; P: the bare producer.
+    // A: end to end and latency; B: ship's first round, then every bare-consumer and detector round.
+    const prefixes = { a: `${run}.`, b: `${run}.b.` };
+    for (const prefix of Object.values(prefixes)) await cli(['registry', 'publish', REGISTRY], { ...env, LEAKSCOPE_TOPIC_PREFIX: prefix });
+    const topicsA = topicNames(prefixes.a);
+    const topicsB = topicNames(prefixes.b);
+    const rounds = Math.max(1, options.rounds ?? 3);
+    const shipTopics = Array.from({ length: rounds }, (_, i) => (i === 0 ? topicsB : topicNames(`${run}.s${i}.`)));
+    const bareTopics = Array.from({ length: rounds }, (_, i) => topicNames(`${run}.p${i}.`));
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, topicsA);
-    await ensureTopics(admin, topicsB);
+    for (const topics of [topicsA, ...shipTopics, ...bareTopics]) await ensureTopics(admin, topics);
     await admin.disconnect();
     const fileA = join(dir, 'a.ndjson');
     const fileB = join(dir, 'b.ndjson');
     writeLog(fileA, n, 'a');
     writeLog(fileB, n, 'b');
+    const role = { brokers, requests: n };
 
-    const producer = new StreamProducer(kafka, codec);
-    await producer.connect();
-    const metrics = createMetrics({ processMetrics: false });
-    const ship = (file: string, topics = topicsA) => shipInputs([file], { producer, topics, format: 'ndjson', metrics, logger: log });
+    // 1. Producing, in rounds (the order alternating): the bare kafkajs producer and ship, on the same file, each into new topics.
+    const producing: Array<{ ship: RoleResult; bare: RoleResult }> = [];
+    for (let i = 0; i < rounds; i++) {
+      const runShip = () => runRole('ship', { ...role, topics: shipTopics[i]!, file: fileB });
+      const runBare = () => runRole('bare-producer', { ...role, topics: bareTopics[i]!, file: fileB });
+      const [ship, bare] = await inTurn(i, runShip, runBare);
+      same('ship', ship.records, n);
+      same('bare producer', bare.records, n);
+      same(`topic ${shipTopics[i]!.requests} after ship`, await recordsIn(kafka, shipTopics[i]!.requests), n);
+      same(`topic ${bareTopics[i]!.requests} after the bare producer`, await recordsIn(kafka, bareTopics[i]!.requests), n);
+      producing.push({ ship, bare });
+    }
 
-    // 1. End to end: the detector waits on the empty topic, then the file is shipped.
-    let disclosures = 0;
+    // 2. Consuming what ship produced, in rounds likewise: the bare consumer and the detector alone (a backfill), each in a new group.
+    const consuming: Array<{ detect: RoleResult; bare: RoleResult }> = [];
+    for (let i = 0; i < rounds; i++) {
+      const runBare = () => runRole('bare-consumer', { ...role, topics: topicsB, groupId: `bench-bare-${i}` });
+      const runDetect = () => runRole('detect', { ...role, topics: topicsB, groupId: `bench-detect-${i}`, clickhouseUrl, hashKeyHex: HASH_KEY, encKeyHex: ENC_KEY });
+      const [bare, detect] = await inTurn(i, runBare, runDetect);
+      same('bare consumer', bare.records, n);
+      same('detector', detect.records, n);
+      same('detector, second pass', detect.again!.records, n);
+      consuming.push({ detect, bare });
+    }
+    // The round whose ratio is the median stands for the run; every round's ratio is listed.
+    const rateOf = (r: { seconds: number }) => n / r.seconds;
+    const median = <T>(xs: T[], ratio: (x: T) => number): T => [...xs].sort((x, y) => ratio(x) - ratio(y))[Math.floor(xs.length / 2)]!;
+    const shipRatios = producing.map((p) => rateOf(p.ship) / rateOf(p.bare));
+    const detectRatios = consuming.map((c) => rateOf(c.detect) / rateOf(c.bare));
+    const { ship, bare: bareProducer } = median(producing, (p) => rateOf(p.ship) / rateOf(p.bare));
+    const { detect: detectAlone, bare: bareConsumer } = median(consuming, (c) => rateOf(c.detect) / rateOf(c.bare));
+    const warm = detectAlone.again!;
+
+    // 3. End to end: the detector (here) waits on the empty topic, then the file is shipped (a child, as in production).
     let storeA = await openClickHouseStore(clickhouseUrl);
+    const metrics = createMetrics({ processMetrics: false });
     const marks: Record<string, number> = {};
     const mark = (k: string) => { marks[k] ??= Number(process.hrtime.bigint() - t0) / 1e6; };
     const storeE = watchedStore(storeA, { before: () => mark('firstWrite') });
@@ -215,8 +255,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     const forked = process.hrtime.bigint();
     let t0 = 0n;
     let detectCpu0 = process.cpuUsage();
-    // The shipper runs in its own process, as in production: sharing the detector's event loop would measure neither.
-    const shipCpuUs = await shipInChild(fileA, brokers, topicsA, () => {
+    const e2eShip = await runRole('ship', { ...role, topics: topicsA, file: fileA }, () => {
       t0 = process.hrtime.bigint();
       detectCpu0 = process.cpuUsage();
     });
@@ -226,58 +265,11 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     const e2eSec = Number(process.hrtime.bigint() - t0) / 1e9;
     const detectCpu = process.cpuUsage(detectCpu0);
     if (process.env.LEAKSCOPE_BENCH_DEBUG) process.stderr.write(`${JSON.stringify(marks)}\n`);
-    disclosures = detA.totals.disclosures;
+    const disclosures = detA.totals.disclosures;
     const e2eBatches = detA.totals.batches;
     await detA.stop();
 
-    // 2. Ship alone, into a second set of topics.
-    const s0 = process.hrtime.bigint();
-    await ship(fileB, topicsB);
-    const shipSec = Number(process.hrtime.bigint() - s0) / 1e9;
-    await producer.disconnect();
-
-    // 3. Bare consumer on the filled topic: decode and discard.
-    // The detector's fetch settings and concurrency, so only the work per batch differs.
-    const d = DEFAULT_DETECTOR_SETTINGS;
-    const bare = kafka.consumer({
-      groupId: 'bench-bare', maxBytes: d.maxBytes, maxBytesPerPartition: d.maxBytesPerPartition, minBytes: d.minBytes, maxWaitTimeInMs: d.maxWaitTimeMs,
-      sessionTimeout: 10_000, heartbeatInterval: 1000,
-    });
-    await bare.connect();
-    await bare.subscribe({ topics: [topicsB.requests], fromBeginning: true });
-    let seen = 0;
-    let b0 = 0n;
-    // Timed from the group join (partitions assigned), as the detector below: the first fetch counts.
-    bare.on(bare.events.GROUP_JOIN, () => { b0 = process.hrtime.bigint(); });
-    await bare.run({
-      partitionsConsumedConcurrently: d.partitionsConsumedConcurrently,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          if (m.value) fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', m.value));
-        }
-        seen += batch.messages.length;
-      },
-    });
-    while (seen < n) await new Promise((r) => setTimeout(r, 5));
-    const bareSec = Number(process.hrtime.bigint() - b0) / 1e9;
-    await bare.disconnect();
-
-    // 4. Detector alone on the same filled topic (a backfill), timed from its group join likewise.
-    const storeB = await openClickHouseStore(clickhouseUrl);
-    let d0 = 0n;
-    const wrapped = storeB;
-    const metricsB = createMetrics({ processMetrics: false });
-    const detB = new Detector({ brokers, topics: topicsB, store: wrapped, keys, logger: log, metrics: metricsB, settings: { groupId: 'bench-detect' } });
-    await detB.start();
-    await waitAssigned(detB);
-    d0 = process.hrtime.bigint();
-    while (detB.totals.records < n) await new Promise((r) => setTimeout(r, 5));
-    const detectSec = Number(process.hrtime.bigint() - d0) / 1e9;
-    await detB.stop();
-    const insertSum = (await metricsB.insertSeconds.get()).values.filter((v) => v.metricName === 'leakscope_insert_seconds_sum').reduce((a, v) => a + v.value, 0);
-    const detectBatches = detB.totals.batches;
-
-    // 5. Latency: one disclosing request at a time through a running detector.
+    // 4. Latency: one disclosing request at a time through a running detector.
     const samples = options.latencySamples ?? 200;
     const sent = new Map<string, number>();
     const latencies: number[] = [];
@@ -315,26 +307,37 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     await detL.stop();
     latencies.sort((a, b) => a - b);
 
+    // 5. Each stage alone, over file B's records.
+    const { stages } = await runRole('stages', { ...role, topics: topicsB, file: fileB, registryFile: REGISTRY, clickhouseUrl, hashKeyHex: HASH_KEY, encKeyHex: ENC_KEY });
+
+    const perRequest = (cpuUs: number) => Number((cpuUs / n).toFixed(1));
     const e2e = n / e2eSec;
-    const bareRate = n / bareSec;
-    const detectRate = n / detectSec;
     return {
       requests: n,
       disclosures,
       e2eRecordsPerSec: Math.round(e2e),
-      shipRecordsPerSec: Math.round(n / shipSec),
-      detectRecordsPerSec: Math.round(detectRate),
-      bareConsumerRecordsPerSec: Math.round(bareRate),
-      ratio: Number((e2e / bareRate).toFixed(3)),
-      detectRatio: Number((detectRate / bareRate).toFixed(3)),
+      shipRecordsPerSec: Math.round(rateOf(ship)),
+      bareProducerRecordsPerSec: Math.round(rateOf(bareProducer)),
+      shipRatio: Number((rateOf(ship) / rateOf(bareProducer)).toFixed(3)),
+      shipRatios: shipRatios.map((r) => Number(r.toFixed(3))),
+      detectRatios: detectRatios.map((r) => Number(r.toFixed(3))),
+      detectRecordsPerSec: Math.round(rateOf(detectAlone)),
+      bareConsumerRecordsPerSec: Math.round(rateOf(bareConsumer)),
+      ratio: Number((e2e / rateOf(bareConsumer)).toFixed(3)),
+      detectRatio: Number((rateOf(detectAlone) / rateOf(bareConsumer)).toFixed(3)),
+      detectWarmRecordsPerSec: Math.round(rateOf(warm)),
+      detectWarmRatio: Number((rateOf(warm) / rateOf(bareConsumer)).toFixed(3)),
       latencyP50Ms: Number(percentile(latencies, 50).toFixed(1)),
       latencyP99Ms: Number(percentile(latencies, 99).toFixed(1)),
       latencySamples: latencies.length,
-      detectBatches,
+      detectBatches: detectAlone.batches ?? 0,
+      detectInsertSeconds: Number((detectAlone.insertSeconds ?? 0).toFixed(2)),
       e2eBatches,
-      detectInsertSeconds: Number(insertSum.toFixed(2)),
-      e2eShipCpuUsPerRequest: Number((shipCpuUs / n).toFixed(1)),
-      e2eDetectCpuUsPerRequest: Number(((detectCpu.user + detectCpu.system) / n).toFixed(1)),
+      cpuUsPerRequest: {
+        ship: perRequest(ship.cpuUs), bareProducer: perRequest(bareProducer.cpuUs), detect: perRequest(detectAlone.cpuUs), detectWarm: perRequest(warm.cpuUs), bareConsumer: perRequest(bareConsumer.cpuUs),
+        e2eShip: perRequest(e2eShip.cpuUs), e2eDetect: perRequest(detectCpu.user + detectCpu.system),
+      },
+      stages: stages!,
       shipStartupMs: Math.round(shipStartupMs),
     };
   } finally {
@@ -345,12 +348,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
   }
 }
 
-if (process.argv[2] === '--ship-child') {
-  shipChild(process.argv[3]!, process.argv[4]!, process.argv[5]!).then(
-    () => process.exit(0),
-    (err) => { process.stderr.write(`${(err as Error).stack ?? err}\n`); process.exit(1); },
-  );
-} else if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const requests = process.argv[2] ? Number(process.argv[2]) : undefined;
   benchStream(requests ? { requests } : {}).then(
     (r) => { process.stdout.write(`${JSON.stringify(r, null, 2)}\n`); process.exit(0); },

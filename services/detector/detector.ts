@@ -24,6 +24,7 @@ import { componentLogger, redactNumbers, type Logger, type StreamMetrics } from 
 import { AlertTracker } from './alerts.js';
 import { detectorSettings, type DetectorSettings } from './config.js';
 import { judgeBatch, type JudgedBatch } from './judge-batch.js';
+import { JudgeThread, defaultJudgeWorker } from './judge-thread.js';
 
 export interface DetectorOptions {
   brokers: readonly string[];
@@ -39,6 +40,8 @@ export interface DetectorOptions {
   afterWriteForTest?: (info: { partition: number; lastOffset: string; written: number }) => void;
   /** Clock for alert times; default Date.now. */
   now?: () => number;
+  /** Script of the judging thread (judge-thread.ts); null judges in this thread. Default: the compiled one, when it exists. */
+  judgeWorker?: URL | null;
 }
 
 export interface DetectorTotals {
@@ -64,6 +67,7 @@ export class Detector {
   private readonly registryState: RegistryState;
   private readonly protector: Protector;
   private readonly alerts: AlertTracker;
+  private readonly judgeThread: JudgeThread | null;
   private readonly producer: StreamProducer;
   private readonly admin: Admin;
   private readonly consumer: Consumer;
@@ -94,6 +98,9 @@ export class Detector {
     this.protector = new Protector(options.keys);
     this.alerts = new AlertTracker({ spreadSites: this.settings.spreadSites, spreadWindowMs: this.settings.spreadWindowMs, spreadQuietMs: this.settings.spreadQuietMs, spreadListLimit: 50 });
     this.producer = new StreamProducer(this.kafka, this.codec);
+    const judgeWorker = options.judgeWorker === undefined ? defaultJudgeWorker() : options.judgeWorker;
+    this.judgeThread = judgeWorker === null ? null
+      : new JudgeThread(judgeWorker, options.keys, (err) => this.log.warn({ err: err.message }, 'judging thread failed; batches are judged in the detector thread'));
     this.admin = this.kafka.admin();
     const s = this.settings;
     this.consumer = this.kafka.consumer({
@@ -233,6 +240,7 @@ export class Detector {
         within('registry reader', async () => { await this.follower?.stop(); }),
         within('producer', () => this.producer.disconnect()),
         within('admin', () => this.admin.disconnect()),
+        within('judging thread', async () => { await this.judgeThread?.close(); }),
       ]);
       this.log.info({ records: this.totals.records, batches: this.totals.batches }, 'detector stopped');
       this.finish({ kind: 'stopped' });
@@ -352,6 +360,7 @@ export class Detector {
         active: this.registryState.current!,
         alerts: this.alerts,
         now: this.options.now ?? Date.now,
+        thread: this.judgeThread,
       }, { source: `${batch.topic}/${batch.partition}`, stillWanted: () => this.owns(payload) });
       if (judged !== null && !this.owns(payload)) {
         judged.alerts.abandon();

@@ -1,14 +1,16 @@
 // Judging one batch of gateway-requests records, with no Kafka in it: decode (Avro
-// single-object encoding) → detect() against one registry snapshot → protect the subscriber →
-// which alerts the violations raise. Records in, plain results out; the detector's Kafka loop
-// (detector.ts) fetches the records, writes the results and commits.
+// single-object encoding) → detect() against one registry snapshot → protect the subscriber
+// (here or in a judging thread, judge-thread.ts) → which alerts the violations raise. Records
+// in, plain results out; the detector's Kafka loop (detector.ts) fetches the records, writes
+// the results and commits.
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import { detect } from '../core/detect/index.js';
-import type { Disclosure, Verdict } from '../core/types.js';
+import type { Disclosure, RegistrySnapshot, Verdict } from '../core/types.js';
 import { fromAvroGatewayRequest, type AvroCodec } from '../avro/index.js';
 import type { Protector, StoredDisclosure } from '../store/index.js';
 import type { ActiveRegistry } from './registry-state/index.js';
 import type { AlertTracker, PendingAlerts } from './alerts.js';
+import type { JudgeThread } from './judge-thread.js';
 
 /** One record of a batch, as the broker handed it over. */
 export interface BatchRecord {
@@ -46,6 +48,8 @@ export interface JudgeContext {
   alerts: AlertTracker;
   /** Time stamped on alerts (detected_at). */
   now: () => number;
+  /** Judges in a thread of its own when given and usable. */
+  thread?: JudgeThread | null;
 }
 
 export interface JudgeOptions {
@@ -62,34 +66,44 @@ export const YIELD_EVERY = 4096;
 
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** What judging a batch's values gives, before the records are named and alerts decided. */
+export interface JudgedValues {
+  stored: StoredDisclosure[];
+  violations: Disclosure[];
+  /** Records that could not be judged: their index in the batch and why. */
+  rejected: Array<{ index: number; reason: string }>;
+  verdicts: Partial<Record<Verdict, number>>;
+}
+
 /**
- * Judges every record of a batch. A record that does not decode or cannot be judged is
- * rejected with its reason (never thrown). Yields to I/O every `yieldEvery` records: a fetch
- * can hand over 100 000 records per partition, and judging them in one go would hold the event
- * loop for a second, and with it the answers of the inserts in flight. Null when
- * `stillWanted` said no at a yield.
+ * Decode → detect → protect for each value, in this thread: what judgeBatch does here and a
+ * judging thread (judge-thread.ts) does there. Never throws for a record: one that does not
+ * decode or cannot be judged is listed with its reason. Null when `stillWanted` said no at a yield.
  */
-export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeContext, options: JudgeOptions): Promise<JudgedBatch | null> {
-  const { active, codec, protector } = ctx;
-  const snapshot = active.snapshot;
+export async function judgeValues(
+  values: ReadonlyArray<Buffer | null>,
+  ctx: { codec: AvroCodec; protector: Protector; snapshot: RegistrySnapshot },
+  options: { yieldEvery?: number; stillWanted?: () => boolean } = {},
+): Promise<JudgedValues | null> {
+  const { codec, protector, snapshot } = ctx;
   const yieldEvery = options.yieldEvery ?? YIELD_EVERY;
   const stored: StoredDisclosure[] = [];
   const violations: Disclosure[] = [];
-  const rejected: RejectedRecord[] = [];
+  const rejected: JudgedValues['rejected'] = [];
   const verdicts: Partial<Record<Verdict, number>> = {};
-  for (let i = 0; i < records.length; i++) {
+  for (let i = 0; i < values.length; i++) {
     if (i > 0 && i % yieldEvery === 0) {
       await yieldToIo();
       if (options.stillWanted && !options.stillWanted()) return null;
     }
-    const m = records[i]!;
+    const value = values[i] ?? null;
     let disclosure: Disclosure | null;
     try {
-      if (m.value === null) throw new LeakscopeError('SCHEMA_UNKNOWN', 'empty message (no value)');
-      disclosure = detect(fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', m.value)), snapshot);
+      if (value === null) throw new LeakscopeError('SCHEMA_UNKNOWN', 'empty message (no value)');
+      disclosure = detect(fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', value)), snapshot);
     } catch (err) {
       const reason = isLeakscopeError(err) ? err.message : `cannot judge the request: ${(err as Error)?.message ?? String(err)}`;
-      rejected.push({ offset: m.offset, key: m.key, value: m.value, reason, source: `${options.source}@${m.offset}` });
+      rejected.push({ index: i, reason });
       continue;
     }
     if (disclosure === null) continue;
@@ -97,6 +111,32 @@ export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeCont
     if (disclosure.verdict !== 'authorized') violations.push(disclosure);
     stored.push(protector.toStored(disclosure));
   }
+  return { stored, violations, rejected, verdicts };
+}
+
+/**
+ * Judges every record of a batch: in the judging thread when the context has one (this
+ * thread stays free for fetches and inserts meanwhile), else here. A record that does not
+ * decode or cannot be judged is rejected with its reason (never thrown). Judging here yields
+ * to I/O every `yieldEvery` records: a fetch can hand over 100 000 records per partition, and
+ * judging them in one go would hold the event loop for a second, and with it the answers of
+ * the inserts in flight. Null when `stillWanted` said no.
+ */
+export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeContext, options: JudgeOptions): Promise<JudgedBatch | null> {
+  const { active } = ctx;
+  const values = records.map((m) => m.value);
+  let judged: JudgedValues | null = null;
+  if (ctx.thread?.usable) {
+    judged = await ctx.thread.judge(values, active).catch(() => null); // the thread failed: judged here below
+    if (judged !== null && options.stillWanted && !options.stillWanted()) return null;
+  }
+  judged ??= await judgeValues(values, { codec: ctx.codec, protector: ctx.protector, snapshot: active.snapshot }, options);
+  if (judged === null) return null;
+  const { stored, violations, verdicts } = judged;
+  const rejected: RejectedRecord[] = judged.rejected.map(({ index, reason }) => {
+    const m = records[index]!;
+    return { offset: m.offset, key: m.key, value: m.value, reason, source: `${options.source}@${m.offset}` };
+  });
   // All disclosures: authorised ones move the incident's request-time watermark on (alerts.ts).
   const alerts = ctx.alerts.consider(stored, ctx.now());
   return { active, stored, violations, rejected, verdicts, alerts };

@@ -3,15 +3,26 @@
 // alerts. Every send waits for acks from all in-sync replicas and is gzip-compressed; a
 // resolved send means the records are durable in Kafka.
 import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, Message, Producer } from 'kafkajs';
+import type { Kafka as KafkaClient, Message, Producer, ProducerConfig } from 'kafkajs';
 import type { GatewayRequest, RejectRecord } from '../core/types.js';
-import { toAvroGatewayRequest, type AvroCodec, type AvroLeakAlert, type AvroPartnerRecord } from '../avro/index.js';
+import { toAvroGatewayRequest, type AvroCodec, type AvroGatewayRequest, type AvroLeakAlert, type AvroPartnerRecord } from '../avro/index.js';
 import { LeakscopeError } from '../core/errors.js';
 import { brokerError } from './client.js';
 import { BROKER_RETRY, withBrokerRetries, type RetryPolicy } from './retry.js';
 import { keyPartitioner } from './partitioner.js';
 
 const { CompressionTypes } = kafkajs;
+
+/** Default of ProducerOptions.maxMessagesPerRequest. */
+export const MAX_MESSAGES_PER_REQUEST = 2048;
+/** Acknowledged by every in-sync replica. */
+export const ACKS_ALL = -1;
+
+/** The kafkajs producer settings of every StreamProducer (the bench's bare producer uses them too). */
+export function kafkajsProducerConfig(idempotent: boolean): ProducerConfig {
+  // An idempotent producer keeps order and de-duplicates its retries only with at most 5 requests in flight.
+  return { idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false, createPartitioner: keyPartitioner };
+}
 
 /** Header names of a dead-letter record. */
 export const DLQ_HEADERS = Object.freeze({ reason: 'reason', source: 'source', line: 'line' });
@@ -58,14 +69,12 @@ export class StreamProducer {
   constructor(private readonly kafka: KafkaClient, private readonly codec: AvroCodec, private readonly options: ProducerOptions = {}) {
     this.producer = this.create();
     this.compression = options.compress === false ? CompressionTypes.None : CompressionTypes.GZIP;
-    this.maxMessagesPerRequest = options.maxMessagesPerRequest ?? 2048;
+    this.maxMessagesPerRequest = options.maxMessagesPerRequest ?? MAX_MESSAGES_PER_REQUEST;
     this.retry = options.retry ?? BROKER_RETRY;
   }
 
   private create(): Producer {
-    const idempotent = this.options.idempotent ?? true;
-    // An idempotent producer keeps order and de-duplicates its retries only with at most 5 requests in flight.
-    return this.kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 5 : 10, allowAutoTopicCreation: false, createPartitioner: keyPartitioner });
+    return this.kafka.producer(kafkajsProducerConfig(this.options.idempotent ?? true));
   }
 
   async connect(options: SendOptions = {}): Promise<void> {
@@ -106,7 +115,7 @@ export class StreamProducer {
     if (this.renewing) await this.renewing;
     const generation = this.generation;
     try {
-      await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
+      await this.producer.sendBatch({ topicMessages, acks: ACKS_ALL, compression: this.compression });
     } catch (err) {
       const error = brokerError(doing, err);
       if (this.closed) throw new LeakscopeError('BROKER_FAILED', `Kafka: ${doing}: the producer is closed`, { cause: err });
@@ -138,12 +147,8 @@ export class StreamProducer {
 
   /** Avro single-object messages of requests, keyed by the session's MSISDN, else the gateway id. */
   requestMessages(requests: readonly GatewayRequest[]): Message[] {
-    const out: Message[] = new Array(requests.length);
-    for (let i = 0; i < requests.length; i++) {
-      const r = requests[i] as GatewayRequest;
-      out[i] = { key: r.msisdn ?? r.gatewayId ?? null, value: this.codec.encode('GatewayRequest', toAvroGatewayRequest(r)) };
-    }
-    return out;
+    const { keys, bytes, ends } = encodeRequests(this.codec, requests);
+    return encodedMessages(keys, bytes, ends);
   }
 
   partnerMessage(key: string, record: AvroPartnerRecord | null): Message {
@@ -153,6 +158,36 @@ export class StreamProducer {
   alertMessage(alert: AvroLeakAlert): Message {
     return { key: alert.site ?? alert.id, value: this.codec.encode('LeakAlert', alert) };
   }
+}
+
+/** A batch of requests encoded in one buffer (AvroCodec.encodeAll) with their message keys: what a shipper thread hands over. */
+export interface EncodedRequests {
+  keys: Array<string | null>;
+  bytes: Buffer;
+  ends: Uint32Array;
+}
+
+export function encodeRequests(codec: AvroCodec, requests: readonly GatewayRequest[]): EncodedRequests {
+  const keys: Array<string | null> = new Array(requests.length);
+  const avro: AvroGatewayRequest[] = new Array(requests.length);
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i] as GatewayRequest;
+    keys[i] = r.msisdn ?? r.gatewayId ?? null;
+    avro[i] = toAvroGatewayRequest(r);
+  }
+  return { keys, ...codec.encodeAll('GatewayRequest', avro) };
+}
+
+/** Messages over an encoded batch: each value a view of `bytes`, nothing copied. */
+export function encodedMessages(keys: ReadonlyArray<string | null>, bytes: Buffer, ends: Uint32Array): Message[] {
+  const out: Message[] = new Array(keys.length);
+  let start = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const end = ends[i] as number;
+    out[i] = { key: keys[i] ?? null, value: bytes.subarray(start, end) };
+    start = end;
+  }
+  return out;
 }
 
 /** Topic batches cut into produce calls of at most `max` messages, in order; empty batches dropped. */

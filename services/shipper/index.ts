@@ -1,6 +1,6 @@
 // The log shipper (`leakscope ship`): log files to gateway-requests, and its directory
 // follower with checkpoints saved only after Kafka acknowledged.
-export { expandInputs, produceBatch, shipInputs } from './ship.js';
+export { SHIP_BATCH_LINES, SHIP_MAX_IN_FLIGHT, expandInputs, produceBatch, shipInputs } from './ship.js';
 export type { ShipOptions, ShipSummary } from './ship.js';
 export { followDirectory, tailDirectory } from './follow.js';
 export type { FollowOptions, FollowTotals, TailOptions } from './follow.js';

@@ -252,6 +252,16 @@ describe('AvroCodec', () => {
     expect(codec.decodeAs('GatewayRequest', codec.encode('GatewayRequest', big)).query).toBe(big.query);
   });
 
+  it('encodes a batch into one buffer whose slices are the messages encode() gives, past its scratch buffer too', () => {
+    const values = Array.from({ length: 300 }, (_, i) => ({ ...SAMPLES.GatewayRequest, request_key: `gw:${i}`, query: 'q='.padEnd(i === 7 ? 150_000 : i * 3, 'x') }));
+    const { bytes, ends } = codec.encodeAll('GatewayRequest', values);
+    expect(ends.length).toBe(values.length);
+    expect(bytes.length).toBeGreaterThan(64 * 1024);
+    expect(bytes.buffer.byteLength).toBe(bytes.length); // its own memory, transferable
+    values.forEach((v, i) => expect(bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i])).toEqual(codec.encode('GatewayRequest', v)));
+    expect(() => codec.encodeAll('GatewayRequest', [values[0]!, { ...values[1]!, host: null as unknown as string }])).toThrow(/invalid at host/);
+  });
+
   it('refuses at start-up a history schema the current schema cannot read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'leakscope-avro-'));
     try {

@@ -1,12 +1,16 @@
 // Judging a batch without Kafka: Avro records in, stored disclosures, violations, rejects,
 // verdict counts and alert decisions out.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, toAvroGatewayRequest, toAvroPartnerRecords, type AvroPartnerRecord } from '../../../services/avro/index.js';
 import { parseNdjsonLine } from '../../../services/core/parse/index.js';
 import { parseRegistry } from '../../../services/core/registry/index.js';
 import { AlertTracker, judgeBatch, type BatchRecord, type JudgeContext } from '../../../services/detector/index.js';
 import { REGISTRY_SETTINGS_KEY, RegistryState, type ActiveRegistry } from '../../../services/detector/registry-state/index.js';
-import { Protector } from '../../../services/store/index.js';
+import { JudgeThread } from '../../../services/detector/judge-thread.js';
+import { Protector, type StoredDisclosure } from '../../../services/store/index.js';
+import { decryptNumber } from '../../../services/core/privacy/index.js';
 
 const codec = new AvroCodec();
 const keys = { hashKey: Buffer.alloc(32, 7), encKey: Buffer.alloc(32, 9) };
@@ -116,5 +120,64 @@ describe('judgeBatch', () => {
     const b = (await judgeBatch(records, context(), { source: 't/0' }))!;
     expect(b.stored.map((d) => d.id)).toEqual(a.stored.map((d) => d.id));
     expect(b.verdicts).toEqual(a.verdicts);
+  });
+});
+
+// The judging thread runs compiled JS: this runs after `npm run build` (npm test does).
+const JUDGE_WORKER = new URL('../../../dist/detector/judge-worker.js', import.meta.url);
+
+/** Stored disclosures with the ciphertext (random IV) replaced by the number it decrypts to. */
+const decrypted = (stored: readonly StoredDisclosure[]) =>
+  stored.map((d) => ({ ...d, subscriberEnc: d.subscriberEnc === null ? null : decryptNumber(keys.encKey, d.subscriberEnc) }));
+
+describe('judgeBatch in the judging thread', () => {
+  function thread(): JudgeThread {
+    if (!existsSync(fileURLToPath(JUDGE_WORKER))) throw new Error(`${fileURLToPath(JUDGE_WORKER)} is missing: run \`npm run build\` first (npm test does)`);
+    return new JudgeThread(JUDGE_WORKER, keys);
+  }
+
+  const mixed = (): BatchRecord[] => [
+    ...Array.from({ length: 300 }, (_, i) => record(line(i % 60, i % 4 === 0 ? 'www.ageverify.example' : `site${i % 9}.example.com`,
+      i % 3 === 0 ? { 'X-MSISDN': `4477009${String(i % 50).padStart(5, '0')}` } : { Referer: `http://x.example/?m=07700900${String(i % 70).padStart(3, '0')}` },
+      `4477009${String(i % 50).padStart(5, '0')}`))),
+    { offset: String(offset++), key: null, value: null },
+    { offset: String(offset++), key: Buffer.from('k'), value: Buffer.from('not avro at all') },
+  ];
+
+  it('gives exactly what judging in this thread gives, rejects included, and follows a new registry version', async () => {
+    const t = thread();
+    try {
+      const records = mixed();
+      const here = (await judgeBatch(records, context(), { source: 't/0' }))!;
+      const there = (await judgeBatch(records, context({ thread: t }), { source: 't/0' }))!;
+      expect(t.usable).toBe(true);
+      expect(decrypted(there.stored)).toEqual(decrypted(here.stored));
+      expect(there.violations).toEqual(here.violations);
+      expect(there.rejected).toEqual(here.rejected);
+      expect(there.verdicts).toEqual(here.verdicts);
+      expect(there.alerts.alerts).toEqual(here.alerts.alerts);
+      expect(here.stored.length).toBeGreaterThan(100);
+      expect(here.rejected.map((r) => r.offset)).toEqual(records.slice(-2).map((r) => r.offset));
+
+      // ageverify lapsed in the next version: the thread judges with it, not with the snapshot it had.
+      const lapsedAll = activeRegistry(REGISTRY.replace('v1', 'v2').replace('identifiers: [x-msisdn]}', 'identifiers: [x-msisdn], valid_to: "2012-01-01T00:00:00Z"}'));
+      const hereV2 = (await judgeBatch(records, context({ active: lapsedAll }), { source: 't/0' }))!;
+      const thereV2 = (await judgeBatch(records, context({ active: lapsedAll, thread: t }), { source: 't/0' }))!;
+      expect(decrypted(thereV2.stored)).toEqual(decrypted(hereV2.stored));
+      expect(hereV2.verdicts).not.toEqual(here.verdicts);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('judges in this thread, the same, once the thread is gone', async () => {
+    const t = thread();
+    await t.close();
+    expect(t.usable).toBe(false);
+    const records = mixed();
+    const here = (await judgeBatch(records, context(), { source: 't/0' }))!;
+    const fallback = (await judgeBatch(records, context({ thread: t }), { source: 't/0' }))!;
+    expect(decrypted(fallback.stored)).toEqual(decrypted(here.stored));
+    expect(fallback.rejected).toEqual(here.rejected);
   });
 });

@@ -1,0 +1,85 @@
+// CPU per request of each stage of the shipper and the detector, measured here by running each
+// stage alone, in one thread, over the bench's own records: read and parse, Avro encode (the
+// shipper); Avro decode, detect, protect, encode the store's rows, write them (the detector).
+// A stage's CPU is process.cpuUsage() around a loop that does only that stage, so the figures
+// add up to what one thread would spend; Kafka's share (kafkajs producing, fetching) is what
+// the bare producer and consumer spend, measured in their own processes (stream-roles.ts).
+import type { Message } from 'kafkajs';
+import { AvroCodec, fromAvroGatewayRequest } from '../services/avro/index.js';
+import { detect } from '../services/core/detect/index.js';
+import { buildSnapshot } from '../services/core/registry/index.js';
+import type { Disclosure, GatewayRequest } from '../services/core/types.js';
+import { readLogs, readRegistryFile } from '../services/files/index.js';
+import { StreamProducer, createKafkaClient } from '../services/kafka/index.js';
+import { silentLogger } from '../services/observability/index.js';
+import { SHIP_BATCH_LINES } from '../services/shipper/index.js';
+import { openClickHouseStore } from '../services/store/clickhouse/index.js';
+import { disclosureRow } from '../services/store/clickhouse/rows.js';
+import { Protector, type StoredDisclosure } from '../services/store/index.js';
+
+/** Microseconds of CPU per request (of all requests, disclosing or not), by stage. */
+export interface StageCpu {
+  ship: { readParse: number; encode: number };
+  detect: { decode: number; detect: number; protect: number; encodeRows: number; write: number };
+}
+
+function cpuNow(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+}
+
+async function cpuOf(fn: () => unknown): Promise<number> {
+  const t = cpuNow();
+  await fn();
+  return cpuNow() - t;
+}
+
+/** Store write batches the size the detector's fetches give (one batch per partition fetch). */
+const WRITE_BATCH = 10_000;
+
+export async function measureStages(options: { file: string; registryFile: string; clickhouseUrl: string; keys: { hashKey: Buffer; encKey: Buffer } }): Promise<StageCpu> {
+  const codec = new AvroCodec();
+  const encoder = new StreamProducer(createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'bench-stages', logger: silentLogger() }), codec);
+  // Shipper: read and parse, then encode the same batches.
+  const batches: GatewayRequest[][] = [];
+  const readParse = await cpuOf(async () => {
+    for await (const b of readLogs([options.file], { format: 'ndjson', batchLines: SHIP_BATCH_LINES })) batches.push(b.requests);
+  });
+  const n = batches.reduce((a, b) => a + b.length, 0);
+  let messages: Message[] = [];
+  const encode = await cpuOf(() => { for (const b of batches) messages = messages.concat(encoder.requestMessages(b)); });
+  batches.length = 0;
+
+  // Detector: decode what the shipper encoded, detect, protect, encode rows, write.
+  const requests: GatewayRequest[] = new Array(messages.length);
+  const decode = await cpuOf(() => {
+    for (let i = 0; i < messages.length; i++) requests[i] = fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', messages[i]!.value as Buffer));
+  });
+  messages = [];
+  const snapshot = buildSnapshot(await readRegistryFile(options.registryFile));
+  const disclosures: Disclosure[] = [];
+  const detectUs = await cpuOf(() => {
+    for (const r of requests) {
+      const d = detect(r, snapshot);
+      if (d !== null) disclosures.push(d);
+    }
+  });
+  const protector = new Protector(options.keys);
+  const stored: StoredDisclosure[] = [];
+  const protect = await cpuOf(() => { for (const d of disclosures) stored.push(protector.toStored(d)); });
+  const encodeRows = await cpuOf(() => { for (const s of stored) JSON.stringify(disclosureRow(s)); });
+  const store = await openClickHouseStore(options.clickhouseUrl);
+  let write: number;
+  try {
+    // store.write encodes the rows itself: its CPU less encodeRows is the client's sending.
+    const all = await cpuOf(async () => { for (let i = 0; i < stored.length; i += WRITE_BATCH) await store.write(stored.slice(i, i + WRITE_BATCH)); });
+    write = Math.max(0, all - encodeRows);
+  } finally {
+    await store.close();
+  }
+  const per = (us: number) => Number((us / n).toFixed(2));
+  return {
+    ship: { readParse: per(readParse), encode: per(encode) },
+    detect: { decode: per(decode), detect: per(detectUs), protect: per(protect), encodeRows: per(encodeRows), write: per(write) },
+  };
+}

@@ -1,0 +1,115 @@
+// The shipper's batches, ready to produce: read, parsed and Avro-encoded either in this thread
+// or, for files, in a reading thread (read-worker.ts) while this one produces. Both give the
+// same batches with the same bytes, in the same order (a test compares them).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Message } from 'kafkajs';
+import { AvroCodec } from '../avro/index.js';
+import { LeakscopeError, type ErrorCode } from '../core/errors.js';
+import type { LogProfile } from '../core/parse/index.js';
+import type { LogFormat, RejectRecord } from '../core/types.js';
+import { readLogs } from '../files/index.js';
+import { encodeRequests, encodedMessages } from '../kafka/index.js';
+
+/** One batch of the logs as the shipper sends it. */
+export interface ShipBatch {
+  lines: number;
+  notForwarded: number;
+  bytes: number;
+  /** Avro GatewayRequest messages, keyed as StreamProducer.requestMessages keys them. */
+  messages: Message[];
+  rejects: RejectRecord[];
+}
+
+export interface ReadWorkerInit {
+  files: string[];
+  format: LogFormat | 'auto';
+  profile: LogProfile | null;
+  batchLines: number;
+  /** Batches the thread may have waiting unread by the main thread. */
+  maxAhead: number;
+}
+
+export type FromReadWorker =
+  | {
+    type: 'batch';
+    batch: Omit<ShipBatch, 'messages'> & { keys: Array<string | null>; values: ArrayBuffer; valuesLength: number; ends: Uint32Array };
+  }
+  | { type: 'done' }
+  | { type: 'error'; error: { code: ErrorCode; message: string; problems?: readonly string[]; stack?: string | undefined } };
+
+export interface ReadBatchesOptions {
+  format: LogFormat | 'auto';
+  profile: LogProfile | null;
+  batchLines: number;
+  stdin?: NodeJS.ReadableStream;
+  /** The reading thread's script; null reads in this thread. Default DEFAULT_READ_WORKER when it exists. */
+  readWorker?: URL | null;
+  /** Batches read ahead of the producer; default 2. */
+  maxAhead?: number;
+}
+
+/** dist/shipper/read-worker.js next to this module; null under vitest from sources (no compiled worker there). */
+export function defaultReadWorker(): URL | null {
+  const url = new URL('./read-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : null;
+}
+
+/** The batches of `files` (`-` is stdin, always read in this thread). */
+export function readShipBatches(files: readonly string[], options: ReadBatchesOptions): AsyncIterable<ShipBatch> {
+  const script = options.readWorker === undefined ? defaultReadWorker() : options.readWorker;
+  if (script === null || files.includes('-') || files.length === 0) return readHere(files, options);
+  return readInWorker(script, files, options);
+}
+
+async function* readHere(files: readonly string[], options: ReadBatchesOptions): AsyncIterable<ShipBatch> {
+  const codec = new AvroCodec();
+  const read = { format: options.format, profile: options.profile, batchLines: options.batchLines, ...(options.stdin ? { stdin: options.stdin } : {}) };
+  for await (const batch of readLogs(files, read)) {
+    const { keys, bytes, ends } = encodeRequests(codec, batch.requests);
+    yield { lines: batch.lines, notForwarded: batch.notForwarded, bytes: batch.bytes, rejects: batch.rejects, messages: encodedMessages(keys, bytes, ends) };
+  }
+}
+
+async function* readInWorker(script: URL, files: readonly string[], options: ReadBatchesOptions): AsyncIterable<ShipBatch> {
+  const init: ReadWorkerInit = { files: [...files], format: options.format, profile: options.profile, batchLines: options.batchLines, maxAhead: options.maxAhead ?? 2 };
+  const worker = new Worker(script, { workerData: init });
+  const queue: FromReadWorker[] = [];
+  let wake: (() => void) | null = null;
+  let exited: Error | null = null;
+  const push = (m: FromReadWorker): void => {
+    queue.push(m);
+    wake?.();
+    wake = null;
+  };
+  worker.on('message', push);
+  worker.on('error', (err) => push({ type: 'error', error: { code: 'INTERNAL', message: `the shipper's reading thread failed: ${err.message}`, stack: err.stack } }));
+  worker.on('exit', (code) => {
+    exited = new LeakscopeError('INTERNAL', `the shipper's reading thread exited (code ${code}) before it finished`);
+    wake?.();
+    wake = null;
+  });
+  try {
+    for (;;) {
+      const m = queue.shift();
+      if (m === undefined) {
+        if (exited !== null) throw exited;
+        await new Promise<void>((resolve) => { wake = resolve; });
+        continue;
+      }
+      if (m.type === 'done') return;
+      if (m.type === 'error') {
+        const error = new LeakscopeError(m.error.code, m.error.message, { problems: m.error.problems ?? [] });
+        if (m.error.stack) error.stack = m.error.stack;
+        throw error;
+      }
+      worker.postMessage('ack');
+      const { keys, values, valuesLength, ends, ...rest } = m.batch;
+      yield { ...rest, messages: encodedMessages(keys, Buffer.from(values, 0, valuesLength), ends) };
+    }
+  } finally {
+    worker.removeAllListeners('exit');
+    await worker.terminate();
+  }
+}

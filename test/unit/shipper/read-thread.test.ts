@@ -1,0 +1,82 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AvroCodec, fromAvroGatewayRequest } from '../../../services/avro/index.js';
+import { isLeakscopeError } from '../../../services/core/errors.js';
+import { readLogs } from '../../../services/files/index.js';
+import { readShipBatches, type ShipBatch } from '../../../services/shipper/read-thread.js';
+
+// The reading thread runs compiled JS: this runs after `npm run build` (npm test does).
+const WORKER = new URL('../../../dist/shipper/read-worker.js', import.meta.url);
+
+function requireWorker(): URL {
+  if (!existsSync(fileURLToPath(WORKER))) throw new Error(`${fileURLToPath(WORKER)} is missing: run \`npm run build\` first (npm test does)`);
+  return WORKER;
+}
+
+function log(dir: string, name: string, n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 97 === 5) {
+      lines.push(`not json ${i}`);
+      continue;
+    }
+    const msisdn = i % 11 === 0 ? null : `4477009${String(i % 700).padStart(5, '0')}`;
+    const headers: Record<string, string> = { Host: `www.site${i % 40}.example`, 'User-Agent': 'Mozilla/5.0' };
+    if (msisdn !== null && i % 3 === 0) headers['X-MSISDN'] = msisdn;
+    lines.push(JSON.stringify({
+      ts: new Date(Date.parse('2012-01-20T00:00:00Z') + i * 1000).toISOString(), gateway_id: `gw-${i % 3}`, request_id: String(i), msisdn,
+      method: 'GET', url: `http://www.site${i % 40}.example/p?id=${i}&ü=${'x'.repeat(i % 300)}`, headers, status: 200, bytes: i,
+    }));
+  }
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+async function collect(files: string[], readWorker: URL | null): Promise<Array<Omit<ShipBatch, 'messages'> & { messages: Array<{ key: unknown; value: string }> }>> {
+  const out = [];
+  for await (const b of readShipBatches(files, { format: 'ndjson', profile: null, batchLines: 128, readWorker, maxAhead: 2 })) {
+    out.push({ ...b, messages: b.messages.map((m) => ({ key: m.key, value: (m.value as Buffer).toString('base64') })) });
+  }
+  return out;
+}
+
+describe('the shipper\'s reading thread', () => {
+  it('hands over the same batches, byte for byte, as reading in this thread, and they decode to what was read', async () => {
+    const worker = requireWorker();
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ship-read-'));
+    const files = [log(dir, 'a.ndjson', 3000), log(dir, 'b.ndjson', 700)];
+    const here = await collect(files, null);
+    const there = await collect(files, worker);
+    expect(there).toEqual(here);
+    expect(here.length).toBeGreaterThan(20);
+
+    const codec = new AvroCodec();
+    const read = [];
+    for await (const b of readLogs(files, { format: 'ndjson', batchLines: 128 })) read.push(...b.requests);
+    const shipped = there.flatMap((b) => b.messages);
+    expect(shipped.map((m) => fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', Buffer.from(m.value, 'base64'))))).toEqual(read);
+    expect(shipped.map((m) => m.key)).toEqual(read.map((r) => r.msisdn ?? r.gatewayId));
+    expect(there.reduce((a, b) => a + b.rejects.length, 0)).toBe(here.reduce((a, b) => a + b.rejects.length, 0));
+    expect(there.flatMap((b) => b.rejects).length).toBeGreaterThan(30);
+  });
+
+  it('refuses an unreadable input with the same error as this thread', async () => {
+    const worker = requireWorker();
+    const missing = join(mkdtempSync(join(tmpdir(), 'lk-ship-read-')), 'gone.ndjson');
+    const failure = async (readWorker: URL | null) => {
+      try {
+        await collect([missing], readWorker);
+      } catch (err) {
+        return { leakscope: isLeakscopeError(err), code: (err as { code?: string }).code, message: (err as Error).message };
+      }
+      throw new Error('no error');
+    };
+    const here = await failure(null);
+    expect(here.code).toBe('INPUT_UNREADABLE');
+    expect(await failure(worker)).toEqual(here);
+  });
+});
