@@ -296,8 +296,7 @@ export class Detector {
 
   /** Sites that already have a violation in the store raise no first-disclosure alert again. */
   private async seedAlerts(): Promise<void> {
-    const all = await this.options.store.report({ from: 0, to: 8.64e15 });
-    this.alerts.seed(all.sites.map((s) => s.site));
+    this.alerts.seed(await this.options.store.alertedSites());
     this.alerts.seedAlerts(await this.options.store.recentAlerts({ limit: 1_000_000 }));
   }
 

@@ -64,7 +64,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
   const snapshot = buildSnapshot(registry);
   const protector = new Protector(keys);
   const tracker = new AlertTracker(options.alerts ?? {});
-  tracker.seed((await store.report({ from: 0, to: 8.64e15 })).sites.map((s) => s.site));
+  tracker.seed(await store.alertedSites());
   tracker.seedAlerts(await store.recentAlerts({ limit: 1_000_000 }));
   const rejects = new RejectsFile(`${options.dbPath}.rejects.ndjson`);
   const dlqPath = `${options.dbPath}.alerts-dlq.ndjson`;
