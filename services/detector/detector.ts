@@ -39,6 +39,25 @@ export interface DetectorOptions {
   afterWriteForTest?: (info: { partition: number; lastOffset: string; written: number }) => void;
   /** Clock for alert times; default Date.now. */
   now?: () => number;
+  /** Called when a batch is committed, with the wall-clock time of each of its steps (bench/alerts.ts splits the alert latency with it). */
+  onBatchTimes?: (times: BatchTimes) => void;
+}
+
+/** Wall-clock times (epoch ms) of one batch's steps, from its arrival in the detector to its commit. */
+export interface BatchTimes {
+  partition: number;
+  records: number;
+  /** The newest record's Kafka timestamp (its producer's create time). */
+  newestRecordAt: number;
+  /** eachBatch called: the records are fetched. */
+  fetchedAt: number;
+  judgedAt: number;
+  /** Its alerts (and rejects) acknowledged by Kafka. */
+  raisedAt: number;
+  /** Its disclosures durable in the store. */
+  storedAt: number;
+  committedAt: number;
+  alerts: Array<{ id: string; kind: string; site: string | null }>;
 }
 
 export interface DetectorTotals {
@@ -81,6 +100,8 @@ export class Detector {
   private stopped: Promise<void> | null = null;
   /** Steps of stop() that did not finish within the drain time, and calls abandoned by it (their clients left behind). */
   private readonly late: string[] = [];
+  /** Per partition: the write and commit of its last handed-over batch (true once committed); see judgeAndHandOver. */
+  private readonly writing = new Map<number, Promise<boolean>>();
   /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
   private readonly backoff = new Map<number, { delayMs: number; until: number }>();
 
@@ -160,9 +181,11 @@ export class Detector {
     const endOffsets = this.settings.once ? await fetchHighWatermarks(this.admin, topics.requests) : null;
     // A rebalance may give any partition to another member: until the group is joined again,
     // nothing is judged or committed (what was written is read again, and stored once).
-    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); });
+    // A new generation starts from the committed offsets: its batches chain on no write of the last one.
+    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); this.writing.clear(); });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.assigned.clear();
+      this.writing.clear();
       for (const p of e.payload.memberAssignment[topics.requests] ?? []) this.assigned.add(p);
       this.log.info({ partitions: [...this.assigned], leader: e.payload.isLeader }, 'partitions assigned');
     });
@@ -363,21 +386,24 @@ export class Detector {
   }
 
   /**
-   * One batch: judge, send its rejects and alerts, write its disclosures, commit. A batch that
-   * ends without a commit (a failure, a rejoin, a stop) leaves the partition to wait before
-   * its next batch (waitOutBackoff): the same records come back at once, and judging and
-   * writing them again in a tight loop would only burn the CPU the recovery needs.
+   * One batch: judge, send its rejects and alerts, hand its write and commit over to the
+   * partition's write chain (writeAndCommit), and return once the previous batch's write is
+   * done, so that kafkajs fetches the next records while this batch is being written. A batch
+   * that ends without being handed over (a failure, a rejoin, a stop) leaves the partition to
+   * wait before its next batch (waitOutBackoff): the same records come back at once, and judging
+   * and writing them again in a tight loop would only burn the CPU the recovery needs.
    */
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (this.stopping || batch.isEmpty()) return;
+    const fetchedAt = Date.now();
     const partition = batch.partition;
     if (!(await this.waitOutBackoff(payload))) return;
-    let committed = false;
+    let handedOver = false;
     try {
-      committed = await this.judgeWriteCommit(payload);
+      handedOver = await this.judgeAndHandOver(payload, fetchedAt);
     } finally {
-      if (committed) this.backoff.delete(partition);
+      if (handedOver) this.backoff.delete(partition);
       else if (!this.stopping) {
         const last = this.backoff.get(partition)?.delayMs ?? 0;
         const delayMs = last === 0 ? this.settings.retryInitialMs : Math.min(last * 2, this.settings.retryMaxMs);
@@ -398,23 +424,33 @@ export class Detector {
     return this.owns(payload);
   }
 
-  /** True when the batch was written and its offsets committed. */
-  private async judgeWriteCommit(payload: EachBatchPayload): Promise<boolean> {
-    const { batch, heartbeat } = payload;
+  /**
+   * Judges the batch and sends its rejects and alerts; then chains its write and commit behind
+   * the previous batch's (commits stay in offset order, each after its own write), waits for
+   * that previous write, and resolves the batch's offsets so that the next fetch goes on from
+   * there. True when handed over. Why the write is not awaited here: kafkajs fetches the next
+   * records of every partition only once each batch of the last fetch is done, so a batch that
+   * waited for its own insert would hold every alert of the next fetch behind it (the bench
+   * measured this as most of the latency). One batch per partition is being written at a time:
+   * memory stays bounded, and inserts never come faster than the store takes them.
+   */
+  private async judgeAndHandOver(payload: EachBatchPayload, fetchedAt: number): Promise<boolean> {
+    const { batch } = payload;
     const { topics, metrics } = this.options;
+    const partition = batch.partition;
     const judged = await this.judge(payload);
     if (judged === null) return false;
-    const { active, stored, violations, rejected, verdicts, alerts: pending } = judged;
-    const messages = batch.messages;
+    const judgedAt = Date.now();
+    const { rejected, alerts: pending } = judged;
     for (const r of rejected) this.log.warn({ source: r.source, reason: redactNumbers(r.reason), topic: topics.dlq }, 'record rejected');
     const dlq = rejected.map((r) => poisonMessage(r.value, r.key, r.reason, r.source));
 
-    const outgoing = [
-      { topic: topics.dlq, messages: dlq },
-      { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
-    ];
     // 1. Poison messages and alerts, acknowledged (alerts before the write: see alerts.ts).
     if (dlq.length > 0 || pending.alerts.length > 0) {
+      const outgoing = [
+        { topic: topics.dlq, messages: dlq },
+        { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
+      ];
       let sent = false;
       try {
         sent = await this.retrying('produce', () => this.producer.send(outgoing, { signal: this.abort.signal }), payload);
@@ -425,11 +461,45 @@ export class Detector {
       pending.commit();
       for (const a of pending.alerts) {
         metrics.alerts.inc({ kind: a.kind });
-        this.alertLog.warn({ kind: a.kind, site: a.site, host: a.host, verdict: a.verdict, sites: a.sites.length, count: a.count, alert_id: a.id }, 'alert raised');
+        this.alertLog.warn({ kind: a.kind, site: a.site, host: a.host, verdict: a.verdict, sites: a.sites.length, count: a.count, alert_id: a.id, fetched_to_raised_ms: Date.now() - fetchedAt }, 'alert raised');
       }
       this.totals.alerts += pending.alerts.length;
     }
-    // 2. Disclosures (and the batch's alerts, for the API), durable in the store.
+    const raisedAt = Date.now();
+
+    // 2. Written and committed in the partition's chain; at most this batch waits behind the previous one.
+    const previous = this.writing.get(partition) ?? Promise.resolve(true);
+    const times = { fetchedAt, judgedAt, raisedAt };
+    const link: Promise<boolean> = previous
+      .then((ok) => (ok ? this.writeAndCommit(payload, judged, dlq.length, times) : false))
+      .catch(() => false)
+      .then((ok) => {
+        if (!ok && this.writing.get(partition) === link) this.writing.delete(partition);
+        return ok;
+      });
+    this.writing.set(partition, link);
+    if (!(await previous)) return false;
+    if (!this.owns(payload)) return false;
+    payload.resolveOffset(batch.lastOffset());
+    await payload.heartbeat().catch(() => undefined);
+    return true;
+  }
+
+  /**
+   * Step 2 of a batch, in its partition's write chain: the disclosures (and the batch's alerts,
+   * for the API) durable in the store, then the offsets committed. False when either was given
+   * up (the partition taken away, a stop, a commit refused): while the partition is still ours,
+   * the consumer goes back to this batch's first offset (what follows was fetched already), so
+   * nothing after an unwritten batch is committed and its records are read and written again.
+   */
+  private async writeAndCommit(payload: EachBatchPayload, judged: JudgedBatch, rejected: number, times: { fetchedAt: number; judgedAt: number; raisedAt: number }): Promise<boolean> {
+    const { batch } = payload;
+    const { metrics } = this.options;
+    const { active, stored, violations, verdicts, alerts: pending } = judged;
+    const readAgain = (): false => {
+      if (this.owns(payload)) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset()! });
+      return false;
+    };
     if (stored.length > 0 || pending.alerts.length > 0) {
       const written = await this.retrying('write', async () => {
         const t0 = process.hrtime.bigint();
@@ -442,8 +512,9 @@ export class Detector {
           throw err;
         }
       }, payload);
-      if (!written) return false;
+      if (!written) return readAgain();
     }
+    const storedAt = Date.now();
     const lastOffset = batch.lastOffset();
     if (this.options.afterWriteForTest) {
       try {
@@ -465,22 +536,25 @@ export class Detector {
         throw brokerError(`committing ${batch.topic}/${batch.partition}@${next}`, err);
       }
     }, payload);
-    if (!commit) return false;
-    payload.resolveOffset(lastOffset);
-    await heartbeat().catch(() => undefined);
+    if (!commit) return readAgain();
+    const committedAt = Date.now();
 
-    const n = messages.length;
+    const n = batch.messages.length;
     this.totals.records += n;
     this.totals.disclosures += stored.length;
     this.totals.violations += violations.length;
-    this.totals.poison += dlq.length;
+    this.totals.poison += rejected;
     this.totals.batches++;
     metrics.recordsIn.inc({ source: 'kafka' }, n);
     metrics.batchSize.observe({ source: 'kafka' }, n);
-    if (dlq.length > 0) metrics.rejects.inc({ source: 'kafka' }, dlq.length);
+    if (rejected > 0) metrics.rejects.inc({ source: 'kafka' }, rejected);
     for (const [verdict, count] of Object.entries(verdicts)) metrics.disclosures.inc({ verdict }, count);
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-    this.log.info({ partition: batch.partition, first_offset: batch.firstOffset(), last_offset: lastOffset, records: n, disclosures: stored.length, violations: violations.length, rejected: dlq.length, registry_version: active.registry.version }, 'batch written');
+    this.options.onBatchTimes?.({
+      partition: batch.partition, records: n, newestRecordAt: newestTimestamp(batch.messages), ...times, storedAt, committedAt,
+      alerts: pending.alerts.map((a) => ({ id: a.id, kind: a.kind, site: a.site })),
+    });
+    this.log.info({ partition: batch.partition, first_offset: batch.firstOffset(), last_offset: lastOffset, records: n, disclosures: stored.length, violations: violations.length, rejected, registry_version: active.registry.version, judge_ms: times.judgedAt - times.fetchedAt, raise_ms: times.raisedAt - times.judgedAt, store_ms: storedAt - times.raisedAt, commit_ms: committedAt - storedAt }, 'batch written');
     return true;
   }
 
@@ -532,6 +606,15 @@ export class Detector {
 }
 
 const ABORTED: unique symbol = Symbol('aborted');
+
+function newestTimestamp(messages: ReadonlyArray<{ timestamp: string }>): number {
+  let newest = 0;
+  for (const m of messages) {
+    const t = Number(m.timestamp);
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
 
 /** Waits `ms`, or less when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
