@@ -5,10 +5,11 @@
 // followed while running; a new complete, valid version replaces the snapshot between batches.
 //
 // Delivery: a batch's offsets are committed only after its disclosures are durable in the
-// store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. A
-// failed write is retried with exponential backoff while the batch is held (holding it is
-// the pause: kafkajs fetches nothing more for a partition whose batch is in process), and
-// nothing is committed until it succeeds. A crash or a rebalance at any point replays the
+// store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. The
+// alerts go out first and the write happens behind them (write-behind, one insert at a time
+// per partition, see handOver), so an alert never waits for an insert. A failed write is
+// retried with exponential backoff; the batches behind it wait, unwritten and uncommitted, up
+// to maxUnwrittenRecords, and then the partition pauses. Nothing is committed until it succeeds. A crash or a rebalance at any point replays the
 // batch; disclosure ids are deterministic, so the store keeps it once. Stopping is bounded
 // (stop(), settings.drainTimeoutMs): what was not written by then is simply not committed.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
@@ -100,8 +101,8 @@ export class Detector {
   private stopped: Promise<void> | null = null;
   /** Steps of stop() that did not finish within the drain time, and calls abandoned by it (their clients left behind). */
   private readonly late: string[] = [];
-  /** Per partition: the write and commit of its last handed-over batch (true once committed); see judgeAndHandOver. */
-  private readonly writing = new Map<number, Promise<boolean>>();
+  /** Per partition: the batches judged and alerted but not yet written and committed; see handOver. */
+  private readonly writers = new Map<number, PartitionWriter>();
   /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
   private readonly backoff = new Map<number, { delayMs: number; until: number }>();
 
@@ -182,10 +183,10 @@ export class Detector {
     // A rebalance may give any partition to another member: until the group is joined again,
     // nothing is judged or committed (what was written is read again, and stored once).
     // A new generation starts from the committed offsets: its batches chain on no write of the last one.
-    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); this.writing.clear(); });
+    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); this.writers.clear(); });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.assigned.clear();
-      this.writing.clear();
+      this.writers.clear();
       for (const p of e.payload.memberAssignment[topics.requests] ?? []) this.assigned.add(p);
       this.log.info({ partitions: [...this.assigned], leader: e.payload.isLeader }, 'partitions assigned');
     });
@@ -387,11 +388,11 @@ export class Detector {
 
   /**
    * One batch: judge, send its rejects and alerts, hand its write and commit over to the
-   * partition's write chain (writeAndCommit), and return once the previous batch's write is
-   * done, so that kafkajs fetches the next records while this batch is being written. A batch
-   * that ends without being handed over (a failure, a rejoin, a stop) leaves the partition to
-   * wait before its next batch (waitOutBackoff): the same records come back at once, and judging
-   * and writing them again in a tight loop would only burn the CPU the recovery needs.
+   * partition's writer (handOver), and return, so that kafkajs fetches the next records while
+   * this batch is being written. A batch that ends without being handed over (a failure, a
+   * rejoin, a stop) leaves the partition to wait before its next batch (waitOutBackoff): the
+   * same records come back at once, and judging and writing them again in a tight loop would
+   * only burn the CPU the recovery needs.
    */
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
@@ -424,20 +425,10 @@ export class Detector {
     return this.owns(payload);
   }
 
-  /**
-   * Judges the batch and sends its rejects and alerts; then chains its write and commit behind
-   * the previous batch's (commits stay in offset order, each after its own write), waits for
-   * that previous write, and resolves the batch's offsets so that the next fetch goes on from
-   * there. True when handed over. Why the write is not awaited here: kafkajs fetches the next
-   * records of every partition only once each batch of the last fetch is done, so a batch that
-   * waited for its own insert would hold every alert of the next fetch behind it (the bench
-   * measured this as most of the latency). One batch per partition is being written at a time:
-   * memory stays bounded, and inserts never come faster than the store takes them.
-   */
+  /** Judges the batch, sends its rejects and alerts, and hands it to the partition's writer. True when handed over. */
   private async judgeAndHandOver(payload: EachBatchPayload, fetchedAt: number): Promise<boolean> {
     const { batch } = payload;
     const { topics, metrics } = this.options;
-    const partition = batch.partition;
     const judged = await this.judge(payload);
     if (judged === null) return false;
     const judgedAt = Date.now();
@@ -465,53 +456,85 @@ export class Detector {
       }
       this.totals.alerts += pending.alerts.length;
     }
-    const raisedAt = Date.now();
-
-    // 2. Written and committed in the partition's chain; at most this batch waits behind the previous one.
-    const previous = this.writing.get(partition) ?? Promise.resolve(true);
-    const times = { fetchedAt, judgedAt, raisedAt };
-    const link: Promise<boolean> = previous
-      .then((ok) => (ok ? this.writeAndCommit(payload, judged, dlq.length, times) : false))
-      .catch(() => false)
-      .then((ok) => {
-        if (!ok && this.writing.get(partition) === link) this.writing.delete(partition);
-        return ok;
-      });
-    this.writing.set(partition, link);
-    if (!(await previous)) return false;
+    // 2. Written and committed by the partition's writer.
     if (!this.owns(payload)) return false;
-    payload.resolveOffset(batch.lastOffset());
-    await payload.heartbeat().catch(() => undefined);
+    await this.handOver({ payload, judged, rejected: dlq.length, times: { fetchedAt, judgedAt, raisedAt: Date.now() } });
     return true;
   }
 
   /**
-   * Step 2 of a batch, in its partition's write chain: the disclosures (and the batch's alerts,
-   * for the API) durable in the store, then the offsets committed. False when either was given
-   * up (the partition taken away, a stop, a commit refused): while the partition is still ours,
-   * the consumer goes back to this batch's first offset (what follows was fetched already), so
-   * nothing after an unwritten batch is committed and its records are read and written again.
+   * Gives a judged and alerted batch to its partition's writer and returns at once, unless the
+   * partition already has more than maxUnwrittenRecords waiting: then it waits for the writer
+   * (the pause that bounds memory). Why the write is not awaited: kafkajs fetches the next
+   * records of every partition only once each batch of the last fetch is done, so a batch that
+   * waited for its own insert held every alert of the next fetch behind it (the bench measured
+   * this as most of the latency). The writer sends one insert at a time per partition, of every
+   * batch handed over since the last one began: inserts come no faster than the store takes
+   * them, and grow with the load instead of multiplying.
    */
-  private async writeAndCommit(payload: EachBatchPayload, judged: JudgedBatch, rejected: number, times: { fetchedAt: number; judgedAt: number; raisedAt: number }): Promise<boolean> {
-    const { batch } = payload;
+  private async handOver(handed: HandedOver): Promise<void> {
+    const partition = handed.payload.batch.partition;
+    let writer = this.writers.get(partition);
+    if (writer === undefined) this.writers.set(partition, (writer = { queue: [], unwritten: 0, flushing: null }));
+    writer.queue.push(handed);
+    writer.unwritten += handed.payload.batch.messages.length;
+    handed.payload.resolveOffset(handed.payload.batch.lastOffset());
+    if (writer.flushing === null) writer.flushing = this.flush(partition, writer);
+    while (writer.unwritten > this.settings.maxUnwrittenRecords && writer.flushing !== null) {
+      await writer.flushing;
+      await handed.payload.heartbeat().catch(() => undefined);
+    }
+  }
+
+  /** The writer's loop: everything queued goes out as one write and one commit, until the queue is empty or a write is given up. */
+  private async flush(partition: number, writer: PartitionWriter): Promise<void> {
+    try {
+      while (writer.queue.length > 0) {
+        const group = writer.queue.splice(0);
+        const ok = await this.writeAndCommit(group).catch(() => false);
+        for (const h of group) writer.unwritten -= h.payload.batch.messages.length;
+        if (!ok) {
+          // What was queued behind it was fetched after it: the seek (writeAndCommit) reads it all again.
+          for (const h of writer.queue.splice(0)) writer.unwritten -= h.payload.batch.messages.length;
+          if (this.writers.get(partition) === writer) this.writers.delete(partition);
+          return;
+        }
+      }
+    } finally {
+      writer.flushing = null;
+    }
+  }
+
+  /**
+   * Step 2 of a group of consecutive batches of one partition: their disclosures (and alerts,
+   * for the API) durable in the store, then the last one's offsets committed. False when either
+   * was given up (the partition taken away, a stop, a commit refused): while the partition is
+   * still ours, the consumer goes back to the group's first offset (what follows was fetched
+   * already), so nothing after an unwritten batch is committed and it is read and written again.
+   */
+  private async writeAndCommit(group: readonly HandedOver[]): Promise<boolean> {
+    const first = group[0]!.payload;
+    const last = group[group.length - 1]!.payload;
+    const { batch } = last;
     const { metrics } = this.options;
-    const { active, stored, violations, verdicts, alerts: pending } = judged;
+    const stored = group.flatMap((h) => h.judged.stored);
+    const alerts = group.flatMap((h) => h.judged.alerts.alerts);
     const readAgain = (): false => {
-      if (this.owns(payload)) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset()! });
+      if (this.owns(last)) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: first.batch.firstOffset()! });
       return false;
     };
-    if (stored.length > 0 || pending.alerts.length > 0) {
+    if (stored.length > 0 || alerts.length > 0) {
       const written = await this.retrying('write', async () => {
         const t0 = process.hrtime.bigint();
         try {
           // Two inserts, sent together: the alerts' row must not add an insert's latency to the batch.
-          await Promise.all([this.options.store.write(stored), this.options.store.writeAlerts(pending.alerts)]);
+          await Promise.all([this.options.store.write(stored), this.options.store.writeAlerts(alerts)]);
           metrics.insertSeconds.observe({ outcome: 'ok' }, Number(process.hrtime.bigint() - t0) / 1e9);
         } catch (err) {
           metrics.insertSeconds.observe({ outcome: 'failed' }, Number(process.hrtime.bigint() - t0) / 1e9);
           throw err;
         }
-      }, payload);
+      }, last);
       if (!written) return readAgain();
     }
     const storedAt = Date.now();
@@ -527,7 +550,7 @@ export class Detector {
     // 3. Only now: commit. A batch whose partition went to another member is not committed;
     // the new owner reads it again and the store keeps it once. A failed commit is retried
     // here rather than by reading, judging and writing the batch again.
-    if (!this.owns(payload)) return false;
+    if (!this.owns(last)) return false;
     const next = (BigInt(lastOffset) + 1n).toString();
     const commit = await this.retrying('commit', async () => {
       try {
@@ -535,26 +558,28 @@ export class Detector {
       } catch (err) {
         throw brokerError(`committing ${batch.topic}/${batch.partition}@${next}`, err);
       }
-    }, payload);
+    }, last);
     if (!commit) return readAgain();
     const committedAt = Date.now();
 
-    const n = batch.messages.length;
-    this.totals.records += n;
-    this.totals.disclosures += stored.length;
-    this.totals.violations += violations.length;
-    this.totals.poison += rejected;
-    this.totals.batches++;
-    metrics.recordsIn.inc({ source: 'kafka' }, n);
-    metrics.batchSize.observe({ source: 'kafka' }, n);
-    if (rejected > 0) metrics.rejects.inc({ source: 'kafka' }, rejected);
-    for (const [verdict, count] of Object.entries(verdicts)) metrics.disclosures.inc({ verdict }, count);
+    for (const { payload: { batch: b }, judged, rejected, times } of group) {
+      const n = b.messages.length;
+      this.totals.records += n;
+      this.totals.disclosures += judged.stored.length;
+      this.totals.violations += judged.violations.length;
+      this.totals.poison += rejected;
+      this.totals.batches++;
+      metrics.recordsIn.inc({ source: 'kafka' }, n);
+      metrics.batchSize.observe({ source: 'kafka' }, n);
+      if (rejected > 0) metrics.rejects.inc({ source: 'kafka' }, rejected);
+      for (const [verdict, count] of Object.entries(judged.verdicts)) metrics.disclosures.inc({ verdict }, count);
+      this.options.onBatchTimes?.({
+        partition: b.partition, records: n, newestRecordAt: newestTimestamp(b.messages), ...times, storedAt, committedAt,
+        alerts: judged.alerts.alerts.map((a) => ({ id: a.id, kind: a.kind, site: a.site })),
+      });
+      this.log.info({ partition: b.partition, first_offset: b.firstOffset(), last_offset: b.lastOffset(), records: n, disclosures: judged.stored.length, violations: judged.violations.length, rejected, registry_version: judged.active.registry.version, judge_ms: times.judgedAt - times.fetchedAt, raise_ms: times.raisedAt - times.judgedAt, store_ms: storedAt - times.raisedAt, commit_ms: committedAt - storedAt, batches_in_insert: group.length }, 'batch written');
+    }
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-    this.options.onBatchTimes?.({
-      partition: batch.partition, records: n, newestRecordAt: newestTimestamp(batch.messages), ...times, storedAt, committedAt,
-      alerts: pending.alerts.map((a) => ({ id: a.id, kind: a.kind, site: a.site })),
-    });
-    this.log.info({ partition: batch.partition, first_offset: batch.firstOffset(), last_offset: lastOffset, records: n, disclosures: stored.length, violations: violations.length, rejected, registry_version: active.registry.version, judge_ms: times.judgedAt - times.fetchedAt, raise_ms: times.raisedAt - times.judgedAt, store_ms: storedAt - times.raisedAt, commit_ms: committedAt - storedAt }, 'batch written');
     return true;
   }
 
@@ -603,6 +628,22 @@ export class Detector {
       delay = Math.min(delay * 2, this.settings.retryMaxMs);
     }
   }
+}
+
+/** A batch judged and alerted, waiting for its partition's writer. */
+interface HandedOver {
+  payload: EachBatchPayload;
+  judged: JudgedBatch;
+  /** Its records sent to the dead-letter topic. */
+  rejected: number;
+  times: { fetchedAt: number; judgedAt: number; raisedAt: number };
+}
+
+/** One partition's write-behind: batches queued, records not yet committed, the loop writing them. */
+interface PartitionWriter {
+  queue: HandedOver[];
+  unwritten: number;
+  flushing: Promise<void> | null;
 }
 
 const ABORTED: unique symbol = Symbol('aborted');
