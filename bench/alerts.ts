@@ -256,6 +256,15 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
           return a === undefined || b === undefined ? [] : [b - a];
         }));
       const stepBatches = batches.slice(firstBatch);
+      if (process.env.BENCH_ALERTS_DUMP) {
+        // One line per alert, in injection order: where the time went, to tell a steady cost from a stall.
+        const rows = [...sent.keys()].map((s, i) => {
+          const b = raisedBy.get(alertId('first_disclosure', s));
+          const w = sentWall.get(s)!;
+          return [rate, i, w, b ? b.fetchedAt - w : '', b ? b.judgedAt - b.fetchedAt : '', b ? b.raisedAt - b.judgedAt : '', b ? (notifyRead.get(alertId('first_disclosure', s)) ?? 0) - b.raisedAt : '', hook.arrivals.has(s) ? Math.round(hook.arrivals.get(s)! - sent.get(s)!) : ''].join('\t');
+        });
+        appendFileSync(process.env.BENCH_ALERTS_DUMP, `${rows.join('\n')}\n`);
+      }
       return {
         target: rate,
         perSec: sentInStep / elapsed,
