@@ -212,6 +212,9 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
     let injected = 0;
 
     const streamStep = async (rate: number): Promise<StreamStep> => {
+      // A step starts with the detector caught up: a backlog left by a faster step is not this rate's.
+      const drained = performance.now() + 120_000;
+      while (detector.totals.records < produced + injected && performance.now() < drained) await sleep(100);
       let sentInStep = 0;
       let stop = false;
       const t0 = performance.now();
