@@ -131,6 +131,7 @@ function watchedStore(inner: DisclosureStore, hooks: { before?: () => void; visi
     auditTrail: () => inner.auditTrail(),
     writeAlerts: (a) => inner.writeAlerts(a),
     recentAlerts: (o) => inner.recentAlerts(o),
+    alertedSites: () => inner.alertedSites(),
     close: () => inner.close(),
   };
 }

@@ -14,8 +14,10 @@ export interface DetectorSettings {
   partitionsConsumedConcurrently: number;
   /** Largest fetch response, bytes. Default 64 MiB. */
   maxBytes: number;
-  /** Largest fetch per partition, bytes: bounds one batch (and one ClickHouse insert). Default 16 MiB. */
+  /** Largest fetch per partition, bytes: bounds one batch. Default 16 MiB. */
   maxBytesPerPartition: number;
+  /** Records of one partition judged and alerted but not yet written and committed, past which its next batch waits for the store. Default 100 000. */
+  maxUnwrittenRecords: number;
   /** Broker waits up to this long for minBytes before answering a fetch. Default 250 (alerts within seconds). */
   maxWaitTimeMs: number;
   /** Bytes a fetch waits for (up to maxWaitTimeMs): larger batches under load. Default 1. */
@@ -54,6 +56,7 @@ export const DetectorSettingsSchema = Type.Object({
   partitionsConsumedConcurrently: positive(4, 'partitions processed at once'),
   maxBytes: positive(64 * 1024 * 1024, 'largest fetch response, bytes'),
   maxBytesPerPartition: positive(16 * 1024 * 1024, 'largest fetch per partition, bytes'),
+  maxUnwrittenRecords: positive(100_000, 'records of a partition alerted but not yet written, past which it waits for the store'),
   maxWaitTimeMs: positive(250, 'fetch wait, ms'),
   minBytes: positive(1, 'bytes a fetch waits for'),
   sessionTimeoutMs: positive(30_000, 'group session timeout, ms'),

@@ -5,10 +5,11 @@
 // followed while running; a new complete, valid version replaces the snapshot between batches.
 //
 // Delivery: a batch's offsets are committed only after its disclosures are durable in the
-// store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. A
-// failed write is retried with exponential backoff while the batch is held (holding it is
-// the pause: kafkajs fetches nothing more for a partition whose batch is in process), and
-// nothing is committed until it succeeds. A crash or a rebalance at any point replays the
+// store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. The
+// alerts go out first and the write happens behind them (write-behind, one insert at a time
+// per partition, see handOver), so an alert never waits for an insert. A failed write is
+// retried with exponential backoff; the batches behind it wait, unwritten and uncommitted, up
+// to maxUnwrittenRecords, and then the partition pauses. Nothing is committed until it succeeds. A crash or a rebalance at any point replays the
 // batch; disclosure ids are deterministic, so the store keeps it once. Stopping is bounded
 // (stop(), settings.drainTimeoutMs): what was not written by then is simply not committed.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
@@ -42,6 +43,25 @@ export interface DetectorOptions {
   now?: () => number;
   /** Script of the judging thread (judge-thread.ts); null judges in this thread. Default: the compiled one, when it exists. */
   judgeWorker?: URL | null;
+  /** Called when a batch is committed, with the wall-clock time of each of its steps (bench/alerts.ts splits the alert latency with it). */
+  onBatchTimes?: (times: BatchTimes) => void;
+}
+
+/** Wall-clock times (epoch ms) of one batch's steps, from its arrival in the detector to its commit. */
+export interface BatchTimes {
+  partition: number;
+  records: number;
+  /** The newest record's Kafka timestamp (its producer's create time). */
+  newestRecordAt: number;
+  /** eachBatch called: the records are fetched. */
+  fetchedAt: number;
+  judgedAt: number;
+  /** Its alerts (and rejects) acknowledged by Kafka. */
+  raisedAt: number;
+  /** Its disclosures durable in the store. */
+  storedAt: number;
+  committedAt: number;
+  alerts: Array<{ id: string; kind: string; site: string | null }>;
 }
 
 export interface DetectorTotals {
@@ -85,6 +105,8 @@ export class Detector {
   private stopped: Promise<void> | null = null;
   /** Steps of stop() that did not finish within the drain time, and calls abandoned by it (their clients left behind). */
   private readonly late: string[] = [];
+  /** Per partition: the batches judged and alerted but not yet written and committed; see handOver. */
+  private readonly writers = new Map<number, PartitionWriter>();
   /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
   private readonly backoff = new Map<number, { delayMs: number; until: number }>();
 
@@ -167,9 +189,11 @@ export class Detector {
     const endOffsets = this.settings.once ? await fetchHighWatermarks(this.admin, topics.requests) : null;
     // A rebalance may give any partition to another member: until the group is joined again,
     // nothing is judged or committed (what was written is read again, and stored once).
-    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); });
+    // A new generation starts from the committed offsets: its batches chain on no write of the last one.
+    this.consumer.on(this.consumer.events.REBALANCING, () => { this.assigned.clear(); this.writers.clear(); });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.assigned.clear();
+      this.writers.clear();
       for (const p of e.payload.memberAssignment[topics.requests] ?? []) this.assigned.add(p);
       this.log.info({ partitions: [...this.assigned], leader: e.payload.isLeader }, 'partitions assigned');
     });
@@ -304,8 +328,7 @@ export class Detector {
 
   /** Sites that already have a violation in the store raise no first-disclosure alert again. */
   private async seedAlerts(): Promise<void> {
-    const all = await this.options.store.report({ from: 0, to: 8.64e15 });
-    this.alerts.seed(all.sites.map((s) => s.site));
+    this.alerts.seed(await this.options.store.alertedSites());
     this.alerts.seedAlerts(await this.options.store.recentAlerts({ limit: 1_000_000 }));
   }
 
@@ -373,21 +396,24 @@ export class Detector {
   }
 
   /**
-   * One batch: judge, send its rejects and alerts, write its disclosures, commit. A batch that
-   * ends without a commit (a failure, a rejoin, a stop) leaves the partition to wait before
-   * its next batch (waitOutBackoff): the same records come back at once, and judging and
-   * writing them again in a tight loop would only burn the CPU the recovery needs.
+   * One batch: judge, send its rejects and alerts, hand its write and commit over to the
+   * partition's writer (handOver), and return, so that kafkajs fetches the next records while
+   * this batch is being written. A batch that ends without being handed over (a failure, a
+   * rejoin, a stop) leaves the partition to wait before its next batch (waitOutBackoff): the
+   * same records come back at once, and judging and writing them again in a tight loop would
+   * only burn the CPU the recovery needs.
    */
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (this.stopping || batch.isEmpty()) return;
+    const fetchedAt = Date.now();
     const partition = batch.partition;
     if (!(await this.waitOutBackoff(payload))) return;
-    let committed = false;
+    let handedOver = false;
     try {
-      committed = await this.judgeWriteCommit(payload);
+      handedOver = await this.judgeAndHandOver(payload, fetchedAt);
     } finally {
-      if (committed) this.backoff.delete(partition);
+      if (handedOver) this.backoff.delete(partition);
       else if (!this.stopping) {
         const last = this.backoff.get(partition)?.delayMs ?? 0;
         const delayMs = last === 0 ? this.settings.retryInitialMs : Math.min(last * 2, this.settings.retryMaxMs);
@@ -408,23 +434,23 @@ export class Detector {
     return this.owns(payload);
   }
 
-  /** True when the batch was written and its offsets committed. */
-  private async judgeWriteCommit(payload: EachBatchPayload): Promise<boolean> {
-    const { batch, heartbeat } = payload;
+  /** Judges the batch, sends its rejects and alerts, and hands it to the partition's writer. True when handed over. */
+  private async judgeAndHandOver(payload: EachBatchPayload, fetchedAt: number): Promise<boolean> {
+    const { batch } = payload;
     const { topics, metrics } = this.options;
     const judged = await this.judge(payload);
     if (judged === null) return false;
-    const { active, stored, violations, rejected, verdicts, alerts: pending } = judged;
-    const messages = batch.messages;
+    const judgedAt = Date.now();
+    const { rejected, alerts: pending } = judged;
     for (const r of rejected) this.log.warn({ source: r.source, reason: redactNumbers(r.reason), topic: topics.dlq }, 'record rejected');
     const dlq = rejected.map((r) => poisonMessage(r.value, r.key, r.reason, r.source));
 
-    const outgoing = [
-      { topic: topics.dlq, messages: dlq },
-      { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
-    ];
     // 1. Poison messages and alerts, acknowledged (alerts before the write: see alerts.ts).
     if (dlq.length > 0 || pending.alerts.length > 0) {
+      const outgoing = [
+        { topic: topics.dlq, messages: dlq },
+        { topic: topics.alerts, messages: pending.alerts.map((a) => this.producer.alertMessage(a)) },
+      ];
       let sent = false;
       try {
         sent = await this.retrying('produce', () => this.producer.send(outgoing, { signal: this.abort.signal }), payload);
@@ -435,25 +461,92 @@ export class Detector {
       pending.commit();
       for (const a of pending.alerts) {
         metrics.alerts.inc({ kind: a.kind });
-        this.alertLog.warn({ kind: a.kind, site: a.site, host: a.host, verdict: a.verdict, sites: a.sites.length, count: a.count, alert_id: a.id }, 'alert raised');
+        this.alertLog.warn({ kind: a.kind, site: a.site, host: a.host, verdict: a.verdict, sites: a.sites.length, count: a.count, alert_id: a.id, fetched_to_raised_ms: Date.now() - fetchedAt }, 'alert raised');
       }
       this.totals.alerts += pending.alerts.length;
     }
-    // 2. Disclosures (and the batch's alerts, for the API), durable in the store.
-    if (stored.length > 0 || pending.alerts.length > 0) {
+    // 2. Written and committed by the partition's writer.
+    if (!this.owns(payload)) return false;
+    await this.handOver({ payload, judged, rejected: dlq.length, times: { fetchedAt, judgedAt, raisedAt: Date.now() } });
+    return true;
+  }
+
+  /**
+   * Gives a judged and alerted batch to its partition's writer and returns at once, unless the
+   * partition already has more than maxUnwrittenRecords waiting: then it waits for the writer
+   * (the pause that bounds memory). Why the write is not awaited: kafkajs fetches the next
+   * records of every partition only once each batch of the last fetch is done, so a batch that
+   * waited for its own insert held every alert of the next fetch behind it (the bench measured
+   * this as most of the latency). The writer sends one insert at a time per partition, of every
+   * batch handed over since the last one began: inserts come no faster than the store takes
+   * them, and grow with the load instead of multiplying.
+   */
+  private async handOver(handed: HandedOver): Promise<void> {
+    const partition = handed.payload.batch.partition;
+    let writer = this.writers.get(partition);
+    if (writer === undefined) this.writers.set(partition, (writer = { queue: [], unwritten: 0, flushing: null }));
+    writer.queue.push(handed);
+    writer.unwritten += handed.payload.batch.messages.length;
+    handed.payload.resolveOffset(handed.payload.batch.lastOffset());
+    if (writer.flushing === null) writer.flushing = this.flush(partition, writer);
+    while (writer.unwritten > this.settings.maxUnwrittenRecords && writer.flushing !== null) {
+      await writer.flushing;
+      await handed.payload.heartbeat().catch(() => undefined);
+    }
+  }
+
+  /** The writer's loop: everything queued goes out as one write and one commit, until the queue is empty or a write is given up. */
+  private async flush(partition: number, writer: PartitionWriter): Promise<void> {
+    try {
+      while (writer.queue.length > 0) {
+        const group = writer.queue.splice(0);
+        const ok = await this.writeAndCommit(group).catch(() => false);
+        for (const h of group) writer.unwritten -= h.payload.batch.messages.length;
+        if (!ok) {
+          // What was queued behind it was fetched after it: the seek (writeAndCommit) reads it all again.
+          for (const h of writer.queue.splice(0)) writer.unwritten -= h.payload.batch.messages.length;
+          if (this.writers.get(partition) === writer) this.writers.delete(partition);
+          return;
+        }
+      }
+    } finally {
+      writer.flushing = null;
+    }
+  }
+
+  /**
+   * Step 2 of a group of consecutive batches of one partition: their disclosures (and alerts,
+   * for the API) durable in the store, then the last one's offsets committed. False when either
+   * was given up (the partition taken away, a stop, a commit refused): while the partition is
+   * still ours, the consumer goes back to the group's first offset (what follows was fetched
+   * already), so nothing after an unwritten batch is committed and it is read and written again.
+   */
+  private async writeAndCommit(group: readonly HandedOver[]): Promise<boolean> {
+    const first = group[0]!.payload;
+    const last = group[group.length - 1]!.payload;
+    const { batch } = last;
+    const { metrics } = this.options;
+    const stored = group.flatMap((h) => h.judged.stored);
+    const alerts = group.flatMap((h) => h.judged.alerts.alerts);
+    const readAgain = (): false => {
+      if (this.owns(last)) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: first.batch.firstOffset()! });
+      return false;
+    };
+    if (stored.length > 0 || alerts.length > 0) {
       const written = await this.retrying('write', async () => {
         const t0 = process.hrtime.bigint();
         try {
           // Two inserts, sent together: the alerts' row must not add an insert's latency to the batch.
-          await Promise.all([this.options.store.write(stored), this.options.store.writeAlerts(pending.alerts)]);
+          await Promise.all([this.options.store.write(stored), this.options.store.writeAlerts(alerts)]);
           metrics.insertSeconds.observe({ outcome: 'ok' }, Number(process.hrtime.bigint() - t0) / 1e9);
         } catch (err) {
           metrics.insertSeconds.observe({ outcome: 'failed' }, Number(process.hrtime.bigint() - t0) / 1e9);
           throw err;
         }
-      }, payload);
-      if (!written) return false;
+      }, last);
+      if (!written) return readAgain();
     }
+    const storedAt = Date.now();
     const lastOffset = batch.lastOffset();
     if (this.options.afterWriteForTest) {
       try {
@@ -466,7 +559,7 @@ export class Detector {
     // 3. Only now: commit. A batch whose partition went to another member is not committed;
     // the new owner reads it again and the store keeps it once. A failed commit is retried
     // here rather than by reading, judging and writing the batch again.
-    if (!this.owns(payload)) return false;
+    if (!this.owns(last)) return false;
     const next = (BigInt(lastOffset) + 1n).toString();
     const commit = await this.retrying('commit', async () => {
       try {
@@ -474,23 +567,28 @@ export class Detector {
       } catch (err) {
         throw brokerError(`committing ${batch.topic}/${batch.partition}@${next}`, err);
       }
-    }, payload);
-    if (!commit) return false;
-    payload.resolveOffset(lastOffset);
-    await heartbeat().catch(() => undefined);
+    }, last);
+    if (!commit) return readAgain();
+    const committedAt = Date.now();
 
-    const n = messages.length;
-    this.totals.records += n;
-    this.totals.disclosures += stored.length;
-    this.totals.violations += violations.length;
-    this.totals.poison += dlq.length;
-    this.totals.batches++;
-    metrics.recordsIn.inc({ source: 'kafka' }, n);
-    metrics.batchSize.observe({ source: 'kafka' }, n);
-    if (dlq.length > 0) metrics.rejects.inc({ source: 'kafka' }, dlq.length);
-    for (const [verdict, count] of Object.entries(verdicts)) metrics.disclosures.inc({ verdict }, count);
+    for (const { payload: { batch: b }, judged, rejected, times } of group) {
+      const n = b.messages.length;
+      this.totals.records += n;
+      this.totals.disclosures += judged.stored.length;
+      this.totals.violations += judged.violations.length;
+      this.totals.poison += rejected;
+      this.totals.batches++;
+      metrics.recordsIn.inc({ source: 'kafka' }, n);
+      metrics.batchSize.observe({ source: 'kafka' }, n);
+      if (rejected > 0) metrics.rejects.inc({ source: 'kafka' }, rejected);
+      for (const [verdict, count] of Object.entries(judged.verdicts)) metrics.disclosures.inc({ verdict }, count);
+      this.options.onBatchTimes?.({
+        partition: b.partition, records: n, newestRecordAt: newestTimestamp(b.messages), ...times, storedAt, committedAt,
+        alerts: judged.alerts.alerts.map((a) => ({ id: a.id, kind: a.kind, site: a.site })),
+      });
+      this.log.info({ partition: b.partition, first_offset: b.firstOffset(), last_offset: b.lastOffset(), records: n, disclosures: judged.stored.length, violations: judged.violations.length, rejected, registry_version: judged.active.registry.version, judge_ms: times.judgedAt - times.fetchedAt, raise_ms: times.raisedAt - times.judgedAt, store_ms: storedAt - times.raisedAt, commit_ms: committedAt - storedAt, batches_in_insert: group.length }, 'batch written');
+    }
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-    this.log.info({ partition: batch.partition, first_offset: batch.firstOffset(), last_offset: lastOffset, records: n, disclosures: stored.length, violations: violations.length, rejected: dlq.length, registry_version: active.registry.version }, 'batch written');
     return true;
   }
 
@@ -541,7 +639,32 @@ export class Detector {
   }
 }
 
+/** A batch judged and alerted, waiting for its partition's writer. */
+interface HandedOver {
+  payload: EachBatchPayload;
+  judged: JudgedBatch;
+  /** Its records sent to the dead-letter topic. */
+  rejected: number;
+  times: { fetchedAt: number; judgedAt: number; raisedAt: number };
+}
+
+/** One partition's write-behind: batches queued, records not yet committed, the loop writing them. */
+interface PartitionWriter {
+  queue: HandedOver[];
+  unwritten: number;
+  flushing: Promise<void> | null;
+}
+
 const ABORTED: unique symbol = Symbol('aborted');
+
+function newestTimestamp(messages: ReadonlyArray<{ timestamp: string }>): number {
+  let newest = 0;
+  for (const m of messages) {
+    const t = Number(m.timestamp);
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
 
 /** Waits `ms`, or less when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

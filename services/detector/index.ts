@@ -1,6 +1,6 @@
 // The detector service (`leakscope detect`): Kafka in, ClickHouse and leak-alerts out.
 export { Detector } from './detector.js';
-export type { DetectorEnd, DetectorOptions, DetectorTotals } from './detector.js';
+export type { BatchTimes, DetectorEnd, DetectorOptions, DetectorTotals } from './detector.js';
 export { YIELD_EVERY, judgeBatch } from './judge-batch.js';
 export type { BatchRecord, JudgeContext, JudgeOptions, JudgedBatch, RejectedRecord } from './judge-batch.js';
 export { DEFAULT_DETECTOR_SETTINGS, detectorSettings } from './config.js';

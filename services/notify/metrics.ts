@@ -1,5 +1,6 @@
 // Prometheus metrics of `leakscope notify`, in a registry of their own (one per process or test).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../observability/metrics.js';
 
 export interface NotifyMetrics {
   readonly registry: Registry;
@@ -15,7 +16,7 @@ export interface NotifyMetrics {
 
 export function createNotifyMetrics(oldestUndeliveredMs: () => number | null, options: { processMetrics?: boolean } = {}): NotifyMetrics {
   const registry = new Registry();
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'leakscope_' });
+  if (options.processMetrics !== false) collectProcessMetrics(registry);
   const registers = [registry];
   new Gauge({
     name: 'leakscope_notify_oldest_undelivered_seconds',

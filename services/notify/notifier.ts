@@ -35,7 +35,12 @@ export interface NotifierOptions {
   metrics?: NotifyMetrics;
   /** Group session timeout, ms; default 30 000 (tests use less). */
   sessionTimeoutMs?: number;
+  /** Called with the ids of the alerts of each batch read and the time it was read (bench/alerts.ts splits the latency with it). */
+  onAlertsRead?: (alertIds: string[], readAt: number) => void;
 }
+
+/** Alerts handed to the routes and not yet settled, past which notify reads no more until some settle. */
+const MAX_UNSETTLED = 10_000;
 
 export type NotifierEnd = { kind: 'stopped' } | { kind: 'failed'; error: Error };
 
@@ -58,6 +63,10 @@ export class Notifier {
   private readonly dlqTopic: string;
   private started = false;
   private stopping = false;
+  /** Consumer group generation, moved on by every rebalance: a batch read in an earlier one is not committed. */
+  private generation = 0;
+  /** Per partition: the commit of its last batch read (true once committed); see processBatch. */
+  private readonly committing = new Map<number, Promise<boolean>>();
   private finish!: (end: NotifierEnd) => void;
   private readonly ended = new Promise<NotifierEnd>((resolve) => { this.finish = resolve; });
 
@@ -113,6 +122,9 @@ export class Notifier {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+    const newGeneration = (): void => { this.generation++; this.committing.clear(); };
+    this.consumer.on(this.consumer.events.REBALANCING, newGeneration);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, newGeneration);
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (this.stopping || e.payload.restart) return;
       this.fail(brokerError(`consuming ${topics.alerts}`, e.payload.error));
@@ -148,12 +160,22 @@ export class Notifier {
     void this.stop();
   }
 
+  /**
+   * Reads a batch and hands its alerts to the routes, then returns: the commit waits, in the
+   * partition's chain, for every alert of the batch to settle and for the batch before it to
+   * be committed. Returning at once matters for latency: kafkajs fetches again only when the
+   * batch is done, so waiting here would hold every route's next alert behind the slowest
+   * route's group interval or retries (a digest route grouping for minutes would delay the
+   * pager route by as much). Alerts not yet settled are bounded (MAX_UNSETTLED): past that,
+   * the batch waits for its chain before more is read.
+   */
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.isEmpty()) return;
+    const readAt = Date.now();
     const settling: Array<Promise<void>> = [];
     const unreadable: Array<{ value: Buffer | null; reason: string; offset: string }> = [];
-    let read = 0;
+    const read: AvroLeakAlert[] = [];
     for (const m of batch.messages) {
       let alert: AvroLeakAlert;
       try {
@@ -163,10 +185,11 @@ export class Notifier {
         unreadable.push({ value: m.value, reason: `cannot read the alert: ${(err as Error).message}`, offset: m.offset });
         continue;
       }
-      read++;
+      read.push(alert);
       for (const r of this.routes) if (r.accepts(alert)) settling.push(r.submit(alert));
     }
-    this.metrics.alertsIn.inc({ outcome: 'read' }, read);
+    this.options.onAlertsRead?.(read.map((a) => a.id), readAt);
+    this.metrics.alertsIn.inc({ outcome: 'read' }, read.length);
     if (unreadable.length > 0) {
       this.metrics.alertsIn.inc({ outcome: 'unreadable' }, unreadable.length);
       settling.push(this.producer.send([{
@@ -175,29 +198,57 @@ export class Notifier {
       }]));
       for (const u of unreadable) this.log.warn({ offset: u.offset, reason: u.reason }, 'record rejected');
     }
+    const generation = this.generation;
+    const previous = this.committing.get(batch.partition) ?? Promise.resolve(true);
+    const link = this.settleAndCommit(payload, settling, previous, generation, { read: read.length, unreadable: unreadable.length });
+    this.committing.set(batch.partition, link);
+    payload.resolveOffset(batch.lastOffset());
     // Heartbeat while routes retry, so a slow route does not cost the group its member.
-    const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
+    if (this.unsettled() > MAX_UNSETTLED) {
+      const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
+      try {
+        await link;
+      } finally {
+        clearInterval(beat);
+      }
+    }
+  }
+
+  /** Alerts handed to a route and not yet delivered or dead-lettered there. */
+  private unsettled(): number {
+    let n = 0;
+    for (const r of this.routes) n += r.pending;
+    return n;
+  }
+
+  /**
+   * Commits the batch once all of it settled and the batch before it settled and had its turn
+   * to commit. True when settled (a failed commit is covered by the next batch's); false when
+   * not (notify is failing or stopping) or read before a rebalance: nothing later commits then.
+   */
+  private async settleAndCommit(payload: EachBatchPayload, settling: Array<Promise<void>>, previous: Promise<boolean>, generation: number, counts: { read: number; unreadable: number }): Promise<boolean> {
+    const { batch } = payload;
     try {
       await Promise.all(settling);
     } catch (err) {
       // The DLQ itself failed, or notify is stopping: nothing is committed, the batch comes again.
       if (!this.stopping) this.fail(isLeakscopeError(err) ? err : brokerError('settling alerts', err));
-      return;
-    } finally {
-      clearInterval(beat);
+      return false;
     }
-    if (this.stopping || !payload.isRunning()) return;
+    if (!(await previous)) return false;
+    // A rebalance since: the partition's new owner reads from the last commit (repeats carry the same ids).
+    if (this.stopping || !payload.isRunning() || generation !== this.generation) return false;
     const lastOffset = batch.lastOffset();
-    payload.resolveOffset(lastOffset);
     try {
       await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
     } catch (err) {
-      this.log.warn({ offset: lastOffset, err: (err as Error).message }, 'commit failed; the alerts will be delivered again');
-      return;
+      this.log.warn({ offset: lastOffset, err: (err as Error).message }, 'commit failed; the next commit covers it, or a restart delivers the alerts again');
+      return true;
     }
-    this.totals.alerts += read;
-    this.totals.unreadable += unreadable.length;
+    this.totals.alerts += counts.read;
+    this.totals.unreadable += counts.unreadable;
     this.totals.batches++;
+    return true;
   }
 
   /** A group a route could not deliver, one DLQ record per alert with the route and the reason. */

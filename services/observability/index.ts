@@ -2,7 +2,7 @@
 // the /metrics + /healthz endpoint.
 export { componentLogger, createLogger, silentLogger } from './logger.js';
 export type { Component, Logger, LoggerOptions } from './logger.js';
-export { createMetrics } from './metrics.js';
+export { collectProcessMetrics, createMetrics } from './metrics.js';
 export type { MetricsOptions, StreamMetrics } from './metrics.js';
 export { METRICS_PORT_FLAG, parseMetricsPort, startTelemetryServer } from './http-server.js';
 export { redactNumbers } from './redact.js';

@@ -94,6 +94,13 @@ export interface DisclosureStore {
   writeAlerts(alerts: readonly StoredAlert[]): Promise<void>;
   /** Alerts newest first (by detected_at, then id), detected at or after `since` (epoch ms), at most `limit` (default 100). */
   recentAlerts(options?: { since?: number; limit?: number }): Promise<StoredAlert[]>;
+  /**
+   * Every site with at least one violation stored, in byte order: the sites whose
+   * first_disclosure alert was raised already (a detector or watch sends it before the write)
+   * or that a scan found. What a detector or watch seeds its "already alerted" state with at
+   * start; cheap (the ClickHouse store reads its daily site rollup, never the raw rows).
+   */
+  alertedSites(): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -15,12 +15,13 @@ import { buildSnapshot } from '../core/registry/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
 import type { LogProfile } from '../core/parse/index.js';
 import { AlertTracker, type AlertConfig } from '../detector/alerts.js';
-import { RouteWorker, createNotifyMetrics, postWithFetch, type NotifyConfig, type NotifyMetrics, type Post } from '../notify/index.js';
+import { RouteWorker, postWithFetch, type NotifyConfig, type Post } from '../notify/index.js';
 import { componentLogger, redactNumbers, type Logger } from '../observability/index.js';
 import { RejectsFile, checkAndRecordMeta, checkRegistryVersion, processBatch } from '../scan/index.js';
 import { tailDirectory, type FollowTotals } from '../shipper/index.js';
 import { Protector } from '../store/index.js';
 import type { DisclosureStore, RegistryLedger } from '../store/types.js';
+import { createWatchTelemetry, type WatchTelemetry } from './telemetry.js';
 
 export interface WatchOptions {
   dirs: readonly string[];
@@ -41,7 +42,8 @@ export interface WatchOptions {
   /** How often each directory is looked at, ms; default 250. */
   pollIntervalMs?: number;
   post?: Post;
-  metrics?: NotifyMetrics;
+  /** Metrics and health, served by `watch --metrics-port` (telemetry.ts); default a private set. */
+  telemetry?: WatchTelemetry;
   now?: () => number;
 }
 
@@ -65,11 +67,14 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
   const snapshot = buildSnapshot(registry);
   const protector = new Protector(keys);
   const tracker = new AlertTracker(options.alerts ?? {});
-  tracker.seed((await store.report({ from: 0, to: 8.64e15 })).sites.map((s) => s.site));
+  tracker.seed(await store.alertedSites());
   tracker.seedAlerts(await store.recentAlerts({ limit: 1_000_000 }));
   const rejects = new RejectsFile(`${options.dbPath}.rejects.ndjson`);
   const dlqPath = `${options.dbPath}.alerts-dlq.ndjson`;
-  const metrics = options.metrics ?? createNotifyMetrics(() => null, { processMetrics: false });
+  const telemetry = options.telemetry ?? createWatchTelemetry({ processMetrics: false });
+  const metrics = telemetry.notify;
+  const live = telemetry.totals;
+  const stream = telemetry.stream;
   const routes = (options.notify?.routes ?? []).map((route) => new RouteWorker(route, {
     post: options.post ?? postWithFetch,
     metrics,
@@ -80,12 +85,21 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
       await appendFile(dlqPath, `${lines}\n`, { mode: 0o600 });
     },
   }));
-  signal.addEventListener('abort', () => { for (const r of routes) r.stop(); }, { once: true });
+  telemetry.oldestPending = () => {
+    let oldest: number | null = null;
+    for (const r of routes) {
+      const t = r.oldestPending();
+      if (t !== null && (oldest === null || t < oldest)) oldest = t;
+    }
+    return oldest;
+  };
+  signal.addEventListener('abort', () => { telemetry.running = false; for (const r of routes) r.stop(); }, { once: true });
   const totals: WatchTotals = { requests: 0, rejects: 0, lines: 0, disclosures: 0, violations: 0, alerts: 0 };
 
   // The directories share the store and the alert state: their batches take turns.
   let turn: Promise<unknown> = Promise.resolve();
   const deliver = (batch: Parameters<Parameters<typeof tailDirectory>[0]['deliver']>[0]): Promise<void> => {
+    const readAt = process.hrtime.bigint();
     const mine = turn.then(async () => {
       const judged = processBatch(batch, snapshot, protector, false);
       const stored = judged.stored ?? [];
@@ -93,8 +107,15 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
       try {
         await settle(routes, pending.alerts);
         await rejects.append(judged.rejects);
-        await store.write(stored);
-        await store.writeAlerts(pending.alerts);
+        const t0 = process.hrtime.bigint();
+        try {
+          await store.write(stored);
+          await store.writeAlerts(pending.alerts);
+        } catch (err) {
+          stream.insertSeconds.observe({ outcome: 'failed' }, Number(process.hrtime.bigint() - t0) / 1e9);
+          throw err;
+        }
+        stream.insertSeconds.observe({ outcome: 'ok' }, Number(process.hrtime.bigint() - t0) / 1e9);
       } catch (err) {
         pending.abandon();
         throw err;
@@ -105,12 +126,27 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
       totals.disclosures += judged.disclosures;
       totals.violations += judged.violations;
       totals.alerts += pending.alerts.length;
+      live.lines += judged.lines;
+      live.requests += judged.requests;
+      live.disclosures += judged.disclosures;
+      live.violations += judged.violations;
+      live.rejects += judged.rejects.length;
+      live.alerts += pending.alerts.length;
+      live.batches++;
+      stream.recordsIn.inc({ source: 'files' }, judged.requests);
+      stream.batchSize.observe({ source: 'files' }, judged.requests);
+      if (judged.rejects.length > 0) stream.rejects.inc({ source: 'files' }, judged.rejects.length);
+      for (const d of stored) stream.disclosures.inc({ verdict: d.verdict });
+      for (const a of pending.alerts) stream.alerts.inc({ kind: a.kind });
+      telemetry.batchSeconds.observe(Number(process.hrtime.bigint() - readAt) / 1e9);
+      telemetry.lastBatchTime.set(Date.now() / 1000);
     });
     turn = mine.catch(() => undefined);
     return mine;
   };
 
   log.info({ dirs: options.dirs, db: options.dbPath, routes: routes.map((r) => r.route.name), known_sites: tracker.knownSites }, 'watch started');
+  telemetry.running = !signal.aborted;
   const followed = await Promise.all(options.dirs.map((dir) => tailDirectory({
     dir, checkpointFile: watchCheckpointPath(options.dbPath, dir), format: options.format, profile: options.profile ?? null, logger: log, deliver, signal,
     pollIntervalMs: options.pollIntervalMs ?? 250,
@@ -124,6 +160,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
     totals.rejects += f.rejects;
     totals.lines += f.lines;
   }
+  telemetry.running = false;
   log.info({ ...totals }, 'watch stopped');
   return totals;
 }

@@ -64,6 +64,7 @@ export function describeStoreContract(name: string, open: () => Promise<Disclosu
         ['affected', () => closed.affected(W)],
         ['readMeta', () => closed.readMeta()],
         ['writeMeta', () => closed.writeMeta({ region: 'GB', keyCheck: null })],
+        ['alertedSites', () => closed.alertedSites()],
       ];
       for (const [what, call] of calls) {
         const err = await call().then(() => null, (e: unknown) => e);
@@ -156,6 +157,11 @@ export function describeStoreContract(name: string, open: () => Promise<Disclosu
     it('names subscribers by their masked number, for the ones an export cannot decrypt', async () => {
       const masked = await store.maskedSubscribers!([B, C, 'f'.repeat(64)]);
       expect([...masked].sort()).toEqual([[B, '+4477009****45'], [C, '+4477009****67']]);
+    });
+
+    it('lists every site with a violation stored, in any window, and no site with authorised disclosures only', async () => {
+      // example.org's violations lie outside the report window; ageverify.example has only an authorised one.
+      expect(await store.alertedSites()).toEqual(['billing.example', 'example.com', 'example.org', 'news.co.uk', 'tokenads.example']);
     });
 
     it('keeps alerts once per id and reads them newest first from `since`', async () => {

@@ -6,9 +6,9 @@ import { LeakscopeError } from '../../core/errors.js';
 import { readRegistryFile } from '../../files/index.js';
 import { loadKeys } from '../../keys/index.js';
 import { loadNotifyConfig } from '../../notify/index.js';
-import { createLogger } from '../../observability/index.js';
+import { METRICS_PORT_FLAG, createLogger, startTelemetryServer } from '../../observability/index.js';
 import { openDuckDbStore } from '../../store/duckdb/index.js';
-import { runWatch } from '../../watch/index.js';
+import { createWatchTelemetry, runWatch } from '../../watch/index.js';
 import type { Command } from '../command.js';
 import { parseCommandFlags } from '../flags.js';
 import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
@@ -24,6 +24,7 @@ const WATCH_FLAGS = {
   'spread-sites': { type: 'integer', minimum: 1 },
   'spread-window-ms': { type: 'integer', minimum: 1 },
   'spread-quiet-ms': { type: 'integer', minimum: 1 },
+  'metrics-port': METRICS_PORT_FLAG,
 } as const;
 
 export const watchCommand: Command = {
@@ -46,6 +47,7 @@ export const watchCommand: Command = {
     '  --spread-sites N      first-violation sites in one window that open an incident (default 20)',
     '  --spread-window-ms N  that window, in request time (default 600000)',
     '  --spread-quiet-ms N   an incident resolves after this much request time with no new site (default 3600000)',
+    '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '',
     'Stops on SIGINT or SIGTERM after the batch in hand; undeliverable alerts go to <db>.alerts-dlq.ndjson.',
   ].join('\n'),
@@ -71,6 +73,12 @@ export const watchCommand: Command = {
     for (const warning of loaded.warnings) io.stderr.write(`leakscope watch: warning: ${warning}\n`);
     const umask = process.umask(0o077); // the store, its WAL, checkpoints, rejects and dead letters hold subscribers' data
     const store = await openDuckDbStore(db);
+    const telemetry = createWatchTelemetry();
+    const metricsPort = values['metrics-port'];
+    const server = metricsPort === 0 ? null : await startTelemetryServer(telemetry, () => telemetry.health(), { port: metricsPort }).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
     const controller = new AbortController();
     const stop = (): void => controller.abort();
     process.once('SIGINT', stop);
@@ -80,7 +88,7 @@ export const watchCommand: Command = {
         dirs, registry, keys: loaded.keys, store, dbPath: db, format, profile, notify,
         logger: createLogger({ level: io.env.LEAKSCOPE_LOG_LEVEL ?? 'info' }), signal: controller.signal,
         alerts: { ...(spreadSites ? { spreadSites } : {}), ...(spreadWindowMs ? { spreadWindowMs } : {}), ...(spreadQuietMs ? { spreadQuietMs } : {}) },
-        ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
+        ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}), telemetry,
       });
       io.stdout.write(`watch stopped: ${totals.lines} lines, ${totals.requests} requests, ${totals.disclosures} disclosures (${totals.violations} violations), ${totals.rejects} rejected, ${totals.alerts} alerts\n`);
       return 0;
@@ -88,6 +96,7 @@ export const watchCommand: Command = {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.umask(umask);
+      await server?.close();
       await store.close();
     }
   },

@@ -192,6 +192,14 @@ ORDER BY detected DESC, id LIMIT ${int(options.limit ?? 100)}`);
     return rows.map((r) => JSON.parse(r.record) as StoredAlert);
   }
 
+  async alertedSites(): Promise<string[]> {
+    this.open();
+    // The daily site rollup holds violations only, one row per site, day and verdict (fewer
+    // after merges): a small table, never the raw disclosures.
+    const rows = await this.ch.rows<{ site: string }>(sql`SELECT DISTINCT site FROM ${qualified(this.db, 'site_daily')} ORDER BY site`);
+    return rows.map((r) => r.site);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.ch.close();

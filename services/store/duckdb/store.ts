@@ -437,6 +437,14 @@ export class DuckDbStore implements ScanWriter {
     });
   }
 
+  alertedSites(): Promise<string[]> {
+    return this.exclusive('reading alerted sites', async () => {
+      // One pass over the verdict and site columns (columnar: neither the rest of the row nor the index).
+      const rows = await this.rows(`SELECT DISTINCT site FROM disclosures WHERE verdict <> 'authorized' ORDER BY site`);
+      return rows.map((r) => String(r['site']));
+    });
+  }
+
   /** The digest of the registry content first scanned under version label `version`, or null. */
   registryDigest(version: string): Promise<string | null> {
     return this.exclusive('reading meta data', async () => {
