@@ -1,5 +1,5 @@
 // DuckDB as a sink: the embedded disclosure store of `leakscope scan`, `report` and `who-saw`.
-export { openDuckDbStore, DuckDbStore, readersWaitingFile, signalReaderWaiting, writerWaitingFile } from './store.js';
+export { openDuckDbStore, DuckDbStore, WHO_SAW_ROWS_GROUPED_HERE, readersWaitingFile, signalReaderWaiting, writerWaitingFile } from './store.js';
 export type { DuckDbStoreOptions, ScanCounts, ScanOutcome, ScanRecord } from './store.js';
 export { encodeStaging } from './staging-format.js';
 export type { EncodedBatch } from './staging-format.js';
