@@ -11,7 +11,7 @@ import { LeakscopeError } from '../core/errors.js';
 import { describeLocation, openStore, type StoreLocation } from '../cli/store-option.js';
 import type { AuditTrail, DisclosureStore } from '../store/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../audit/index.js';
-import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync, statSync } from 'node:fs';
 import { signalReaderWaiting, writerWaitingFile } from '../store/duckdb/index.js';
 
 /** How long a reader about to open the file lets a waiting writer go first. */
@@ -93,6 +93,8 @@ class DuckDbAccess implements StoreAccess {
   /** A writer asked for the file: no new request gets the open store; it is closed once the running ones end. */
   private yielding = false;
   private drainWaiters: Array<() => void> = [];
+  /** The file opened (device and inode): a store moved away or replaced is let go, not answered from. */
+  private openedIdentity: string | null = null;
   private shut = false;
   private readonly lockWaitMs: number;
   private readonly idleCloseMs: number;
@@ -123,8 +125,9 @@ class DuckDbAccess implements StoreAccess {
         continue;
       }
       if (this.store !== null) {
+        if (!this.yielding && this.fileIdentity() !== this.openedIdentity) this.yielding = true;
         if (this.yielding) {
-          await this.drain();
+          await (this.inFlight === 0 ? this.closeNow() : this.drain());
           continue;
         }
         this.cancelIdle();
@@ -137,16 +140,22 @@ class DuckDbAccess implements StoreAccess {
       const store = await this.opening;
       if (this.store === null) {
         this.store = store;
+        this.openedIdentity = this.fileIdentity();
         this.yielding = false;
         this.watch();
       }
     }
   }
 
-  /** While the file is open: a writer's new signal makes the service let go of it. */
+  private fileIdentity(): string | null {
+    const info = statSync(this.location.path, { throwIfNoEntry: false });
+    return info === undefined ? null : `${info.dev}:${info.ino}`;
+  }
+
+  /** While the file is open: a writer's signal, or the file moved or replaced, makes the service let go of it. */
   private watch(): void {
     this.watchTimer = setInterval(() => {
-      if (this.yielding || !writerWaits(this.writerWaiting)) return;
+      if (this.yielding || (!writerWaits(this.writerWaiting) && this.fileIdentity() === this.openedIdentity)) return;
       this.yielding = true;
       if (this.inFlight === 0) void this.closeNow();
     }, WATCH_MS);
