@@ -4,14 +4,16 @@
 // (a `serve` and a CLI `who-saw`) take a lock file first, so two of them never chain from the
 // same entry. Appends that arrive while one is being written are written together, with one
 // fsync (group commit): under load the audit costs one fsync per group, not per lookup.
-import { constants as fsConstants } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, fsync as fsyncCallback, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile, stat, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeakscopeError } from '../core/errors.js';
 import type { AuditTrail } from '../store/types.js';
 import { formatEntry, nextEntry, parseEntry, type AuditDraft, type AuditEntry } from './entry.js';
 
 export const AUDIT_FILE_MODE = 0o600;
+const fsync = promisify(fsyncCallback);
 /** How long an append waits for another process's lock; a lock older than STALE_LOCK_MS was left by a killed process. */
 const LOCK_WAIT_MS = 5_000;
 const STALE_LOCK_MS = 30_000;
@@ -55,81 +57,79 @@ export class NdjsonAuditTrail implements AuditTrail {
     this.writing = false;
   }
 
+  /**
+   * The small steps (lock file, open, stat, read of the last entry, write) are synchronous:
+   * each is a few microseconds on a local file, far less than a round trip through libuv's
+   * thread pool, which `serve`'s store queries share. Only the fsync, which waits for the
+   * disk, is asynchronous; no answer is given before it returns.
+   */
   private async appendLocked(drafts: readonly AuditDraft[]): Promise<AuditEntry[]> {
     const release = await this.lock();
     try {
-      let handle;
+      let fd: number;
       try {
-        handle = await open(this.location,
-          fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, AUDIT_FILE_MODE);
+        fd = openSync(this.location,
+          fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, AUDIT_FILE_MODE);
       } catch (cause) {
         throw failed(this.location, (cause as NodeJS.ErrnoException).code === 'ELOOP' ? 'is a symbolic link, refused' : 'cannot open', cause);
       }
       try {
-        const info = await handle.stat();
+        const info = fstatSync(fd);
         if (!info.isFile()) throw failed(this.location, 'not a regular file', new Error('refused'));
         if (typeof process.getuid === 'function' && info.uid !== process.getuid()) {
           throw failed(this.location, `belongs to uid ${info.uid}, not to this user`, new Error('refused'));
         }
-        if ((info.mode & 0o077) !== 0) await handle.chmod(AUDIT_FILE_MODE);
-        let previous = await this.lastEntry();
+        if ((info.mode & 0o077) !== 0) fchmodSync(fd, AUDIT_FILE_MODE);
+        let previous = this.lastEntry(fd, info.size);
         const entries: AuditEntry[] = [];
         for (const draft of drafts) {
           previous = nextEntry(previous, draft, this.now());
           entries.push(previous);
         }
         // One write of whole lines, then one fsync: no answer is given before its entry is durable.
-        await handle.write(entries.map((e) => `${formatEntry(e)}\n`).join(''));
-        await handle.sync();
+        const lines = Buffer.from(entries.map((e) => `${formatEntry(e)}\n`).join(''), 'utf8');
+        for (let written = 0; written < lines.length;) written += writeSync(fd, lines, written);
+        await fsync(fd);
         return entries;
       } catch (cause) {
         if (cause instanceof LeakscopeError) throw cause;
         throw failed(this.location, 'cannot append', cause);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } finally {
-      await release();
+      release();
     }
   }
 
-  /** The last entry in the file; a last line that is not an entry is refused (the chain would hide it). */
-  private async lastEntry(): Promise<AuditEntry | null> {
-    let handle;
-    try {
-      handle = await open(this.location, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw failed(this.location, 'cannot read', cause);
+  /** The last entry in the open file; a last line that is not an entry is refused (the chain would hide it). */
+  private lastEntry(fd: number, size: number): AuditEntry | null {
+    if (size === 0) return null;
+    const length = Math.min(size, TAIL_BYTES);
+    const buffer = Buffer.allocUnsafe(length);
+    const read = readSync(fd, buffer, 0, length, size - length);
+    const text = buffer.toString('utf8', 0, read).replace(/\n+$/, '');
+    const line = text.slice(text.lastIndexOf('\n') + 1);
+    const entry = parseEntry(line);
+    if (entry === null) {
+      throw new LeakscopeError('AUDIT_FAILED',
+        `audit file ${this.location}: its last line is not an audit entry; run leakscope audit verify. The answer was not given`);
     }
-    try {
-      const { size } = await handle.stat();
-      if (size === 0) return null;
-      const length = Math.min(size, TAIL_BYTES);
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, size - length);
-      const text = buffer.toString('utf8').replace(/\n+$/, '');
-      const line = text.slice(text.lastIndexOf('\n') + 1);
-      const entry = parseEntry(line);
-      if (entry === null) {
-        throw new LeakscopeError('AUDIT_FAILED',
-          `audit file ${this.location}: its last line is not an audit entry; run leakscope audit verify. The answer was not given`);
-      }
-      return entry;
-    } finally {
-      await handle.close();
-    }
+    return entry;
   }
 
-  private async lock(): Promise<() => Promise<void>> {
+  private async lock(): Promise<() => void> {
     const lockPath = `${this.location}.lock`;
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       try {
-        const handle = await open(lockPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, AUDIT_FILE_MODE);
-        await handle.write(String(process.pid));
-        await handle.close();
-        return async () => { await unlink(lockPath).catch(() => undefined); };
+        const fd = openSync(lockPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, AUDIT_FILE_MODE);
+        try {
+          writeSync(fd, String(process.pid));
+        } finally {
+          closeSync(fd);
+        }
+        return () => { try { unlinkSync(lockPath); } catch { /* already gone: a stale-lock sweep by another process */ } };
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw failed(this.location, 'cannot take the lock', cause);
       }

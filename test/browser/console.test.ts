@@ -380,6 +380,25 @@ describe('the web console in Chromium against leakscope serve', () => {
       await shot(page, 'audit');
     });
 
+    it('exports the notification list with a reason: the CSV export-affected writes, audited at once', async () => {
+      await page.goto(`${main.url}/#/audit`);
+      await page.locator('table.audit tbody tr').first().waitFor();
+      await page.locator('#affected-from').fill('2012-01-10');
+      await page.locator('#affected-to').fill('2012-01-25 14:00');
+      await page.locator('#affected-reason').fill('Notification NOT-7 to the ICO');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#affected-title ~ form button[type=submit]').click()]);
+      const saved = await readFile((await download.path())!, 'utf8');
+      expect(download.suggestedFilename()).toBe('leakscope-affected-2012-01-10T0000Z-2012-01-25T1400Z.csv');
+      expect(saved.split('\r\n')[0]).toBe('msisdn,sites,first_exposure,last_exposure,violations');
+      await page.locator('table.audit tbody tr [data-key="action"]', { hasText: 'affected' }).first().waitFor();
+      const first = page.locator('table.audit tbody tr').first();
+      expect(await first.locator('[data-key="reason"]').textContent()).toBe('Notification NOT-7 to the ICO');
+      expect(await first.locator('[data-key="action"]').textContent()).toBe('affected');
+      await shot(page, 'audit-export');
+      const cliCsv = await cli(['export-affected', '--from', '2012-01-10', '--to', '2012-01-25T14:00Z', '--reason', 'check NOT-7', '--db', db], dir);
+      expect([cliCsv.code, saved]).toEqual([0, cliCsv.stdout]);
+    });
+
     it('shows the registry with each partner on the validity timeline, its markup name as text', async () => {
       await page.goto(`${main.url}/#/registry`);
       await page.locator('table.timeline-table tbody tr').first().waitFor();

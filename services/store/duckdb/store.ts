@@ -1,6 +1,8 @@
 // DisclosureStore on an embedded DuckDB file: the store of `leakscope scan`, `report` and
-// `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. One
-// connection per store; every call is serialised on it, so a batch is never interleaved.
+// `who-saw`. StoredDisclosures in, the aggregates of services/store/types.ts out. A writing
+// store has one connection and every call is serialised on it, so a batch is never
+// interleaved; a read-only store answers several queries at once (read-pool.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, writeFile } from 'node:fs/promises';
@@ -9,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import { LeakscopeError } from '../../core/errors.js';
-import type { Registry, Verdict } from '../../core/types.js';
+import type { Channel, Registry, Verdict } from '../../core/types.js';
 import { NdjsonAuditTrail, auditFileFor } from '../../audit/ndjson-trail.js';
 import type {
   AffectedSubscriber, AuditTrail, EncodedBatch, RecipientAggregate, ReportAggregates, ScanOutcome, ScanRunCounts, ScanWriter, SiteAggregate, StoreMeta,
@@ -18,6 +20,7 @@ import type {
 import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
+import { ReadPool, type PooledConnection, type Row } from './read-pool.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
@@ -65,13 +68,17 @@ export function readersWaitingFile(path: string): string {
   return `${path}.readers-waiting`;
 }
 
-/** A writer waiting for readers to let go of the file creates this one; readers then release it promptly. */
+/**
+ * A writer waiting for readers to let go of the file creates this one, holding its process
+ * id; readers then release it promptly, and ignore it once that process is gone.
+ */
 export function writerWaitingFile(path: string): string {
   return `${path}.writer-waiting`;
 }
 
-async function touch(file: string): Promise<void> {
-  const handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600).catch(() => null);
+async function touch(file: string, content = ''): Promise<void> {
+  const handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW | fsConstants.O_TRUNC, 0o600).catch(() => null);
+  if (content !== '') await handle?.write(content).catch(() => undefined);
   await handle?.close();
 }
 
@@ -148,7 +155,7 @@ async function createInstance(path: string, readOnly: boolean, lockWaitMs: numbe
         throw error;
       }
       // Tells a reader under constant load to let go (see store-access.ts in services/serve).
-      if (!readOnly) await touch(writerWaitingFile(path));
+      if (!readOnly) await touch(writerWaitingFile(path), String(process.pid));
       await sleep(10);
     }
   }
@@ -177,7 +184,8 @@ function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? text;
 }
 
-type Row = Record<string, unknown>;
+/** Queries a read-only store runs at the same time, each on its own connection (serve's concurrent lookups). */
+const READ_CONNECTIONS = 4;
 
 function num(value: unknown): number {
   return typeof value === 'bigint' ? Number(value) : (value as number);
@@ -185,6 +193,32 @@ function num(value: unknown): number {
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** A subscriber with at most this many rows in the window has them grouped in JavaScript (DuckDbStore.whoSaw). */
+export const WHO_SAW_ROWS_GROUPED_HERE = 2_000;
+
+/** Rows of one subscriber (site, host, verdict, partner_id, channels, ts_ms) grouped as the who-saw query groups them. */
+function groupRecipients(rows: readonly Row[]): RecipientAggregate[] {
+  const groups = new Map<string, RecipientAggregate & { identifiers: Channel[] }>();
+  for (const r of rows) {
+    const site = r['site'] as string;
+    const host = r['host'] as string;
+    const verdict = r['verdict'] as Verdict;
+    const partnerId = (r['partner_id'] as string | null) ?? null;
+    const ts = num(r['ts_ms']);
+    const key = JSON.stringify([site, host, verdict, partnerId]);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { site, host, verdict, partnerId, requests: 0, identifiers: [], firstSeen: ts, lastSeen: ts };
+      groups.set(key, group);
+    }
+    group.requests += 1;
+    for (const channel of strings(r['channels']) as Channel[]) if (!group.identifiers.includes(channel)) group.identifiers.push(channel);
+    if (ts < group.firstSeen) group.firstSeen = ts;
+    if (ts > group.lastSeen) group.lastSeen = ts;
+  }
+  return [...groups.values()];
 }
 
 /** `ts_ms` conditions of a window [from, to); null bounds add nothing. */
@@ -208,17 +242,24 @@ export class DuckDbStore implements ScanWriter {
   private closed = false;
   /** Owner-only directory of the batch file read_json stages from; made on the first write. */
   private stagingDir: string | null = null;
+  /** Read-only: the connections calls run on concurrently, and the one the current call has. */
+  private readonly pool: ReadPool | null;
+  private readonly current = new AsyncLocalStorage<PooledConnection>();
 
   constructor(
     readonly path: string,
     private instance: DuckDBInstance,
     private connection: DuckDBConnection,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.pool = readOnly ? new ReadPool(instance, connection, READ_CONNECTIONS) : null;
+  }
 
+  /** Runs `task` alone on the connection (writing store) or on a free pooled connection (read-only). */
   private exclusive<T>(what: string, task: () => Promise<T>): Promise<T> {
+    const closed = () => new LeakscopeError('STORE_FAILED', `${what}: the store ${this.path} is closed`, { retryable: false });
     const run = async (): Promise<T> => {
-      if (this.closed) throw new LeakscopeError('STORE_FAILED', `${what}: the store ${this.path} is closed`, { retryable: false });
+      if (this.closed) throw closed();
       try {
         return await task();
       } catch (cause) {
@@ -226,12 +267,16 @@ export class DuckDbStore implements ScanWriter {
         throw storeFailed(`${what} failed on ${this.path}`, cause);
       }
     };
+    const pool = this.pool;
+    if (pool !== null) return pool.closed ? Promise.reject(closed()) : pool.run((connection) => this.current.run(connection, run));
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
   private async rows(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    const pooled = this.current.getStore();
+    if (pooled !== undefined) return pooled.rows(sql, params);
     const reader = await this.connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJS() as Row[];
   }
@@ -340,12 +385,21 @@ export class DuckDbStore implements ScanWriter {
     });
   }
 
+  /**
+   * One subscriber's recipients. Most subscribers have a few hundred rows at most: those are
+   * read as they are and grouped here, which costs a fraction of DuckDB's hash aggregate
+   * (measured in the README, "Speed of the API"); a subscriber with more is grouped by DuckDB.
+   */
   whoSaw(subscriberHash: string, window: Window): Promise<RecipientAggregate[]> {
     return this.exclusive('the who-saw query', async () => {
       const params: DuckDBValue[] = [subscriberHash];
+      const where = `subscriber_hash = $1${windowSql(window, params)}`;
+      const raw = await this.rows(`SELECT site, host, verdict, partner_id, channels, ts_ms FROM disclosures
+          WHERE ${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
+      if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) return groupRecipients(raw);
       const rows = await this.rows(`SELECT site, host, verdict, partner_id, count(*) AS requests,
           list_distinct(flatten(list(channels))) AS identifiers, min(ts_ms) AS first_seen, max(ts_ms) AS last_seen
-          FROM disclosures WHERE subscriber_hash = $1${windowSql(window, params)}
+          FROM disclosures WHERE ${where}
           GROUP BY site, host, verdict, partner_id`, params);
       return rows.map((r) => ({
         site: r['site'] as string,
@@ -530,6 +584,13 @@ export class DuckDbStore implements ScanWriter {
 
   /** Checkpoints (unless read-only) and releases the file. Safe to call twice. */
   close(): Promise<void> {
+    if (this.pool !== null) {
+      return this.pool.close().then(() => {
+        if (this.closed) return;
+        this.closed = true;
+        this.instance.closeSync();
+      });
+    }
     return this.exclusive('closing', async () => {
       if (!this.readOnly) await this.connection.run('CHECKPOINT').catch(() => undefined);
       this.connection.closeSync();

@@ -3,16 +3,16 @@
 // same disclosures; users made with `leakscope users add`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openClickHouseStore } from '../../../services/store/clickhouse/index.js';
+import { chdbDir, openClickHouseStore } from '../../../services/store/clickhouse/index.js';
 import { Protector } from '../../../services/store/index.js';
 import { keyCheckOf } from '../../../services/keys/index.js';
 import { DISCLOSURES, ENC_KEY_HEX, HASH_KEY_HEX, makeStore, run } from '../../unit/cli/query-fixture.js';
-import { requireClickHouse, uniqueName } from '../support/servers.js';
+import { requireChdb, requireClickHouse, uniqueName } from '../support/servers.js';
 import type { Role } from '../../../services/users/index.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,13 +40,20 @@ export interface StoreUnderTest {
   flags: string[];
   env: Record<string, string>;
   dir: string;
+  /**
+   * True when one process at a time may hold the store (chdb: ClickHouse in-process locks its
+   * folder), so the CLI can only read it while `serve` is stopped.
+   */
+  exclusive: boolean;
+  /** Runs the CLI on the store: in this process, or as a process of its own for an exclusive store. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Drops what was made (the ClickHouse database). */
   cleanup(): Promise<void>;
 }
 
 export async function duckdbStore(): Promise<StoreUnderTest> {
   const fx = await makeStore();
-  return { kind: 'duckdb', flags: ['--db', fx.db], env: {}, dir: fx.dir, cleanup: async () => undefined };
+  return { kind: 'duckdb', flags: ['--db', fx.db], env: {}, dir: fx.dir, exclusive: false, cli: (args) => run(args), cleanup: async () => undefined };
 }
 
 /** A fresh ClickHouse database (migrated) with the fixture's disclosures, protected with the fixture's keys. */
@@ -65,12 +72,61 @@ export async function clickhouseStore(): Promise<StoreUnderTest> {
   await store.close();
   const dir = await mkdtemp(join(tmpdir(), 'leakscope-serve-ch-'));
   return {
-    kind: 'clickhouse', flags: ['--clickhouse', url], env, dir,
+    kind: 'clickhouse', flags: ['--clickhouse', url], env, dir, exclusive: false, cli: (args) => run(args, { env }),
     cleanup: async () => {
       const db = base.pathname.slice(1);
       base.pathname = '/';
       await fetch(base, { method: 'POST', body: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
     },
+  };
+}
+
+/** Runs `leakscope ARGS` as a process of its own (from dist/). */
+export async function cliProcess(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  requireBuild();
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stdin!.end(input ?? '');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code: code ?? -1, stdout, stderr };
+}
+
+/**
+ * A fresh chdb (ClickHouse in-process, a current release) folder with the fixture's
+ * disclosures, written by processes of their own: the folder is held by one process at a
+ * time, and `serve` is to hold it next.
+ */
+export async function chdbStore(): Promise<StoreUnderTest> {
+  requireBuild();
+  const folder = chdbDir();
+  if (folder === null || !existsSync(join(folder, 'node_modules/chdb/package.json'))) requireChdb(); // fails with the command that installs it
+  const dir = await mkdtemp(join(tmpdir(), 'leakscope-serve-chdb-'));
+  const url = `chdb:${join(dir, 'data')}?database=serve`;
+  const env = { LEAKSCOPE_HASH_KEY: HASH_KEY_HEX, LEAKSCOPE_ENC_KEY: ENC_KEY_HEX, LEAKSCOPE_CHDB_DIR: folder! };
+  const migrated = await cliProcess(['migrate', '--clickhouse', url], env);
+  if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.stderr}`);
+  const keys = { hashKey: Buffer.from(HASH_KEY_HEX, 'hex'), encKey: Buffer.from(ENC_KEY_HEX, 'hex') };
+  const protector = new Protector(keys);
+  const rows = JSON.stringify({ rows: DISCLOSURES.map((d) => protector.toStored(d)), keyCheck: keyCheckOf(keys) });
+  const script = `import { openClickHouseStore } from ${JSON.stringify(join(REPO, 'dist/store/clickhouse/index.js'))};
+    let text = ''; for await (const c of process.stdin) text += c;
+    const { rows, keyCheck } = JSON.parse(text);
+    const store = await openClickHouseStore(${JSON.stringify(url)});
+    await store.write(rows); await store.writeMeta({ region: 'GB', keyCheck }); await store.close();`;
+  const filled = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdin!.end(rows);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  if (filled.code !== 0) throw new Error(`writing the fixture to chdb failed: ${filled.stderr}`);
+  return {
+    kind: 'clickhouse', flags: ['--clickhouse', url], env, dir, exclusive: true, cli: (args) => cliProcess(args, env),
+    cleanup: async () => { await rm(dir, { recursive: true, force: true }); },
   };
 }
 

@@ -124,6 +124,10 @@ export const api = {
   async reportFile(from: string, to: string, format: 'csv' | 'html', site?: string): Promise<Blob> {
     return (await call('GET', `/api/v1/report${query({ from, to, site, format })}`, undefined, format === 'csv' ? 'text/csv' : 'text/html')).blob();
   },
+  /** The notification list (numbers in clear) as `export-affected` writes it; audited with the reason. */
+  async affected(from: string, to: string, reason: string): Promise<Blob> {
+    return (await call('POST', '/api/v1/affected', { from, to, reason }, 'text/csv')).blob();
+  },
   /** The number travels only in this POST body, never in a URL. */
   whoSaw(number: string, reason: string, from?: string, to?: string): Promise<WhoSawJson> {
     return json('POST', '/api/v1/who-saw', { number, reason, ...(from ? { from } : {}), ...(to ? { to } : {}) });

@@ -2,10 +2,10 @@
 // officers (and admins) only; the trail holds a keyed hash of each subscriber, never a number.
 import { api, roleAtLeast, type AuditEntry } from '../api.js';
 import { h, replace } from '../dom.js';
-import { count, fromInput, time, toInput, TIME_PLACEHOLDER } from '../format.js';
+import { count, fileStamp, fromInput, time, toInput, TIME_PLACEHOLDER } from '../format.js';
 import type { Page } from '../page.js';
 import { empty, failed, loading, notAllowed } from '../states.js';
-import { dataTable } from '../widgets.js';
+import { dataTable, saveBlob } from '../widgets.js';
 
 export const auditPage: Page = async (context) => {
   const head = h('header', { class: 'page-head' }, h('h1', {}, 'Audit'),
@@ -20,7 +20,7 @@ export const auditPage: Page = async (context) => {
   const toInputEl = h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', placeholder: TIME_PLACEHOLDER, class: 'time', id: 'audit-to', name: 'to', value: to ? toInput(to) : '' });
   const problem = h('p', { class: 'field-error', role: 'alert' });
   const body = h('div', {}, loading('the audit'));
-  replace(context.root, head,
+  replace(context.root, head, exportPanel(context.session.name, () => void load()),
     h('form', {
       class: 'window', 'aria-label': 'Audit window',
       onsubmit: (e: Event) => {
@@ -36,7 +36,7 @@ export const auditPage: Page = async (context) => {
     h('label', { for: 'audit-to' }, 'To', h('span', { class: 'unit' }, 'UTC, optional')), toInputEl,
     h('button', { type: 'submit' }, 'Show'), problem),
     body);
-  const load = async () => {
+  async function load(): Promise<void> {
     replace(body, loading('the audit'));
     let entries: AuditEntry[];
     try {
@@ -66,6 +66,52 @@ export const auditPage: Page = async (context) => {
         { key: 'results', label: 'Results', numeric: true, sort: (e) => e.results, cell: (e) => count(e.results) },
       ],
     })));
-  };
+  }
   await load();
 };
+
+/**
+ * Export of the notification list (every subscriber with a violation in the window, numbers in
+ * clear) as the CSV `leakscope export-affected` writes: a window and a reason, both required;
+ * the export is audited before the file is given, so the list below shows it at once.
+ */
+function exportPanel(user: string, exported: () => void): HTMLElement {
+  const input = (id: string) => h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', placeholder: TIME_PLACEHOLDER, class: 'time', id, name: id, required: true });
+  const fromEl = input('affected-from');
+  const toEl = input('affected-to');
+  const reason = h('input', { type: 'text', id: 'affected-reason', name: 'reason', required: true, maxlength: 500, autocomplete: 'off', placeholder: 'Notification NOT-7 to the regulator' });
+  const button = h('button', { type: 'submit' }, 'Download CSV');
+  const status = h('p', { class: 'field-error', role: 'alert', id: 'affected-status' });
+  return h('section', { class: 'panel', 'aria-labelledby': 'affected-title' },
+    h('h2', { id: 'affected-title' }, 'Export the notification list'),
+    h('p', { class: 'hint' }, 'Every subscriber with a violation in the window, numbers in clear, as leakscope export-affected writes it. '
+      + `Recorded in the audit as ${user}, with your reason. Keep the file as personal data.`),
+    h('form', {
+      class: 'window', 'aria-label': 'Export the notification list',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const f = fromInput(fromEl.value);
+        const t = fromInput(toEl.value);
+        const r = reason.value.trim();
+        if (f === null || t === null) return void (status.textContent = 'Give From and To as YYYY-MM-DD or YYYY-MM-DD HH:MM (UTC).');
+        if (f >= t) return void (status.textContent = 'The window must end after it starts.');
+        if (!r) return void (status.textContent = 'Give the reason for this export; it is written to the audit.');
+        status.textContent = '';
+        button.disabled = true;
+        try {
+          saveBlob(await api.affected(f, t, r), `leakscope-affected-${fileStamp(f)}-${fileStamp(t)}.csv`);
+          status.textContent = '';
+          exported();
+        } catch (error) {
+          status.textContent = (error as Error).message;
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h('label', { for: 'affected-from' }, 'From', h('span', { class: 'unit' }, 'UTC, inclusive')), fromEl,
+    h('label', { for: 'affected-to' }, 'To', h('span', { class: 'unit' }, 'UTC, exclusive')), toEl,
+    h('label', { for: 'affected-reason' }, 'Reason', h('span', { class: 'unit' }, 'required')), reason,
+    button, status));
+}
+
