@@ -8,7 +8,7 @@ import { buildSnapshot, parseRegistry } from '../../../../services/core/registry
 import type { Disclosure } from '../../../../services/core/types.js';
 import { openDuckDbStore } from '../../../../services/store/duckdb/index.js';
 import { StagingEncoder, encodeStaging } from '../../../../services/store/duckdb/staging-format.js';
-import { Protector, createBatchEncoder } from '../../../../services/store/index.js';
+import { Protector, buildReport, createBatchEncoder } from '../../../../services/store/index.js';
 
 const KEYS = { hashKey: Buffer.alloc(32, 7), encKey: Buffer.alloc(32, 9) };
 const REGISTRY = parseRegistry(`version: "t1"
@@ -68,7 +68,8 @@ describe('StagingEncoder', () => {
       await viaEncoder.writeEncoded(encoder.take());
       await viaRecords.write(all.map((d) => protector.toStored(d)));
       const window = { from: Date.UTC(2012, 0, 1), to: Date.UTC(2012, 1, 1) };
-      expect(await viaEncoder.report(window)).toEqual(await viaRecords.report(window));
+      // Compared as the report the CLI prints: the aggregates come in DuckDB's grouping order, which a parallel GROUP BY does not fix.
+      expect(buildReport(window, await viaEncoder.report(window))).toEqual(buildReport(window, await viaRecords.report(window)));
       expect(await viaEncoder.count()).toEqual({ disclosures: all.length, violations: (await viaRecords.count()).violations });
       await expect(viaEncoder.writeEncoded({ encoding: 'other' as never, text: '', rows: 0 })).rejects.toMatchObject({ code: 'INTERNAL' });
     } finally {
