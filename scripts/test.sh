@@ -15,17 +15,20 @@ echo "== prerequisites"
 bash deploy/local/browser ensure
 bash deploy/local/tools ensure
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
-  eval "$(bash deploy/local/stack up)"
+  stack_env=$(bash deploy/local/stack up) || { echo "npm test: 'bash deploy/local/stack up' failed (its log is above); fix that and run npm test again" >&2; exit 1; }
+  eval "$stack_env"
 fi
 export KAFKA_BROKERS CLICKHOUSE_URL
 # The three-broker Kafka and the ClickHouse cluster (cluster tests), started once for the run and left up.
 if [[ -z "${CLICKHOUSE_CLUSTER_NODES:-}" ]]; then
-  eval "$(bash deploy/local/stack cluster-up)"
+  stack_env=$(bash deploy/local/stack cluster-up) || { echo "npm test: 'bash deploy/local/stack cluster-up' failed (its log is above); fix that and run npm test again" >&2; exit 1; }
+  eval "$stack_env"
 fi
 export KAFKA_CLUSTER_BROKERS CLICKHOUSE_CLUSTER_URL CLICKHOUSE_CLUSTER CLICKHOUSE_CLUSTER_NODES
 # ClickHouse in-process (chdb, a current release): the store tests run on it too.
 if [[ -z "${LEAKSCOPE_CHDB_DIR:-}" ]]; then
-  eval "$(bash deploy/local/stack chdb)"
+  stack_env=$(bash deploy/local/stack chdb) || { echo "npm test: 'bash deploy/local/stack chdb' failed (its log is above); fix that and run npm test again" >&2; exit 1; }
+  eval "$stack_env"
 fi
 export LEAKSCOPE_CHDB_DIR
 [[ -n "${ALERTMANAGER_URL:-}" ]] && export ALERTMANAGER_URL   # the stack's Alertmanager (notify tests start their own)
