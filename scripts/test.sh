@@ -12,6 +12,9 @@ npx tsc -p tsconfig.build.json
 npx tsc -p tsconfig.console.json
 
 echo "== prerequisites"
+# The fault tests' private stack (test/integration/streaming/private-stack.ts) restarts servers on
+# its own ports: keep them, like the shared stack's, out of the ephemeral range from the start.
+LEAKSCOPE_STACK_PORT_OFFSET="${LEAKSCOPE_FAULTS_STACK_PORT_OFFSET:-2000}" bash deploy/local/stack reserve-ports
 bash deploy/local/browser ensure
 bash deploy/local/tools ensure
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${CLICKHOUSE_URL:-}" ]]; then
