@@ -204,8 +204,12 @@ describe('leakscope notify → real Alertmanager → webhook', () => {
     type AmPayload = { status: string; groupKey: string; groupLabels: Record<string, string>; alerts: AmAlert[] };
     const payloads = (): AmPayload[] => hook.received.map((r) => JSON.parse(r.body) as AmPayload);
     const group = (name: string, status: string) => payloads().find((p) => p.groupLabels.alertname === name && p.status === status);
-    await hook.waitFor(() => group('LeakscopeSpread', 'firing') !== undefined && group('LeakscopeFirstDisclosure', 'firing') !== undefined, 30_000, 'both firing groups');
-    const firsts = group('LeakscopeFirstDisclosure', 'firing')!;
+    // notify sends a group's first alert at once and the rest after its group interval; on a busy
+    // machine the rest may reach Alertmanager after its group_wait, so its first notification can
+    // hold only some sites and the next (group_interval later) all of them: wait for that one.
+    const allFirsts = () => payloads().find((p) => p.groupLabels.alertname === 'LeakscopeFirstDisclosure' && p.status === 'firing' && p.alerts.length === sites.length);
+    await hook.waitFor(() => group('LeakscopeSpread', 'firing') !== undefined && allFirsts() !== undefined, 30_000, 'both firing groups, every site in the first-disclosure group');
+    const firsts = allFirsts()!;
     expect(firsts.groupLabels).toEqual({ alertname: 'LeakscopeFirstDisclosure', kind: 'first_disclosure' });
     expect(firsts.alerts.map((a) => a.labels.site).sort()).toEqual(sites);
     expect(firsts.alerts[0]!.labels).toMatchObject({ kind: 'first_disclosure', verdict: 'unauthorized_recipient', severity: 'warning' });
@@ -215,8 +219,11 @@ describe('leakscope notify → real Alertmanager → webhook', () => {
     expect(incident.alerts[0]!.labels).toEqual({ alertname: 'LeakscopeSpread', kind: 'spread', severity: 'critical', alert_id: alertId('spread', String(T)) });
     expect(incident.alerts[0]!.startsAt).toBe(new Date(T).toISOString());
     expect(incident.alerts[0]!.annotations.sites).toBe(sites.join(', '));
-    // Five first disclosures, one notification: no page per site.
-    expect(payloads().filter((p) => p.groupLabels.alertname === 'LeakscopeFirstDisclosure')).toHaveLength(1);
+    // Five first disclosures, grouped: one notification, or two when the group grew after
+    // Alertmanager's group_wait; never a page per site.
+    const firstPages = payloads().filter((p) => p.groupLabels.alertname === 'LeakscopeFirstDisclosure');
+    expect(firstPages.length).toBeGreaterThanOrEqual(1);
+    expect(firstPages.length).toBeLessThanOrEqual(2);
 
     await produce(topics, [spread(sites, 'resolved')]);
     await hook.waitFor(() => group('LeakscopeSpread', 'resolved') !== undefined, 30_000, 'the resolved incident');
