@@ -215,21 +215,10 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
       // A step starts with the detector caught up: a backlog left by a faster step is not this rate's.
       const drained = performance.now() + 120_000;
       while (detector.totals.records < produced + injected && performance.now() < drained) await sleep(100);
-      let sentInStep = 0;
-      let stop = false;
       const t0 = performance.now();
-      const bg = (async () => {
-        // Every 20 ms, the messages that keep the target rate.
-        while (!stop) {
-          const due = Math.floor(((performance.now() - t0) / 1000) * rate) - sentInStep;
-          if (due > 0) {
-            const now = Date.now();
-            await bgProducer.send([{ topic: topics.requests, messages: bgProducer.requestMessages(Array.from({ length: due }, () => background(now))) }]);
-            sentInStep += due;
-          }
-          await sleep(20);
-        }
-      })();
+      const bg = paced(rate, async (due, now) => {
+        await bgProducer.send([{ topic: topics.requests, messages: bgProducer.requestMessages(Array.from({ length: due }, () => background(now))) }]);
+      });
       await sleep(2000); // warm up under load
       const firstBatch = batches.length;
       const sentWall = new Map<string, number>();
@@ -244,8 +233,7 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
       }
       const deadline = performance.now() + 30_000;
       while ([...sent.keys()].some((s) => !hook.arrivals.has(s)) && performance.now() < deadline) await sleep(50);
-      stop = true;
-      await bg;
+      const sentInStep = await bg.stop();
       const elapsed = (performance.now() - t0) / 1000;
       produced += sentInStep;
       const caughtUp = performance.now() + 15_000;
@@ -309,20 +297,10 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
     let lines = 1;
     await sleep(1000);
     const watchStep = async (rate: number): Promise<WatchStep> => {
-      let inStep = 0;
-      let wstop = false;
       const w0 = performance.now();
-      const wbg = (async () => {
-        while (!wstop) {
-          const due = Math.floor(((performance.now() - w0) / 1000) * rate) - inStep;
-          if (due > 0) {
-            const now = Date.now();
-            appendFileSync(file, Array.from({ length: due }, () => `${ndjson(background(now))}\n`).join(''));
-            inStep += due;
-          }
-          await sleep(20);
-        }
-      })();
+      const wbg = paced(rate, (due, now) => {
+        appendFileSync(file, Array.from({ length: due }, () => `${ndjson(background(now))}\n`).join(''));
+      });
       await sleep(1000);
       const appended = new Map<string, number>();
       for (let i = 0; i < count; i++) {
@@ -333,8 +311,7 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
       }
       const wdeadline = performance.now() + 30_000;
       while ([...appended.keys()].some((s) => !hook.arrivals.has(s)) && performance.now() < wdeadline) await sleep(50);
-      wstop = true;
-      await wbg;
+      const inStep = await wbg.stop();
       const welapsed = (performance.now() - w0) / 1000;
       lines += inStep + count;
       const caughtUp = performance.now() + 15_000;
@@ -354,4 +331,32 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
     await hook.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Background traffic at `rate` per second: every 20 ms, `emit` is given the number of requests due
+ * to keep the rate and the wall-clock time to stamp them with. `stop()` ends it and gives how many
+ * were emitted.
+ */
+function paced(rate: number, emit: (due: number, now: number) => Promise<void> | void): { stop(): Promise<number> } {
+  let emitted = 0;
+  let stopped = false;
+  const t0 = performance.now();
+  const loop = (async () => {
+    while (!stopped) {
+      const due = Math.floor(((performance.now() - t0) / 1000) * rate) - emitted;
+      if (due > 0) {
+        await emit(due, Date.now());
+        emitted += due;
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return emitted;
+    },
+  };
 }
