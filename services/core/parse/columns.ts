@@ -236,6 +236,9 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
   let seconds: string | null = null;
   let hasSeconds = false;
   let subsecond: string | null = null;
+  let subsecondField = '';
+  // A %tl / %tg time has whole seconds: the milliseconds of a %tu on the same line complete it.
+  let wholeSeconds = false;
   const r = {
     gatewayId: null as string | null, requestId: null as string | null, msisdn: null as string | null,
     bearer: null as string | null, clientIp: null as string | null, method: null as string | null,
@@ -266,10 +269,11 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
           return { ok: false, reason: `${names[f]}: ${JSON.stringify(v)} is not a time${as}` };
         }
         tsField = names[f]!;
+        wholeSeconds = slots[f] === Slot.ClfTime && (form !== null || !/:\d\d\./.test(v));
         break;
       }
       case Slot.EpochSeconds: seconds = v; hasSeconds = true; tsField = names[f]!; break;
-      case Slot.SubsecondMs: subsecond = v; break;
+      case Slot.SubsecondMs: subsecond = v; subsecondField = names[f]!; break;
       case Slot.GatewayId: r.gatewayId = v; break;
       case Slot.RequestId: r.requestId = v; break;
       case Slot.Msisdn: r.msisdn = v; break;
@@ -305,6 +309,9 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
     const ms = subsecond === null ? 0 : /^\d{1,3}$/.test(subsecond) ? Number(subsecond) : -1;
     if (whole === null || ms < 0) return { ok: false, reason: `${tsField}: ${JSON.stringify(subsecond === null ? seconds : `${seconds}.${subsecond}`)} is not epoch seconds` };
     ts = whole + ms;
+  } else if (wholeSeconds && subsecond !== null && ts !== null) {
+    if (!/^\d{1,3}$/.test(subsecond)) return { ok: false, reason: `${subsecondField}: ${JSON.stringify(subsecond)} is not milliseconds (0 to 999)` };
+    ts += Number(subsecond);
   }
   if (ts === null) {
     if (date === null || time === null) return { ok: false, reason: `${date === null ? 'date' : 'time'}: absent` };

@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LeakscopeError } from '../errors.js';
 import { parseSquidLogformat, SQUID_NATIVE_LOGFORMAT } from './squid-logformat.js';
+import { squidLogformatProblem } from './squid.js';
 
 /** The syntaxes a profile can read; the named writers below are profiles over them. */
 export const PROFILE_SYNTAXES = ['w3c', 'csv', 'squid'] as const;
@@ -193,6 +194,9 @@ export function parseProfile(value: unknown, source: string): LogProfile {
     if (values.some((v) => v.length === 0)) problems.push(`not_forwarded[${i}].values: a value is blank`);
     notForwarded.push({ field: rule.field.trim().toLowerCase(), values });
   });
+  const logformat = file.squid_logformat === undefined || base.syntax !== 'squid' ? null : parseSquidLogformat(file.squid_logformat);
+  const unreadable = logformat === null || typeof logformat === 'string' ? null : squidLogformatProblem(logformat, { fields, notForwarded });
+  if (unreadable !== null) problems.push(`squid_logformat: ${unreadable}`);
   if (problems.length > 0) throw invalid(source, problems);
   return profileOf(file.name ?? source, base.syntax, {
     delimiter: file.delimiter ?? base.delimiter,
@@ -210,7 +214,8 @@ export function withSquidLogformat(profile: LogProfile, logformat: string): LogP
     throw new LeakscopeError('USAGE', `--squid-logformat applies to squid logs, and the format is ${profile.name}`);
   }
   const parsed = parseSquidLogformat(logformat);
-  if (typeof parsed === 'string') throw new LeakscopeError('USAGE', `--squid-logformat: ${parsed}`);
+  const problem = typeof parsed === 'string' ? parsed : squidLogformatProblem(parsed, profile);
+  if (problem !== null) throw new LeakscopeError('USAGE', `--squid-logformat: ${problem}`);
   return profileOf(profile.name, profile.syntax, { ...profile, squidLogformat: logformat });
 }
 

@@ -48,7 +48,8 @@ function specOf(code: SquidCode): ColumnSpec {
       },
     };
   }
-  if (code.arg !== '' && (code.code === '>h' || code.code === '>ha')) {
+  // `%{Name:member}>h` is one member of a list header, not the header: read only where the profile maps it.
+  if (code.arg !== '' && !code.arg.includes(':') && (code.code === '>h' || code.code === '>ha')) {
     spec.standard = `${code.code === '>ha' ? 'header' : 'client_header'}:${code.arg.toLowerCase()}`;
   }
   // Squid %-encodes unsafe characters of header and user-name values unless told `'`.
@@ -56,6 +57,26 @@ function specOf(code: SquidCode): ColumnSpec {
     if (code.code === '>h' || code.code === '>ha' || code.code === 'un' || code.code === 'ul' || code.code === 'ue') spec.decode = Decode.Percent;
   }
   return spec;
+}
+
+/** Codes whose `.N` Squid ignores (numbers) or reads as a number of digits (`%tu`): never cut. */
+const NEVER_CUT = new Set(['ts', 'tu', 'tr', 'Hs', '>Hs', '<Hs', 'st', '<st', '>st', '>rP', '>p', '<p', 'lp', '>lp', 'sn']);
+
+/**
+ * Why the logformat cannot be read under the profile, or null: a column leakscope reads that
+ * has a maximum width (`%.20ru`), which Squid cuts, so that a cut URL, header or number would
+ * be read as another one. Checked when the profile or `--squid-logformat` is given.
+ */
+export function squidLogformatProblem(format: SquidLogformat, profile: Pick<LogProfile, 'fields' | 'notForwarded'>): string | null {
+  for (const code of format.codes) {
+    if (code.maxWidth === null || NEVER_CUT.has(code.code)) continue;
+    const spec = specOf(code);
+    const target = profile.fields[spec.key] ?? spec.standard;
+    if ((target !== undefined && target !== 'ignore') || profile.notForwarded.some((r) => r.field === spec.key)) {
+      return `${code.name} has a maximum width (.${code.maxWidth}): Squid cuts longer values, and leakscope reads this field, so a cut value would be read as another one; remove .${code.maxWidth} from the logformat, or map "${spec.key}" to ignore in the profile's fields`;
+    }
+  }
+  return null;
 }
 
 function isSpace(c: number): boolean {
@@ -94,6 +115,16 @@ function readQuoted(text: string, at: number): [string, number] | null {
   return null;
 }
 
+/**
+ * `%.Ntu` writes the sub-second part in units of 10^-N s (Squid divides the microseconds by
+ * 10^(6-N); N above 6 means microseconds): as milliseconds, which `%tu` writes without `.N`.
+ */
+function subsecondAsMs(value: string, digits: number): string {
+  if (!/^\d{1,9}$/.test(value)) return value;
+  const n = Math.min(digits, 6);
+  return String(n >= 3 ? Math.floor(Number(value) / 10 ** (n - 3)) : Number(value) * 10 ** (3 - n));
+}
+
 function describeLiteral(literal: string): string {
   return literal.trim() === '' ? 'a space' : JSON.stringify(literal);
 }
@@ -111,6 +142,8 @@ function splitByLogformat(text: string, format: SquidLogformat, out: (string | n
     const next = literals[f + 1]!;
     let value: string;
     let end: number;
+    // A right-aligned value of a minimum width (`%6tr`) is preceded by its padding.
+    if (code.padded) while (pos < text.length && isSpace(text.charCodeAt(pos))) pos++;
     if (code.time !== undefined) {
       // A strftime time may hold spaces and the separator itself: its own pattern finds its end.
       code.time.pattern.lastIndex = pos;
@@ -122,6 +155,11 @@ function splitByLogformat(text: string, format: SquidLogformat, out: (string | n
       const q = readQuoted(text, pos);
       if (q === null) return `unterminated quoted value of ${code.name} at column ${pos + 1}`;
       [value, end] = q;
+    } else if (code.spaces && code.encoding === '"') {
+      // Between literal quotes: the value ends at the first quote Squid did not escape.
+      const q = readQuoted(text, pos - 1);
+      if (q === null) return `${code.name}: no closing quote after its value (the line ends at column ${text.length})`;
+      [value, end] = [q[0], q[1] - 1];
     } else if (next.length === 0) {
       end = text.length;
       while (end > pos && isSpace(text.charCodeAt(end - 1))) end--;
@@ -137,16 +175,22 @@ function splitByLogformat(text: string, format: SquidLogformat, out: (string | n
         // GMT times (`%tl` is `10/Jan/2012:09:31:02 +0000`): a space before the separator is
         // a malformed line, not part of the value.
         const stop = next.charCodeAt(0);
-        const spaces = code.code === 'tl' || code.code === 'tg';
         while (end < text.length) {
           const c = text.charCodeAt(end);
-          if (c === stop || (!spaces && isSpace(c))) break;
+          if (c === stop || (!code.spaces && isSpace(c))) break;
           end++;
         }
         if (end >= text.length) return `${code.name}: no ${describeLiteral(next)} after its value (the line ends at column ${text.length})`;
       }
       value = text.slice(pos, end);
+      // A left-aligned value of a minimum width (`%-10>a|`) is followed by its padding.
+      if (code.padded && isSpace(text.charCodeAt(end)) && !isSpace(next.charCodeAt(0))) {
+        let after = end;
+        while (after < text.length && isSpace(text.charCodeAt(after))) after++;
+        if (text.charCodeAt(after) === next.charCodeAt(0)) end = after;
+      }
     }
+    if (code.code === 'tu' && code.maxWidth !== null) value = subsecondAsMs(value, code.maxWidth);
     if (pos >= text.length && next.length === 0 && value.length === 0) return `the line ends before ${code.name}`;
     out[f] = value === '-' || value.length === 0 ? null : value;
     if (next.length > 0) {
@@ -168,7 +212,8 @@ function splitByLogformat(text: string, format: SquidLogformat, out: (string | n
 /** A parser for Squid logs written with the profile's logformat (default: Squid's native one). */
 export function createSquidParser(profile: LogProfile): LineParser & { readonly plan: ColumnPlan | string } {
   const format = parseSquidLogformat(profile.squidLogformat ?? SQUID_NATIVE_LOGFORMAT);
-  const plan = typeof format === 'string' ? `squid logformat: ${format}` : planColumns(format.codes.map(specOf), profile);
+  const problem = typeof format === 'string' ? format : squidLogformatProblem(format, profile);
+  const plan = typeof format === 'string' || problem !== null ? `squid logformat: ${problem}` : planColumns(format.codes.map(specOf), profile);
   const values: (string | null)[] = typeof format === 'string' ? [] : new Array<string | null>(format.codes.length).fill(null);
   let reported = false;
   return {

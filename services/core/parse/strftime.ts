@@ -34,6 +34,24 @@ const CONVERSIONS: Readonly<Record<string, readonly [pattern: string, part: Part
 /** Conversions that stand for others (strftime(3)). */
 const SHORTHANDS: Readonly<Record<string, string>> = { T: '%H:%M:%S', F: '%Y-%m-%d', D: '%m/%d/%y', R: '%H:%M', r: '%I:%M:%S %p' };
 
+/**
+ * `format` with each shorthand conversion replaced by what it stands for, read left to right
+ * as strftime(3) does: `%%` is a literal percent sign, so `%%T` stays the text `%T`.
+ */
+function expandShorthands(format: string): string {
+  let out = '';
+  for (let i = 0; i < format.length; i++) {
+    const c = format[i]!;
+    if (c !== '%' || i + 1 >= format.length) {
+      out += c;
+      continue;
+    }
+    const conversion = format[++i]!;
+    out += SHORTHANDS[conversion] ?? `%${conversion}`;
+  }
+  return out;
+}
+
 export interface StrftimeReader {
   /** Sticky: set lastIndex to where the time starts, then exec. */
   readonly pattern: RegExp;
@@ -46,9 +64,8 @@ export interface StrftimeReader {
  * which can be placed in UTC only with a `%z` (or as `%s`). A reason when it cannot be read back.
  */
 export function compileStrftime(format: string, utc: boolean): StrftimeReader | string {
-  let expanded = format;
-  for (const [short, long] of Object.entries(SHORTHANDS)) expanded = expanded.split(`%${short}`).join(long);
-  if (expanded.includes('%I') || expanded.includes('%p')) return 'a 12-hour time (%I, %p) is not read; log %H';
+  const expanded = expandShorthands(format);
+  if (/%[Ip]/.test(expanded.replace(/%%/g, ''))) return 'a 12-hour time (%I, %p) is not read; log %H';
   let source = '';
   const parts: Part[] = [];
   for (let i = 0; i < expanded.length; i++) {
