@@ -7,7 +7,7 @@
 // README "File safety" states the promises this module keeps.
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readFile, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 
@@ -45,7 +45,7 @@ export async function openForWriting(path: string, options: SafeOpenOptions): Pr
   let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
   if (options.mode === 'append') flags |= O_APPEND;
   if (options.mode === 'create-new') flags |= O_EXCL;
-  await checkFolders(path, options.purpose);
+  const shared = await checkFolders(path, options.purpose);
   let handle: FileHandle;
   try {
     handle = await open(path, flags, fileMode);
@@ -55,7 +55,7 @@ export async function openForWriting(path: string, options: SafeOpenOptions): Pr
     throw openError(path, options.purpose, error, 'writing');
   }
   try {
-    checkOpened(path, options.purpose, await handle.stat());
+    checkOpened(path, options.purpose, await handle.stat(), shared);
     // The mode given to open() applies only to a file it creates, and the umask may narrow
     // even that: set it on the descriptor, so an old 0644 file is closed before writing.
     await handle.chmod(fileMode);
@@ -72,7 +72,7 @@ export async function openForWriting(path: string, options: SafeOpenOptions): Pr
  * as a file it writes. Returns null when the file does not exist.
  */
 export async function openTrustedForReading(path: string, purpose: string): Promise<{ handle: FileHandle; stats: Stats } | null> {
-  await checkFolders(path, purpose);
+  const shared = await checkFolders(path, purpose);
   let handle: FileHandle;
   try {
     handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -82,7 +82,7 @@ export async function openTrustedForReading(path: string, purpose: string): Prom
   }
   try {
     const stats = await handle.stat();
-    checkOpened(path, purpose, stats);
+    checkOpened(path, purpose, stats, shared);
     return { handle, stats };
   } catch (error) {
     await handle.close().catch(() => undefined);
@@ -145,29 +145,37 @@ export async function checkExistingName(path: string, purpose: string): Promise<
 
 /** As Linux's own bound on symlinks followed in one path lookup. */
 const MAX_LINKS = 40;
-const WRITABLE_BY_GROUP_OR_OTHERS = 0o022;
+const WRITABLE_BY_GROUP = 0o020;
+const WRITABLE_BY_OTHERS = 0o002;
 const STICKY = 0o1000;
+
+/** Names or gids of groups trusted with the folder that holds a file (README "File safety"). */
+export const TRUSTED_GROUPS_ENV = 'LEAKSCOPE_TRUSTED_GROUPS';
 
 /**
  * Walks the folders `path` is reached through, as the kernel does (from `/` or the working
  * folder, each symlink followed to its target, `..` taken from the real folder), and refuses
- * (FILE_UNSAFE) a folder owned by anyone but root or the current user, a folder that group or
- * others may write unless it has the sticky bit (as /tmp), and a symlink on the way owned by
- * anyone but root or the current user (in a sticky folder, anyone could have made it). Then
- * nobody else can swap a folder for a link between this check and the open. A folder that
- * does not exist ends the walk: the open itself then fails.
+ * (FILE_UNSAFE) a folder owned by anyone but root or the current user, a folder that others
+ * may write unless it has the sticky bit (as /tmp), a folder its group may write (see
+ * groupWritable), and a symlink on the way owned by anyone but root or the current user (in a
+ * sticky folder, anyone could have made it). Then nobody else can swap a folder for a link
+ * between this check and the open. A folder that does not exist ends the walk: the open itself
+ * then fails. True when the folder holding the file may be written by a group trusted through
+ * LEAKSCOPE_TRUSTED_GROUPS: the file itself must then have no other hard link.
  */
-async function checkFolders(path: string, purpose: string): Promise<void> {
+async function checkFolders(path: string, purpose: string): Promise<boolean> {
   const uid = process.getuid?.();
-  if (uid === undefined) return; // no owners to compare (Windows)
+  if (uid === undefined) return false; // no owners to compare (Windows)
   const parts = (isAbsolute(path) ? path : `${process.cwd()}/${path}`).split('/');
   parts.pop(); // the file itself, checked on its descriptor
   let current = '/';
-  checkFolder(path, purpose, '/', await lstat('/'), uid);
+  /** A folder accepted only because its group is trusted: it must hold the file, so nothing is walked after it. */
+  let trusted: string | null = await checkFolder(path, purpose, '/', await lstat('/'), uid);
   let links = 0;
   while (parts.length > 0) {
     const part = parts.shift()!;
     if (part === '' || part === '.') continue;
+    if (trusted !== null) throw folderError(path, purpose, `${trusted}; a trusted group is trusted only with the folder that holds the file, not with the folders leakscope passes through`);
     if (part === '..') {
       current = dirname(current);
       continue;
@@ -178,7 +186,7 @@ async function checkFolders(path: string, purpose: string): Promise<void> {
       stats = await lstat(next);
     } catch (error) {
       const code = errnoOf(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
       throw new LeakscopeError('INPUT_UNREADABLE', `${purpose} ${path}: the folder ${next} cannot be examined: ${messageOf(error)}`, { cause: error });
     }
     if (stats.isSymbolicLink()) {
@@ -191,21 +199,83 @@ async function checkFolders(path: string, purpose: string): Promise<void> {
       parts.unshift(...target.split('/'));
       continue;
     }
-    if (!stats.isDirectory()) return; // the open fails with ENOTDIR
-    checkFolder(path, purpose, next, stats, uid);
+    if (!stats.isDirectory()) return false; // the open fails with ENOTDIR
+    trusted = await checkFolder(path, purpose, next, stats, uid);
     current = next;
   }
+  return trusted !== null;
 }
 
-function checkFolder(path: string, purpose: string, folder: string, stats: Stats, uid: number): void {
+/** Refuses a folder others could change; a description of it when only a trusted group makes it acceptable, else null. */
+async function checkFolder(path: string, purpose: string, folder: string, stats: Stats, uid: number): Promise<string | null> {
   if (stats.uid !== 0 && stats.uid !== uid) {
     throw folderError(path, purpose, `the folder ${folder} belongs to another user (uid ${stats.uid}), who could swap what is in it`);
   }
-  if ((stats.mode & WRITABLE_BY_GROUP_OR_OTHERS) !== 0 && (stats.mode & STICKY) === 0) {
-    const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
-    throw folderError(path, purpose, `the folder ${folder} may be written by ${(stats.mode & 0o002) !== 0 ? 'anyone' : 'its group'} (mode ${mode}, ` +
-      'no sticky bit), who could swap what is in it; chmod go-w it');
+  if ((stats.mode & STICKY) !== 0) return null;
+  const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+  if ((stats.mode & WRITABLE_BY_OTHERS) !== 0) {
+    throw folderError(path, purpose, `the folder ${folder} may be written by anyone (mode ${mode}, no sticky bit), who could swap what is in it; chmod o-w it`);
   }
+  if ((stats.mode & WRITABLE_BY_GROUP) === 0) return null;
+  return groupWritable(path, purpose, folder, mode, stats.gid, uid);
+}
+
+/**
+ * A folder its group may write (mode 0775, 2775) and without the sticky bit. Accepted as it
+ * is when the group holds nobody but root and the current user (as /etc/group and /etc/passwd
+ * list it: members, and users whose primary group it is), since the bit then lets nobody else
+ * in. Accepted as the folder that holds the file when LEAKSCOPE_TRUSTED_GROUPS names the group
+ * (the description is returned). Refused otherwise, naming the group and who is in it.
+ */
+async function groupWritable(path: string, purpose: string, folder: string, mode: string, gid: number, uid: number): Promise<string | null> {
+  const table = await readGroupTable();
+  const group = table.groups.get(gid);
+  const users = group === undefined ? null : [...group.users];
+  if (users !== null && users.every((name) => table.uidOf.get(name) === 0 || table.uidOf.get(name) === uid)) return null;
+  const name = group?.name ?? String(gid);
+  const described = `the folder ${folder} may be written by its group ${name} (gid ${gid}, mode ${mode}, no sticky bit)`;
+  if (trustedGroups(table).has(gid)) return described;
+  const who = users === null ? 'which /etc/group does not list' : `which holds ${users.join(', ')}`;
+  throw folderError(path, purpose, `${described}, ${who}; its members could swap what is in it: chmod g-w or chmod +t it, ` +
+    `or set ${TRUSTED_GROUPS_ENV}=${name} to trust that group with the folder holding the file`);
+}
+
+interface GroupTable {
+  /** gid → name and the users in it: its listed members and the users whose primary group it is. */
+  readonly groups: ReadonlyMap<number, { name: string; users: Set<string> }>;
+  readonly uidOf: ReadonlyMap<string, number>;
+}
+
+/** /etc/group and /etc/passwd, read when a group-writable folder is met (rarely: not cached, so never stale). */
+async function readGroupTable(): Promise<GroupTable> {
+  const read = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
+  const [groupText, passwdText] = await Promise.all([read('/etc/group'), read('/etc/passwd')]);
+  const groups = new Map<number, { name: string; users: Set<string> }>();
+  for (const line of groupText.split('\n')) {
+    const [name, , gid, members] = line.split(':');
+    if (name === undefined || name === '' || gid === undefined || !/^\d+$/.test(gid) || groups.has(Number(gid))) continue;
+    groups.set(Number(gid), { name, users: new Set((members ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '')) });
+  }
+  const uidOf = new Map<string, number>();
+  for (const line of passwdText.split('\n')) {
+    const [name, , uid, gid] = line.split(':');
+    if (name === undefined || name === '' || uid === undefined || !/^\d+$/.test(uid)) continue;
+    uidOf.set(name, Number(uid));
+    if (gid !== undefined && /^\d+$/.test(gid)) groups.get(Number(gid))?.users.add(name);
+  }
+  return { groups, uidOf };
+}
+
+/** The gids LEAKSCOPE_TRUSTED_GROUPS names (group names or gids, comma-separated); a name no group has is refused. */
+function trustedGroups(table: GroupTable): Set<number> {
+  const trusted = new Set<number>();
+  for (const entry of (process.env[TRUSTED_GROUPS_ENV] ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const byName = [...table.groups].find(([, g]) => g.name === entry)?.[0];
+    const gid = byName ?? (/^\d+$/.test(entry) ? Number(entry) : undefined);
+    if (gid === undefined) throw new LeakscopeError('CONFIG_INVALID', `${TRUSTED_GROUPS_ENV}: no group is named ${JSON.stringify(entry)} in /etc/group; give group names or gids, comma-separated`);
+    trusted.add(gid);
+  }
+  return trusted;
 }
 
 function folderError(path: string, purpose: string, why: string): LeakscopeError {
@@ -274,9 +344,14 @@ async function identity(path: string): Promise<string | null> {
 
 // ---- Checks and messages --------------------------------------------------------------------
 
-function checkOpened(path: string, purpose: string, stats: Stats): void {
+/** `shared`: the folder holding the file may be written by a trusted group, who could plant a hard link there. */
+function checkOpened(path: string, purpose: string, stats: Stats, shared = false): void {
   if (!stats.isFile()) {
     throw new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: not a regular file (${kindOf(stats)}); give the path of a regular file`);
+  }
+  if (shared && stats.nlink > 1) {
+    throw new LeakscopeError('FILE_UNSAFE',
+      `${purpose} ${path}: has ${stats.nlink} hard links, in a folder its group may write; a member could have linked another file here: remove it, or use a folder of your own`);
   }
   const uid = process.getuid?.();
   if (uid !== undefined && stats.uid !== uid) {

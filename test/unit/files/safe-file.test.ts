@@ -7,7 +7,7 @@ import { LeakscopeError, type ErrorCode } from '../../../services/core/errors.js
 import {
   OWNER_ONLY_MODE, openForWriting, readTrustedFile, refuseProtectedOutput, storeFiles, writeFileAtomically,
 } from '../../../services/files/safe-file.js';
-import { giveToOtherUser, writeOthersFile } from '../support/other-user.js';
+import { giveGroupToOthers, giveToOtherUser, OTHER_GID, writeOthersFile } from '../support/other-user.js';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'leakscope-safe-')); });
@@ -109,15 +109,86 @@ describe('the folders on the way to a file', () => {
     expect(await readdir(theirs)).toEqual([]);
   });
 
-  it.each([
-    [0o775, 'its group'],
-    [0o777, 'anyone'],
-  ])('refuses a folder of mode %s without the sticky bit: it may be written by %s', async (mode, who) => {
-    const shared = await folder('shared', mode);
+  it('refuses a folder that anyone may write, without the sticky bit', async () => {
+    const shared = await folder('shared', 0o777);
     const r = await refusal(write(join(shared, 'sub', '..', 'out.csv'), 'append', 'x'));
     expect(r.code).toBe('FILE_UNSAFE');
-    expect(r.message).toContain(`the folder ${shared} may be written by ${who}`);
+    expect(r.message).toContain(`the folder ${shared} may be written by anyone (mode 0777, no sticky bit)`);
     expect(await readdir(shared)).toEqual([]);
+  });
+
+  /** A folder of root's whose group is "nogroup", which holds other users (nobody, by their primary group). */
+  async function groupFolder(name: string, mode: number, under = dir): Promise<string> {
+    const path = join(under, name);
+    await mkdir(path);
+    await giveGroupToOthers(path);
+    await chmod(path, mode); // after chown, which clears the setgid bit
+    return path;
+  }
+
+  it.each([['0775', 0o775], ['2775', 0o2775]])('refuses a folder of mode %s whose group holds other users, naming the group, its users and the fixes', async (_mode, mode) => {
+    const shared = await groupFolder('shared', mode);
+    const r = await refusal(write(join(shared, 'out.csv'), 'append', 'x'));
+    expect(r.code).toBe('FILE_UNSAFE');
+    expect(r.message).toContain(`the folder ${shared} may be written by its group nogroup (gid ${OTHER_GID}, mode ${mode.toString(8).padStart(4, '0')}, no sticky bit), which holds `);
+    expect(r.message).toMatch(/which holds [^;]*\bnobody\b/);
+    expect(r.message).toContain('chmod g-w or chmod +t it, or set LEAKSCOPE_TRUSTED_GROUPS=nogroup to trust that group with the folder holding the file');
+    expect(await readdir(shared)).toEqual([]);
+  });
+
+  it('writes in a group-writable folder whose group holds nobody but root and the user (root\'s group here)', async () => {
+    const ours = await folder('ours', 0o2775);
+    expect((await stat(ours)).gid).toBe(process.getgid?.());
+    await write(join(ours, 'sub-free.csv'), 'create-new', 'mine');
+    const deeper = await folder('ours/deeper', 0o700);
+    await write(join(deeper, 'out.csv'), 'create-new', 'mine too');
+    expect(await readFile(join(deeper, 'out.csv'), 'utf8')).toBe('mine too');
+  });
+
+  describe('with LEAKSCOPE_TRUSTED_GROUPS', () => {
+    afterEach(() => { delete process.env.LEAKSCOPE_TRUSTED_GROUPS; });
+
+    it.each(['nogroup', `root,${OTHER_GID}`])('writes in the folder holding the file when it names its group (%s)', async (trusted) => {
+      process.env.LEAKSCOPE_TRUSTED_GROUPS = trusted;
+      const shared = await groupFolder('shared', 0o2775);
+      await write(join(shared, 'out.csv'), 'create-new', 'mine');
+      await writeFileAtomically(join(shared, 'checkpoint.json'), '{}', { purpose: 'the checkpoint' });
+      expect([await readFile(join(shared, 'out.csv'), 'utf8'), (await readTrustedFile(join(shared, 'checkpoint.json'), 'the checkpoint'))?.text]).toEqual(['mine', '{}']);
+    });
+
+    it('still refuses that folder on the way to another one, where a member could swap the next folder for a link', async () => {
+      process.env.LEAKSCOPE_TRUSTED_GROUPS = 'nogroup';
+      const shared = await groupFolder('shared', 0o2775);
+      const sub = await folder('shared/sub', 0o700);
+      for (const path of [join(sub, 'out.csv'), `${sub}/../out.csv`]) {
+        const r = await refusal(write(path, 'create-new', 'x'));
+        expect(r.code).toBe('FILE_UNSAFE');
+        expect(r.message).toContain(`the folder ${shared} may be written by its group nogroup`);
+        expect(r.message).toContain('a trusted group is trusted only with the folder that holds the file');
+      }
+      expect([await readdir(shared), await readdir(sub)]).toEqual([['sub'], []]);
+    });
+
+    it('refuses there a file with another hard link, which a member could have planted, and leaves it unchanged', async () => {
+      process.env.LEAKSCOPE_TRUSTED_GROUPS = 'nogroup';
+      const precious = join(dir, 'precious');
+      await writeFile(precious, 'precious', { mode: 0o644 });
+      const shared = await groupFolder('shared', 0o2775);
+      await link(precious, join(shared, 'out.csv'));
+      for (const mode of ['append', 'truncate'] as const) {
+        const r = await refusal(write(join(shared, 'out.csv'), mode, 'x'));
+        expect(r.code).toBe('FILE_UNSAFE');
+        expect(r.message).toContain('has 2 hard links, in a folder its group may write');
+      }
+      expect([await readFile(precious, 'utf8'), (await stat(precious)).mode & 0o777]).toEqual(['precious', 0o644]);
+    });
+
+    it('refuses a group name that does not exist, rather than trust nothing silently', async () => {
+      process.env.LEAKSCOPE_TRUSTED_GROUPS = 'no-such-group-x';
+      const shared = await groupFolder('shared', 0o2775);
+      const r = await refusal(write(join(shared, 'out.csv'), 'create-new', 'x'));
+      expect(r).toEqual({ code: 'CONFIG_INVALID', message: 'LEAKSCOPE_TRUSTED_GROUPS: no group is named "no-such-group-x" in /etc/group; give group names or gids, comma-separated' });
+    });
   });
 
   it('writes in a folder that anyone may write but that has the sticky bit, as /tmp', async () => {

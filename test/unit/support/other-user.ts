@@ -11,6 +11,9 @@ function needRoot(): void {
   }
 }
 
+/** gid of "nogroup" on Debian: the primary group of nobody (and sync, _apt), so it holds other users. */
+export const OTHER_GID = 65534;
+
 /** Writes `path` and gives it to another user. */
 export async function writeOthersFile(path: string, text: string, mode = 0o600): Promise<void> {
   needRoot();
@@ -22,4 +25,10 @@ export async function writeOthersFile(path: string, text: string, mode = 0o600):
 export async function giveToOtherUser(path: string): Promise<void> {
   needRoot();
   await lchown(path, OTHER_UID, OTHER_UID);
+}
+
+/** Gives an existing folder or file to the group "nogroup", leaving its owner. */
+export async function giveGroupToOthers(path: string): Promise<void> {
+  needRoot();
+  await lchown(path, process.getuid!(), OTHER_GID);
 }
