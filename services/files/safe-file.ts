@@ -279,7 +279,7 @@ function trustedGroups(table: GroupTable): Set<number> {
 }
 
 function folderError(path: string, purpose: string, why: string): LeakscopeError {
-  return new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: ${why}; leakscope writes and trusts files only in folders of root or its own user: use a folder of your own`);
+  return new LeakscopeError('FILE_UNSAFE', `${purpose} ${path}: ${why}; leakscope writes and trusts files only in folders nobody else can change: use a folder of your own`);
 }
 
 // ---- Outputs that must not land on the investigator's own files -----------------------------
