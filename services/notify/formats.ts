@@ -4,8 +4,10 @@
 // leakscope: {"alerts": [LeakAlert, …]}, signed. alertmanager: Alertmanager's own alert objects
 // for POST /api/v2/alerts. cloudevents: structured mode (one event, application/cloudevents+json),
 // or batched mode (application/cloudevents-batch+json) when a group holds several alerts.
+// Bodies are written as every JSON output is: control and bidi characters as \u escapes.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AlertKind, AvroLeakAlert } from '../avro/index.js';
+import { safeJson } from '../core/visible-text.js';
 import type { RouteConfig } from './config.js';
 
 export const SIGNATURE_HEADER = 'x-leakscope-signature';
@@ -108,20 +110,20 @@ export function renderDelivery(route: Pick<RouteConfig, 'format' | 'url' | 'secr
   let contentType: string;
   switch (route.format) {
     case 'leakscope':
-      body = JSON.stringify({ alerts });
+      body = safeJson({ alerts });
       contentType = 'application/json';
       break;
     case 'alertmanager':
       url = `${route.url.replace(/\/+$/, '')}/api/v2/alerts`;
-      body = JSON.stringify(alerts.map(alertmanagerAlert));
+      body = safeJson(alerts.map(alertmanagerAlert));
       contentType = 'application/json';
       break;
     case 'cloudevents':
       if (alerts.length === 1) {
-        body = JSON.stringify(cloudEvent(alerts[0]!));
+        body = safeJson(cloudEvent(alerts[0]!));
         contentType = 'application/cloudevents+json; charset=utf-8';
       } else {
-        body = JSON.stringify(alerts.map(cloudEvent));
+        body = safeJson(alerts.map(cloudEvent));
         contentType = 'application/cloudevents-batch+json; charset=utf-8';
       }
       break;

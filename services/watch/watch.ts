@@ -11,6 +11,7 @@ import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { AvroLeakAlert } from '../avro/index.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
+import { safeJson } from '../core/visible-text.js';
 import { buildSnapshot } from '../core/registry/index.js';
 import type { LogFormat, Registry } from '../core/types.js';
 import type { LogProfile } from '../core/parse/index.js';
@@ -81,7 +82,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
     logger: componentLogger(options.logger, 'notify.route', { route: route.name }),
     // No Kafka here: dead letters go to a file next to the store, one JSON line per alert (owner-only).
     deadLetter: async (alerts, name, reason, attempts) => {
-      const lines = alerts.map((alert) => JSON.stringify({ route: name, reason, attempts, alert })).join('\n');
+      const lines = alerts.map((alert) => safeJson({ route: name, reason, attempts, alert })).join('\n');
       await appendFile(dlqPath, `${lines}\n`, { mode: 0o600 });
     },
   }));
