@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import {
   builtInProfile, createLineParser, parseProfile, parseSquidLogformat, withSquidLogformat, type LogProfile,
 } from '../../../../services/core/parse/index.js';
+import { detect } from '../../../../services/core/detect/index.js';
+import { buildSnapshot, parseRegistry } from '../../../../services/core/registry/index.js';
 import type { GatewayRequest, ParseResult } from '../../../../services/core/types.js';
 
 const URL_AND_IP = '10.12.0.5 http://www.news.co.uk/a';
@@ -147,6 +149,24 @@ describe('sub-second time', () => {
     const fix = Date.parse('2012-01-25T14:00:00Z');
     expect([at('000') < at('001'), at('001') < at('999'), at('999') < fix, at('999') === fix - 1]).toEqual([true, true, true, true]);
     expect(req(parser.parseLine(`2012-01-25 14:00:00.000 ${URL_AND_IP}`)).ts).toBe(fix);
+  });
+
+  it('judges a request by its milliseconds at the end of a partner\'s contract (valid_to is exclusive)', () => {
+    const snapshot = buildSnapshot(parseRegistry(`
+version: "2012-01-15.1"
+region: GB
+partners:
+  - id: billing
+    name: Billing Co
+    purposes: [carrier_billing]
+    domains: ["pay.billing.example"]
+    identifiers: [x-msisdn]
+    valid_from: "2011-01-01T00:00:00Z"
+    valid_to: "2012-01-15T14:00:00.500Z"
+`, 'test registry'));
+    const parser = parserFor('%{%F %T}tg.%03tu %>a %ru %{X-MSISDN}>ha');
+    const verdictAt = (time: string): string | undefined => detect(req(parser.parseLine(`${time} 10.12.0.5 http://pay.billing.example/pay 447700900123`)), snapshot)?.verdict;
+    expect([verdictAt('2012-01-15 14:00:00.499'), verdictAt('2012-01-15 14:00:00.500')]).toEqual(['authorized', 'partner_inactive']);
   });
 
   it('keeps a Common Log Format time\'s own fraction, and rejects a %tu that is not milliseconds', () => {
