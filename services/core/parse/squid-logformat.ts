@@ -140,9 +140,11 @@ export function parseSquidLogformat(spec: string): SquidLogformat | string {
     literals,
     codes: codes.map((code, f) => {
       // Inside quotes or brackets Squid escapes the closing character, so the value may hold
-      // spaces and still ends exactly where the closing literal begins.
+      // spaces and still ends exactly where the closing literal begins; a value written as is
+      // (%') between quotes is taken up to the next quote.
       const closer = literals[f + 1]![0];
-      const spaces = code.code === 'tl' || code.code === 'tg' || (code.encoding === '"' && closer === '"') || (code.encoding === '[' && closer === ']');
+      const spaces = code.code === 'tl' || code.code === 'tg' || ((code.encoding === '"' || code.encoding === "'") && closer === '"') ||
+        (code.encoding === '[' && closer === ']');
       return { ...code, spaces };
     }),
   };

@@ -63,18 +63,33 @@ function specOf(code: SquidCode): ColumnSpec {
 const NEVER_CUT = new Set(['ts', 'tu', 'tr', 'Hs', '>Hs', '<Hs', 'st', '<st', '>st', '>rP', '>p', '<p', 'lp', '>lp', 'sn']);
 
 /**
- * Why the logformat cannot be read under the profile, or null: a column leakscope reads that
- * has a maximum width (`%.20ru`), which Squid cuts, so that a cut URL, header or number would
- * be read as another one. Checked when the profile or `--squid-logformat` is given.
+ * Codes whose values are free text (headers, user names, tags): they may hold spaces when not
+ * escaped. Not URLs: a request line cannot hold a space, so Squid's own `"%rm %ru HTTP/%rv"` is clear.
+ */
+const FREE_TEXT = /^(?:[<>]h|>ha|u[nlei]|mt|et|ea|note)$/;
+
+/**
+ * Why the logformat cannot be read under the profile, or null. For a column leakscope reads:
+ * a maximum width (`%.20ru`), which Squid cuts, so that a cut URL, header or number would be
+ * read as another one; and free text written as is (`%'`, `%/`, or `%"` outside literal
+ * quotes: Squid escapes no space then) followed by a space, so that a value with a space
+ * would shift every later column. Checked when the profile or `--squid-logformat` is given.
  */
 export function squidLogformatProblem(format: SquidLogformat, profile: Pick<LogProfile, 'fields' | 'notForwarded'>): string | null {
-  for (const code of format.codes) {
-    if (code.maxWidth === null || NEVER_CUT.has(code.code)) continue;
+  for (const [f, code] of format.codes.entries()) {
+    const cut = code.maxWidth !== null && !NEVER_CUT.has(code.code);
+    const next = format.literals[f + 1]!;
+    const unbounded = FREE_TEXT.test(code.code) && !code.spaces && next.length > 0 && isSpace(next.charCodeAt(0)) &&
+      (code.encoding === '\'' || code.encoding === '/' || code.encoding === '"');
+    if (!cut && !unbounded) continue;
     const spec = specOf(code);
     const target = profile.fields[spec.key] ?? spec.standard;
-    if ((target !== undefined && target !== 'ignore') || profile.notForwarded.some((r) => r.field === spec.key)) {
+    if (!((target !== undefined && target !== 'ignore') || profile.notForwarded.some((r) => r.field === spec.key))) continue;
+    if (cut) {
       return `${code.name} has a maximum width (.${code.maxWidth}): Squid cuts longer values, and leakscope reads this field, so a cut value would be read as another one; remove .${code.maxWidth} from the logformat, or map "${spec.key}" to ignore in the profile's fields`;
     }
+    return `${code.name} is written with the ${code.encoding} encoding, which leaves spaces in the value, and is followed by a space, so a value with a space would shift every later field; ` +
+      `put it last, between literal quotes ("%{…}>h"), or without the ${code.encoding}, or map "${spec.key}" to ignore in the profile's fields`;
   }
   return null;
 }

@@ -111,6 +111,18 @@ describe('quoting', () => {
     expect(req(parse(`%ts %>a %ru %'{X-MSISDN}>h`, line)).headers).toEqual([['x-msisdn', '44%207700']]);
   });
 
+  it.each(["'", '/', '"'])('refuses at start a header written with the %s encoding (spaces left in) followed by a space, where a space would shift the columns', (enc) => {
+    expect(() => withSquidLogformat(builtInProfile('squid'), `%ts %${enc}{User-Agent}>h %>a %ru`))
+      .toThrow(`--squid-logformat: %{User-Agent}>h is written with the ${enc} encoding, which leaves spaces in the value, and is followed by a space, so a value with a space would shift every later field`);
+  });
+
+  it('accepts such a header last on the line, between literal quotes, or mapped to ignore, and a URL written as is', () => {
+    expect(req(parse(`%ts %>a %ru %'{User-Agent}>h`, `1326187862 ${URL_AND_IP} Mozilla/5.0 (X11; Linux)`)).headers).toEqual([['user-agent', 'Mozilla/5.0 (X11; Linux)']]);
+    expect(req(parse(`%ts "%'{User-Agent}>h" %>a %ru`, `1326187862 "Mozilla/5.0 (X11)" ${URL_AND_IP}`)).clientIp).toBe('10.12.0.5');
+    expect(req(parse(`%ts %'{User-Agent}>h %>a %ru`, `1326187862 Mozilla ${URL_AND_IP}`, { '%{user-agent}>h': 'ignore' })).clientIp).toBe('10.12.0.5');
+    expect(req(parse(`%ts %'ru %>a`, `1326187862 http://www.news.co.uk/a 10.12.0.5`)).host).toBe('www.news.co.uk');
+  });
+
   it('reads the http:: namespace prefix', () => {
     expect(req(parse('%http::ts %http::>a %http::ru', `1326187862 ${URL_AND_IP}`)).clientIp).toBe('10.12.0.5');
   });
