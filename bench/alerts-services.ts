@@ -45,7 +45,10 @@ process.once('exit', () => { for (const c of running) c.kill('SIGKILL'); });
 export async function startService(name: string, argv: string[], env: Record<string, string>, onEvent: (e: LogEvent) => void, startTimeoutMs = 120_000): Promise<ServiceProcess> {
   const port = await freePort();
   const script = `const { main } = await import(${JSON.stringify(CLI)}); process.exitCode = await main(process.argv.slice(1));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...argv, '--metrics-port', String(port)], {
+  // LEAKSCOPE_BENCH_PROFILE=DIR: each service writes its CPU profile there when it stops.
+  const dir = process.env.LEAKSCOPE_BENCH_PROFILE;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, '--input-type=module', '-e', script, ...argv, '--metrics-port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env },
   });
   running.add(child);

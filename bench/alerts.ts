@@ -135,6 +135,7 @@ async function search<T extends { target: number; keptUp: boolean; total: Latenc
 
 function ladderFrom(name: string, env: string | undefined, fallback: number[]): number[] {
   if (!env) return fallback;
+  if (env === 'none') return [];
   const rates = env.split(',').map(Number);
   if (rates.some((r) => !Number.isInteger(r) || r < 0)) throw new Error(`${name}: ${env}: expected rates per second, e.g. 500,1000,2000`);
   return rates;
@@ -182,7 +183,9 @@ export async function benchAlerts(options: { rates?: number[]; watchRates?: numb
     const raised = new Map<string, { fetchedAt: number; judgedAt: number; raisedAt: number }>();
     const notifyRead = new Map<string, number>();
     const batchesWritten: Array<{ at: number; storeMs: number; commitMs: number }> = [];
-    const detector = await startService('detect', ['detect', '--group', `${run}-det`], env, (e: LogEvent) => {
+    // BENCH_ALERTS_DETECT_ARGS: more flags for leakscope detect (e.g. its fetch settings), to compare.
+    const detectArgs = (process.env.BENCH_ALERTS_DETECT_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const detector = await startService('detect', ['detect', '--group', `${run}-det`, ...detectArgs], env, (e: LogEvent) => {
       if (e.msg === 'alert raised' && typeof e.alert_id === 'string') raised.set(e.alert_id, { fetchedAt: e.fetched_at as number, judgedAt: e.judged_at as number, raisedAt: e.raised_at as number });
       else if (e.msg === 'batch written') batchesWritten.push({ at: Date.parse(e.time), storeMs: e.store_ms as number, commitMs: e.commit_ms as number });
     });
