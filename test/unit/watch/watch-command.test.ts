@@ -2,20 +2,19 @@
 // While it tails a directory, /healthz answers 200 with its counts and /metrics holds the same
 // counts in an exposition promtool accepts, with no subscriber number in either; SIGTERM stops
 // it with exit 0 and a summary that agrees with what was scraped.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AvroLeakAlert } from '../../../services/avro/index.js';
 import { startWebhook } from '../../integration/support/webhook.js';
+import { PROMTOOL, promtoolCheck, sample } from './exposition.js';
 
 const REPO = join(import.meta.dirname, '../../..');
 const FIXTURE = join(REPO, 'test/fixtures/incident');
-const PROMTOOL = process.env.LEAKSCOPE_PROMTOOL ?? '/usr/bin/promtool';
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -31,12 +30,6 @@ function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-/** The value of one sample of the exposition, or null when it is not there. */
-function sample(text: string, name: string, labels = ''): number | null {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels === '' ? '' : `{${labels}}`} `));
-  return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 describe('leakscope watch --metrics-port, spawned', () => {
@@ -110,10 +103,7 @@ describe('leakscope watch --metrics-port, spawned', () => {
       expect(sample(metrics.text, 'leakscope_watch_batch_seconds_count')).toBe(health.batches);
       expect(metrics.text).toMatch(/^leakscope_process_cpu_seconds_total /m);
 
-      const file = join(root, 'metrics.txt');
-      writeFileSync(file, metrics.text);
-      const checked = await promisify(execFile)('sh', ['-c', `"${PROMTOOL}" check metrics < "${file}"`]).then(
-        (r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
+      const checked = await promtoolCheck(metrics.text, root);
       expect(checked).toEqual({ code: 0, out: '' });
 
       // Nothing a scraper or a log collector sees holds a subscriber's number.
