@@ -222,6 +222,7 @@ const SECTIONS: Section[] = [
       const { benchAlerts } = await import('./alerts.js');
       const r = await benchAlerts();
       const lat = (f: { samples: number; p50Ms: number; p99Ms: number; maxMs: number }) => `p50 ${fmt(f.p50Ms)} ms, p99 ${fmt(f.p99Ms)} ms, max ${fmt(f.maxMs)} ms over ${f.samples}`;
+      const cpu = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ');
       const out: Record<string, unknown> = {};
       for (const s of r.stream) {
         out[`streaming at ${fmt(s.target)} req/s (${fmt(s.perSec)} produced${s.keptUp ? '' : ', DID NOT keep up'}): produce → webhook`] = lat(s.total);
@@ -231,12 +232,16 @@ const SECTIONS: Section[] = [
         out[`  ${fmt(s.target)}: leak-alerts → notify read it`] = lat(s.hops.toNotify);
         out[`  ${fmt(s.target)}: notify read → webhook`] = lat(s.hops.deliver);
         out[`  ${fmt(s.target)}: per batch (off the alert path): store write / commit`] = `${lat(s.batchStoreMs)} / ${lat(s.batchCommitMs)}`;
+        out[`  ${fmt(s.target)}: CPU µs per request, by process; load average (1 min) start → end`] = `${cpu(s.cpuUsPerRequest)}; ${fmt(s.loadAverage.start, 1)} → ${fmt(s.loadAverage.end, 1)}`;
       }
-      out['highest streaming rate with p99 < 1 s'] = r.bestStream === null ? 'none of the rates tried' : `${fmt(r.bestStream.target)} req/s: ${lat(r.bestStream.total)}`;
-      for (const w of r.watch) out[`watch at ${fmt(w.target)} lines/s (${fmt(w.perSec)} appended${w.keptUp ? '' : ', DID NOT keep up'}): append → webhook`] = lat(w.total);
-      out['highest watch rate with p99 < 1 s'] = r.bestWatch === null ? 'none of the rates tried' : `${fmt(r.bestWatch.target)} lines/s: ${lat(r.bestWatch.total)}`;
+      out['highest streaming rate with p99 < 1 s (detect, notify, traffic: one process each)'] = r.bestStream === null ? 'none of the rates tried: goal NOT met' : `${fmt(r.bestStream.target)} req/s: ${lat(r.bestStream.total)}: goal met`;
+      for (const w of r.watch) {
+        out[`watch at ${fmt(w.target)} lines/s (${fmt(w.perSec)} appended${w.keptUp ? '' : ', DID NOT keep up'}): append → webhook`] = lat(w.total);
+        out[`  ${fmt(w.target)}: CPU µs per line, by process; load average (1 min) start → end`] = `${cpu(w.cpuUsPerRequest)}; ${fmt(w.loadAverage.start, 1)} → ${fmt(w.loadAverage.end, 1)}`;
+      }
+      if (r.watch.length > 0) out['highest watch rate with p99 < 1 s'] = r.bestWatch === null ? 'none of the rates tried: goal NOT met' : `${fmt(r.bestWatch.target)} lines/s: ${lat(r.bestWatch.total)}: goal met`;
       out['load average at the end (1, 5, 15 min)'] = r.loadAverage.map((l) => fmt(l, 2)).join(', ');
-      out.goal = 'p99 < 1 s';
+      out.goal = 'produce (or append) → webhook p99 < 1 s over >= 200 alerts, at the highest steady background rate';
       return out;
     },
   },

@@ -459,9 +459,12 @@ export class Detector {
       }
       if (!sent) return false;
       pending.commit();
+      // The wall-clock times of its batch's steps, so that an alert's latency can be split by
+      // hop from the logs alone (bench/alerts.ts reads them from this process's log).
+      const raisedAt = Date.now();
       for (const a of pending.alerts) {
         metrics.alerts.inc({ kind: a.kind });
-        this.alertLog.warn({ kind: a.kind, site: a.site, host: a.host, verdict: a.verdict, sites: a.sites.length, count: a.count, alert_id: a.id, fetched_to_raised_ms: Date.now() - fetchedAt }, 'alert raised');
+        this.alertLog.warn({ kind: a.kind, site: a.site, host: a.host, verdict: a.verdict, sites: a.sites.length, count: a.count, alert_id: a.id, fetched_at: fetchedAt, judged_at: judgedAt, raised_at: raisedAt, fetched_to_raised_ms: raisedAt - fetchedAt }, 'alert raised');
       }
       this.totals.alerts += pending.alerts.length;
     }

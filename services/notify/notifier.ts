@@ -189,6 +189,7 @@ export class Notifier {
       for (const r of this.routes) if (r.accepts(alert)) settling.push(r.submit(alert));
     }
     this.options.onAlertsRead?.(read.map((a) => a.id), readAt);
+    if (read.length > 0) this.log.debug({ alert_ids: read.map((a) => a.id), read_at: readAt, partition: batch.partition }, 'alerts read');
     this.metrics.alertsIn.inc({ outcome: 'read' }, read.length);
     if (unreadable.length > 0) {
       this.metrics.alertsIn.inc({ outcome: 'unreadable' }, unreadable.length);

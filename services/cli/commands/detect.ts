@@ -22,6 +22,8 @@ const DETECT_FLAGS = {
   'spread-window-ms': { type: 'integer', minimum: 1 },
   'spread-quiet-ms': { type: 'integer', minimum: 1 },
   'drain-timeout-ms': { type: 'integer', minimum: 1 },
+  'fetch-min-bytes': { type: 'integer', minimum: 1 },
+  'fetch-max-wait-ms': { type: 'integer', minimum: 1 },
   'metrics-port': METRICS_PORT_FLAG,
   json: { type: 'boolean' },
   check: { type: 'boolean' },
@@ -48,6 +50,8 @@ export const detectCommand: Command = {
     '  --drain-timeout-ms N  on SIGTERM/SIGINT, stop within N ms whatever Kafka and ClickHouse do;',
     '                        what was not written is not committed (default 10000)',
     '  --spread-quiet-ms N   an incident resolves after this much request time with no new site (default 3600000)',
+    '  --fetch-min-bytes N   bytes a fetch waits for, up to --fetch-max-wait-ms (default 1)',
+    '  --fetch-max-wait-ms N longest a fetch waits for them, ms: the most it adds to an alert at low traffic (default 250)',
     '  --metrics-port N      serve /metrics and /healthz on 127.0.0.1:N (default 0: off)',
     '  --json                print the final summary as one JSON object',
     '  --check               check the flags, the keys, that ClickHouse answers with its schema migrated',
@@ -67,6 +71,8 @@ export const detectCommand: Command = {
       spreadWindowMs: values['spread-window-ms'],
       spreadQuietMs: values['spread-quiet-ms'],
       drainTimeoutMs: values['drain-timeout-ms'],
+      minBytes: values['fetch-min-bytes'],
+      maxWaitTimeMs: values['fetch-max-wait-ms'],
     };
     const metricsPort = values['metrics-port'];
     const loaded = await loadKeys({ env: io.env, keyFile: values['key-file'] ?? null, createIfMissing: false });

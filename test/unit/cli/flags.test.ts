@@ -75,7 +75,7 @@ describe('every command', () => {
   it.each([
     ['scan', ['--workers', 'x', '--format', 'pdf', 'a.log']],
     ['ship', ['--poll-ms=-1', '--batch-lines', '0', '--metrics-port', 'http', 'a.log']],
-    ['detect', ['--concurrency', '0', '--spread-window-ms', '1.5', '--metrics-port', '70000']],
+    ['detect', ['--concurrency', '0', '--spread-window-ms', '1.5', '--metrics-port', '70000', '--fetch-min-bytes', '0', '--fetch-max-wait-ms', 'x']],
     ['report', ['--format', 'pdf', '--from', '2012-01-10', '--to', '2012-01-11']],
     ['who-saw', ['--format', 'html', '+447700900123']],
     ['serve', ['--lookups-per-minute', '0']],

@@ -1,10 +1,8 @@
 // watch's /metrics and /healthz (what `watch --metrics-port N` serves): the counts agree with
 // what watch did and with what the webhook received, and promtool accepts the exposition.
-import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AvroLeakAlert } from '../../../services/avro/index.js';
 import { readRegistryFile } from '../../../services/files/index.js';
@@ -13,18 +11,12 @@ import { silentLogger, startTelemetryServer } from '../../../services/observabil
 import { openDuckDbStore } from '../../../services/store/duckdb/index.js';
 import { createWatchTelemetry, runWatch } from '../../../services/watch/index.js';
 import { startWebhook } from '../../integration/support/webhook.js';
+import { PROMTOOL, promtoolCheck, sample } from './exposition.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/incident');
 const KEYS = Object.freeze({ hashKey: Buffer.from('11'.repeat(32), 'hex'), encKey: Buffer.from('22'.repeat(32), 'hex') });
-const PROMTOOL = process.env.LEAKSCOPE_PROMTOOL ?? '/usr/bin/promtool';
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-
-/** The value of one sample of the exposition, or null when it is not there. */
-function sample(text: string, name: string, labels = ''): number | null {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels === '' ? '' : `{${labels}}`} `));
-  return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 describe('watch telemetry', () => {
   it('counts lines, disclosures, alerts and deliveries as watch made them, in an exposition promtool accepts, and is healthy only while watching', async () => {
@@ -72,10 +64,7 @@ describe('watch telemetry', () => {
       expect(sample(metrics.text, 'leakscope_notify_oldest_undelivered_seconds')).toBe(0);
       expect(metrics.text).toMatch(/^leakscope_process_cpu_seconds_total /m);
 
-      const file = join(root, 'metrics.txt');
-      writeFileSync(file, metrics.text);
-      const checked = await promisify(execFile)('sh', ['-c', `"${PROMTOOL}" check metrics < "${file}"`]).then(
-        (r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
+      const checked = await promtoolCheck(metrics.text, root);
       expect(checked).toEqual({ code: 0, out: '' });
 
       controller.abort();
