@@ -115,6 +115,15 @@ function entirely(pattern: string | undefined): RegExp {
   return new RegExp(`^(?:${pattern})$`);
 }
 
+const regions = new Map<string, boolean>();
+
+/** isSupportedCountry, once per region (parsePhoneNumberFromString drops a default country it does not know). */
+function supported(region: string): boolean {
+  let known = regions.get(region);
+  if (known === undefined) regions.set(region, (known = isSupportedCountry(region)));
+  return known;
+}
+
 function hasCallingCode(code: string): boolean {
   let known = callingCodes.get(code);
   if (known === undefined) callingCodes.set(code, (known = metadata.hasCallingCode(code) === true));
@@ -131,7 +140,7 @@ function countriesFor(code: string): readonly string[] | undefined {
  * normalizeNumber used to call them; `candidate` is `+` and digits, or digits alone.
  */
 export function readNumber(candidate: string, region: string): NumberReading | null {
-  const defaultCountry = isSupportedCountry(region) ? region : undefined;
+  const defaultCountry = supported(region) ? region : undefined;
   let callingCode: string | undefined;
   let number: string | undefined;
   let international = candidate;

@@ -103,12 +103,20 @@ function trunkPrefixOf(country: string | undefined): string | null {
   return prefix;
 }
 
+const homeCodes = new Map<string, string | null>();
+
+/** The region's country calling code, or null for a region libphonenumber does not know; once per region. */
 function callingCodeOf(region: string): string | null {
-  try {
-    return isSupportedCountry(region) ? getCountryCallingCode(region as CountryCode) : null;
-  } catch {
-    return null;
+  let code = homeCodes.get(region);
+  if (code === undefined) {
+    try {
+      code = isSupportedCountry(region) ? getCountryCallingCode(region as CountryCode) : null;
+    } catch {
+      code = null;
+    }
+    homeCodes.set(region, code);
   }
+  return code;
 }
 
 function formsOf(e164: string, countryCode: string, national: string, trunkPrefix: string | null): NumberForms {
