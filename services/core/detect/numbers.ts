@@ -1,8 +1,10 @@
 // Subscriber numbers: normalising what a gateway logged to E.164 with the registry's
 // region, and finding a known number inside free text (header values, URLs) in any of its
-// usual spellings. Parsing goes through libphonenumber-js once per distinct input; the
-// results are memoised because the same subscribers recur on every request.
-import { Metadata, getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js';
+// usual spellings. Reading follows libphonenumber-js's metadata and rules exactly, with its
+// patterns compiled once (number-reading.ts); the results are memoised per distinct input
+// because the same subscribers recur on every request.
+import { Metadata, getCountryCallingCode, isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { readNumber, type NumberReading } from './number-reading.js';
 
 /** A subscriber number with the digit strings it may be written as. */
 export interface NumberForms {
@@ -48,54 +50,48 @@ export function normalizeNumber(raw: string, region: string): NumberForms | null
   return forms;
 }
 
-function parseForms(raw: string, region: string): NumberForms | null {
+/** Reads one candidate (`+` and digits, or digits) with the region as default country, or null. */
+export type NumberReader = (candidate: string, region: string) => NumberReading | null;
+
+/**
+ * normalizeNumber without the memo, reading candidates with `read`: the fast mirror of
+ * libphonenumber (number-reading.ts) by default; the equality test passes libphonenumber's own
+ * parsePhoneNumberFromString to prove both give the same forms.
+ */
+export function parseForms(raw: string, region: string, read: NumberReader = readNumber): NumberForms | null {
   let trimmed = raw.trim();
   if (/^tel:/i.test(trimmed)) trimmed = trimmed.slice(4); // RFC 3966 URI, as dialers and who-saw users write it
   if (trimmed === '' || !/^[+\d(][\d\s\-().]*$/.test(trimmed) || !/\d/.test(trimmed)) return null;
   const digits = trimmed.replace(/\D/g, '');
   if (digits.length < 6 || digits.length > 17) return null;
-  if (trimmed.startsWith('+')) return formsOfParsed(parse(`+${digits}`, region));
-  if (digits.startsWith('00')) return formsOfParsed(parse(`+${digits.slice(2)}`, region));
+  if (trimmed.startsWith('+')) return formsOfReading(read(`+${digits}`, region));
+  if (digits.startsWith('00')) return formsOfReading(read(`+${digits.slice(2)}`, region));
   const home = callingCodeOf(region);
   if (home !== null && digits.startsWith(home)) {
-    const international = parse(`+${digits}`, region);
-    if (international !== null && international.countryCallingCode === home) return formsOfParsed(international);
+    const international = read(`+${digits}`, region);
+    if (international !== null && international.countryCallingCode === home) return formsOfReading(international);
   }
-  const national = home === null ? null : parse(digits, region);
-  if (national !== null && national.countryCallingCode === home) return formsOfParsed(national);
-  return formsOfParsed(parse(`+${digits}`, region)); // an inbound roamer
+  const national = home === null ? null : read(digits, region);
+  if (national !== null && national.countryCallingCode === home) return formsOfReading(national);
+  return formsOfReading(read(`+${digits}`, region)); // an inbound roamer
 }
 
-/** A possible number that E.164 can hold, or null; never throws. */
-function parse(candidate: string, region: string): PhoneNumber | null {
-  let parsed: PhoneNumber | undefined;
-  try {
-    parsed = parsePhoneNumberFromString(candidate, region as CountryCode);
-  } catch {
-    return null;
-  }
-  // libphonenumber calls some digit strings "possible" that E.164 cannot hold (more than 15
-  // digits: `+82 71237700900445`); such a value is not a number, so nothing downstream
-  // (masking, hashing, encryption, which all require E.164) is ever handed one.
-  return parsed && parsed.isPossible() && E164.test(parsed.number) ? parsed : null;
-}
-
-function formsOfParsed(parsed: PhoneNumber | null): NumberForms | null {
-  if (parsed === null) return null;
-  return formsOf(parsed.number, parsed.countryCallingCode, parsed.nationalNumber, trunkPrefixOf(parsed.country));
+function formsOfReading(reading: NumberReading | null): NumberForms | null {
+  if (reading === null) return null;
+  return formsOf(reading.number, reading.countryCallingCode, reading.nationalNumber, trunkPrefixOf(reading.country));
 }
 
 const metadata = new Metadata();
 const trunkPrefixes = new Map<string, string | null>();
 
 /** The national (trunk) prefix the number's country dials, when it is not `0` (RU `8`, US `1`). */
-function trunkPrefixOf(country: CountryCode | undefined): string | null {
+function trunkPrefixOf(country: string | undefined): string | null {
   if (country === undefined) return null;
   const known = trunkPrefixes.get(country);
   if (known !== undefined) return known;
   let prefix: string | null = null;
   try {
-    metadata.selectNumberingPlan(country);
+    metadata.selectNumberingPlan(country as CountryCode);
     // The typings omit nationalPrefix(), which the numbering plan has.
     const plan = metadata.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
     prefix = plan?.nationalPrefix?.() ?? null;
@@ -107,16 +103,21 @@ function trunkPrefixOf(country: CountryCode | undefined): string | null {
   return prefix;
 }
 
-function callingCodeOf(region: string): string | null {
-  try {
-    return isSupportedCountry(region) ? getCountryCallingCode(region as CountryCode) : null;
-  } catch {
-    return null;
-  }
-}
+const homeCodes = new Map<string, string | null>();
 
-/** What every NumberForms' `e164` satisfies: `+`, a non-zero digit, at most 15 digits in all. */
-const E164 = /^\+[1-9][0-9]{1,14}$/;
+/** The region's country calling code, or null for a region libphonenumber does not know; once per region. */
+function callingCodeOf(region: string): string | null {
+  let code = homeCodes.get(region);
+  if (code === undefined) {
+    try {
+      code = isSupportedCountry(region) ? getCountryCallingCode(region as CountryCode) : null;
+    } catch {
+      code = null;
+    }
+    homeCodes.set(region, code);
+  }
+  return code;
+}
 
 function formsOf(e164: string, countryCode: string, national: string, trunkPrefix: string | null): NumberForms {
   const international = e164.slice(1);

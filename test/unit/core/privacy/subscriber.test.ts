@@ -88,6 +88,17 @@ describe('encryptNumber / decryptNumber', () => {
     expect(Buffer.from(a.slice(3), 'base64').subarray(0, 12).equals(Buffer.from(b.slice(3), 'base64').subarray(0, 12))).toBe(false);
   });
 
+  it('never repeats an IV, across several refills of the IV pool', () => {
+    const ivs = new Set<string>();
+    const n = 5000; // the pool holds 1,024 IVs
+    for (let i = 0; i < n; i++) {
+      const blob = encryptNumber(encKey, '+447700900123');
+      ivs.add(Buffer.from(blob.slice(3), 'base64').subarray(0, 12).toString('hex'));
+      if (i % 997 === 0) expect(decryptNumber(encKey, blob)).toBe('+447700900123');
+    }
+    expect(ivs.size).toBe(n);
+  });
+
   it('refuses the wrong key with a clear KEY_INVALID', () => {
     const blob = encryptNumber(encKey, '+447700900123');
     expect(() => decryptNumber(randomBytes(32), blob)).toThrow(/could not decrypt: wrong key or corrupted value/);
