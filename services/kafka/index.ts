@@ -12,7 +12,7 @@ export { TopicFollower, fetchHighWatermarks } from './follow-topic.js';
 export type { FollowedMessage, TopicFollowerOptions } from './follow-topic.js';
 export { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, streamConnection } from './config.js';
 export type { StreamConnection } from './config.js';
-export { ACKS_ALL, DLQ_HEADERS, MAX_MESSAGES_PER_REQUEST, StreamProducer, chunkTopicMessages, encodeRequests, encodedMessages, kafkajsProducerConfig, poisonMessage, rejectMessage } from './producer.js';
+export { ACKS_ALL, DLQ_HEADERS, EncodedRequestsBuilder, MAX_MESSAGES_PER_REQUEST, StreamProducer, chunkTopicMessages, encodeRequests, encodedMessages, kafkajsProducerConfig, poisonMessage, rejectMessage } from './producer.js';
 export type { EncodedRequests } from './producer.js';
 export type { ProducerOptions, SendOptions } from './producer.js';
 export { BROKER_CHECK_TIMEOUT_MS, checkBrokers } from './check.js';

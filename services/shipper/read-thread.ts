@@ -10,7 +10,7 @@ import { LeakscopeError, type ErrorCode } from '../core/errors.js';
 import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat, RejectRecord } from '../core/types.js';
 import { readLogs } from '../files/index.js';
-import { encodeRequests, encodedMessages } from '../kafka/index.js';
+import { EncodedRequestsBuilder, encodedMessages, type EncodedRequests } from '../kafka/index.js';
 
 /** One batch of the logs as the shipper sends it. */
 export interface ShipBatch {
@@ -63,12 +63,46 @@ export function readShipBatches(files: readonly string[], options: ReadBatchesOp
   return readInWorker(script, files, options);
 }
 
-async function* readHere(files: readonly string[], options: ReadBatchesOptions): AsyncIterable<ShipBatch> {
-  const codec = new AvroCodec();
-  const read = { format: options.format, profile: options.profile, batchLines: options.batchLines, ...(options.stdin ? { stdin: options.stdin } : {}) };
+/**
+ * Lines parsed at a time: a ship batch (thousands of lines) is gathered from sub-batches this
+ * small, each encoded at once, so parsed requests die young (EncodedRequestsBuilder).
+ */
+const READ_LINES = 512;
+
+/** One ship batch, encoded: what both ways of reading produce, before messages are made of it. */
+export type EncodedShipBatch = Omit<ShipBatch, 'messages'> & { encoded: EncodedRequests };
+
+/**
+ * The logs read in sub-batches of at most READ_LINES lines and gathered into ship batches of
+ * `batchLines` lines or more (fewer at the end of a source: a batch never mixes sources).
+ */
+export async function* encodedShipBatches(files: readonly string[], options: ReadBatchesOptions, codec: AvroCodec): AsyncIterable<EncodedShipBatch> {
+  const subLines = Math.ceil(options.batchLines / Math.ceil(options.batchLines / READ_LINES));
+  const read = { format: options.format, profile: options.profile, batchLines: subLines, ...(options.stdin ? { stdin: options.stdin } : {}) };
+  const encoder = new EncodedRequestsBuilder(codec);
+  let source: string | null = null;
+  let gathered = { lines: 0, notForwarded: 0, bytes: 0, rejects: [] as RejectRecord[] };
+  const take = (): EncodedShipBatch => {
+    const batch = { ...gathered, encoded: encoder.take() };
+    gathered = { lines: 0, notForwarded: 0, bytes: 0, rejects: [] };
+    return batch;
+  };
   for await (const batch of readLogs(files, read)) {
-    const { keys, bytes, ends } = encodeRequests(codec, batch.requests);
-    yield { lines: batch.lines, notForwarded: batch.notForwarded, bytes: batch.bytes, rejects: batch.rejects, messages: encodedMessages(keys, bytes, ends) };
+    if (source !== null && batch.source !== source && gathered.lines > 0) yield take();
+    source = batch.source;
+    encoder.add(batch.requests);
+    gathered.lines += batch.lines;
+    gathered.notForwarded += batch.notForwarded;
+    gathered.bytes += batch.bytes;
+    for (const r of batch.rejects) gathered.rejects.push(r);
+    if (gathered.lines >= options.batchLines) yield take();
+  }
+  if (gathered.lines > 0 || gathered.bytes > 0) yield take();
+}
+
+async function* readHere(files: readonly string[], options: ReadBatchesOptions): AsyncIterable<ShipBatch> {
+  for await (const { encoded, ...rest } of encodedShipBatches(files, options, new AvroCodec())) {
+    yield { ...rest, messages: encodedMessages(encoded.keys, encoded.bytes, encoded.ends) };
   }
 }
 

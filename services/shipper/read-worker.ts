@@ -5,9 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AvroCodec } from '../avro/index.js';
 import { isLeakscopeError } from '../core/errors.js';
-import { readLogs } from '../files/index.js';
-import { encodeRequests } from '../kafka/index.js';
-import type { FromReadWorker, ReadWorkerInit } from './read-thread.js';
+import { encodedShipBatches, type FromReadWorker, type ReadWorkerInit } from './read-thread.js';
 
 const init = workerData as ReadWorkerInit;
 const port = parentPort!;
@@ -27,13 +25,13 @@ function post(message: FromReadWorker, transfer: ArrayBuffer[] = []): void {
 
 async function run(): Promise<void> {
   try {
-    for await (const batch of readLogs(init.files, { format: init.format, profile: init.profile, batchLines: init.batchLines })) {
+    for await (const batch of encodedShipBatches(init.files, init, codec)) {
       while (ahead >= init.maxAhead) await new Promise<void>((resolve) => { wake = resolve; });
-      const { keys, bytes, ends } = encodeRequests(codec, batch.requests);
+      const { encoded: { keys, bytes, ends }, ...rest } = batch;
       ahead++;
       post({
         type: 'batch',
-        batch: { lines: batch.lines, notForwarded: batch.notForwarded, bytes: batch.bytes, rejects: batch.rejects, keys, values: bytes.buffer as ArrayBuffer, valuesLength: bytes.length, ends },
+        batch: { ...rest, keys, values: bytes.buffer as ArrayBuffer, valuesLength: bytes.length, ends },
       }, [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]);
     }
     post({ type: 'done' });

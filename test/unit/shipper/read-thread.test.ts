@@ -36,9 +36,9 @@ function log(dir: string, name: string, n: number): string {
   return path;
 }
 
-async function collect(files: string[], readWorker: URL | null): Promise<Array<Omit<ShipBatch, 'messages'> & { messages: Array<{ key: unknown; value: string }> }>> {
+async function collect(files: string[], readWorker: URL | null, batchLines = 128): Promise<Array<Omit<ShipBatch, 'messages'> & { messages: Array<{ key: unknown; value: string }> }>> {
   const out = [];
-  for await (const b of readShipBatches(files, { format: 'ndjson', profile: null, batchLines: 128, readWorker, maxAhead: 2 })) {
+  for await (const b of readShipBatches(files, { format: 'ndjson', profile: null, batchLines, readWorker, maxAhead: 2 })) {
     out.push({ ...b, messages: b.messages.map((m) => ({ key: m.key, value: (m.value as Buffer).toString('base64') })) });
   }
   return out;
@@ -62,6 +62,22 @@ describe('the shipper\'s reading thread', () => {
     expect(shipped.map((m) => m.key)).toEqual(read.map((r) => r.msisdn ?? r.gatewayId));
     expect(there.reduce((a, b) => a + b.rejects.length, 0)).toBe(here.reduce((a, b) => a + b.rejects.length, 0));
     expect(there.flatMap((b) => b.rejects).length).toBeGreaterThan(30);
+  });
+
+  it('gathers batches larger than it parses at a time, never mixing files, and loses no line', async () => {
+    const worker = requireWorker();
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ship-read-'));
+    const files = [log(dir, 'a.ndjson', 2500), log(dir, 'b.ndjson', 700)];
+    const there = await collect(files, worker, 1200);
+    expect(there).toEqual(await collect(files, null, 1200));
+    // 2500 lines: 1200, 1200, 100 (the file's end); then b's 700 alone.
+    expect(there.map((b) => b.lines)).toEqual([1200, 1200, 100, 700]);
+    const codec = new AvroCodec();
+    const read = [];
+    for await (const b of readLogs(files, { format: 'ndjson', batchLines: 128 })) read.push(...b.requests);
+    const shipped = there.flatMap((b) => b.messages);
+    expect(shipped.map((m) => fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', Buffer.from(m.value, 'base64'))))).toEqual(read);
+    expect(there.reduce((a, b) => a + b.messages.length + b.rejects.length, 0)).toBe(3200);
   });
 
   it('refuses an unreadable input with the same error as this thread', async () => {
