@@ -20,7 +20,7 @@ import type {
 import { CREATE_MOVED, CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, FIND_REJUDGED, MOVE_PICKED, PICK_NEW, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
 import {
   CREATE_LAYOUT, CREATE_LAYOUT_INDEXES, CREATE_LAYOUT_STAGING, DROP_LAYOUT_INDEXES, DROP_REJUDGED_NARROW, LAYOUT_META_KEY, LAYOUT_VERSION,
-  RecipientCache, SPREAD_NARROW_ROWS, WHO_SAW_PARTITIONS, addRecipients, narrowGroupsOf, narrowRows, narrowRowsOf, partitionTable, type Recipient,
+  NEWER_RECIPIENTS, SET_STORE_ID, SPREAD_NARROW_ROWS, STORE_ID_META_KEY, recipientCacheOf, RecipientCache, WHO_SAW_PARTITIONS, addRecipients, narrowGroupsOf, narrowRows, narrowRowsOf, partitionTable, type Recipient,
 } from './who-saw-layout.js';
 import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
@@ -137,8 +137,13 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     if (cause instanceof LeakscopeError) throw cause;
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
-  const layout = await hasLayout(connection);
-  return new DuckDbStore(path, instance, connection, readOnly, layout);
+  let recipients: RecipientCache | null = null;
+  if (await hasLayout(connection)) {
+    const id = (await connection.runAndReadAll(`SELECT value FROM meta WHERE key = '${STORE_ID_META_KEY}'`)).getRowObjectsJS()[0]?.['value'];
+    // A store given the layout before it had an id keeps its recipients for this opening only.
+    recipients = typeof id === 'string' ? recipientCacheOf(id) : new RecipientCache();
+  }
+  return new DuckDbStore(path, instance, connection, readOnly, recipients);
 }
 
 /** The per-connection tables a batch passes through on its way in. */
@@ -161,6 +166,7 @@ async function hasLayout(connection: DuckDBConnection): Promise<boolean> {
  * it), in one transaction, once. The old index on disclosures (subscriber_hash) is then dropped.
  */
 async function fillLayout(connection: DuckDBConnection): Promise<void> {
+  await connection.run(SET_STORE_ID);
   if (await hasLayout(connection)) return;
   await connection.run('BEGIN TRANSACTION');
   try {
@@ -303,16 +309,17 @@ export class DuckDbStore implements ScanWriter {
   /** Read-only: the connections calls run on concurrently, and the one the current call has. */
   private readonly pool: ReadPool | null;
   private readonly current = new AsyncLocalStorage<PooledConnection>();
-  /** Recipients read so far (who-saw-layout.ts: they never change once written). */
-  private readonly recipients = new RecipientCache();
 
   constructor(
     readonly path: string,
     private instance: DuckDBInstance,
     private connection: DuckDBConnection,
     readonly readOnly: boolean,
-    /** False only for a store written before the who-saw layout, opened read-only: who-saw then reads `disclosures`. */
-    private readonly layout: boolean,
+    /**
+     * The recipients of the who-saw layout (who-saw-layout.ts); null only for a store written
+     * before the layout, opened read-only: who-saw then reads `disclosures`.
+     */
+    private readonly recipients: RecipientCache | null,
   ) {
     this.pool = readOnly ? new ReadPool(instance, connection, READ_CONNECTIONS) : null;
   }
@@ -468,37 +475,43 @@ export class DuckDbStore implements ScanWriter {
    */
   whoSaw(subscriberHash: string, window: Window): Promise<RecipientAggregate[]> {
     return this.exclusive('the who-saw query', async () => {
-      if (!this.layout) return this.whoSawFromDisclosures(subscriberHash, window);
+      const recipients = this.recipients;
+      if (recipients === null) return this.whoSawFromDisclosures(subscriberHash, window);
       const params: DuckDBValue[] = [subscriberHash];
       const where = windowSql(window, params);
       const raw = await this.rows(`${narrowRowsOf(subscriberHash)}${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
       if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) {
-        await this.knowRecipients(raw);
+        await this.knowRecipients(recipients, raw);
         return groupRecipients(raw.map((r) => {
           const ts = num(r['ts_ms']);
-          return { ...this.recipients.get(num(r['rid']))!, requests: 1, firstSeen: ts, lastSeen: ts };
+          return { ...recipients.get(num(r['rid']))!, requests: 1, firstSeen: ts, lastSeen: ts };
         }));
       }
       const counted = await this.rows(`${narrowGroupsOf(subscriberHash)}${where} GROUP BY rid`, params);
-      await this.knowRecipients(counted);
+      await this.knowRecipients(recipients, counted);
       return groupRecipients(counted.map((r) => ({
-        ...this.recipients.get(num(r['rid']))!, requests: num(r['requests']), firstSeen: num(r['first_seen']), lastSeen: num(r['last_seen']),
+        ...recipients.get(num(r['rid']))!, requests: num(r['requests']), firstSeen: num(r['first_seen']), lastSeen: num(r['last_seen']),
       })));
     });
   }
 
   /** Reads the recipients added since the cache was last filled when `rows` name a rid it does not hold. */
-  private async knowRecipients(rows: readonly Row[]): Promise<void> {
-    if (rows.every((r) => this.recipients.get(num(r['rid'])) !== undefined)) return;
-    const { sql, highest } = this.recipients.newerSql;
-    for (const r of await this.rows(sql, [highest])) {
-      this.recipients.add(num(r['rid']), {
-        site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
-        partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[],
-      });
-    }
-    const missing = rows.find((r) => this.recipients.get(num(r['rid'])) === undefined);
-    if (missing !== undefined) throw new LeakscopeError('STORE_FAILED', `${this.path}: who-saw row names recipient ${String(missing['rid'])}, which the store does not hold; the store is damaged`);
+  private async knowRecipients(recipients: RecipientCache, rows: readonly Row[]): Promise<void> {
+    const unknown = () => rows.find((r) => recipients.get(num(r['rid'])) === undefined);
+    if (unknown() === undefined) return;
+    await this.knowRecipientsOnce(recipients);
+    // Another caller's read may have started before this one's rids were committed: read again once.
+    if (unknown() !== undefined) await this.knowRecipientsOnce(recipients);
+    const missing = unknown();
+    if (missing !== undefined) throw new LeakscopeError('STORE_FAILED', `${this.path}: a who-saw row names recipient ${String(missing['rid'])}, which the store does not hold; the store is damaged`);
+  }
+
+  /** One read of the recipients above the highest rid the cache holds (shared with concurrent callers). */
+  private knowRecipientsOnce(recipients: RecipientCache): Promise<void> {
+    return recipients.fill(async (above) => (await this.rows(NEWER_RECIPIENTS, [above])).map((r) => [num(r['rid']), {
+      site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
+      partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[],
+    }]));
   }
 
   /** who-saw on a store written before the who-saw layout, opened read-only (its writer has not filled the layout yet). */

@@ -121,30 +121,48 @@ export interface Recipient {
   channels: readonly Channel[];
 }
 
+/** Meta key of a random id given to each store file when it is made: what the recipient cache is kept under. */
+export const STORE_ID_META_KEY = 'store_id';
+export const SET_STORE_ID = `INSERT INTO meta VALUES ('${STORE_ID_META_KEY}', gen_random_uuid()::VARCHAR) ON CONFLICT DO NOTHING`;
+
 /**
- * The recipients a store instance has read, by rid. Rows of `recipients` are only ever added
- * (a rid, once committed, always names the same recipient), so what is cached never goes
- * stale: a rid not yet known makes the caller read the rids above the highest one known.
+ * The recipients of one store (by its store id), by rid. Rows of `recipients` are only ever
+ * added (a rid, once committed, always names the same recipient), so what is cached never goes
+ * stale, and outlives the store being closed and opened again (serve lets go of the file
+ * whenever a scan asks for it): a rid not yet known makes the caller read the rids above the
+ * highest one known, one read at a time.
  */
 export class RecipientCache {
   private readonly byRid = new Map<number, Recipient>();
   private highest = 0;
+  private reading: Promise<void> | null = null;
 
   get(rid: number): Recipient | undefined {
     return this.byRid.get(rid);
   }
 
-  /** The query of the recipients not yet cached ($1 = the highest rid known). */
-  get newerSql(): { sql: string; highest: number } {
-    return { sql: `SELECT rid, site, host, verdict, partner_id, channels FROM recipients WHERE rid > $1 ORDER BY rid`, highest: this.highest };
-  }
-
-  add(rid: number, recipient: Recipient): void {
-    this.byRid.set(rid, recipient);
-    if (rid > this.highest) this.highest = rid;
-  }
-
-  get size(): number {
-    return this.byRid.size;
+  /** Reads the recipients above the highest known with `read` (given that rid); concurrent callers share one read. */
+  fill(read: (above: number) => Promise<Array<[number, Recipient]>>): Promise<void> {
+    this.reading ??= read(this.highest).then((rows) => {
+      for (const [rid, recipient] of rows) {
+        this.byRid.set(rid, recipient);
+        if (rid > this.highest) this.highest = rid;
+      }
+    }).finally(() => { this.reading = null; });
+    return this.reading;
   }
 }
+
+const caches = new Map<string, RecipientCache>();
+
+/** The cache of the store with this id, for the life of the process. */
+export function recipientCacheOf(storeId: string): RecipientCache {
+  let cache = caches.get(storeId);
+  if (cache === undefined) {
+    cache = new RecipientCache();
+    caches.set(storeId, cache);
+  }
+  return cache;
+}
+
+export const NEWER_RECIPIENTS = `SELECT rid, site, host, verdict, partner_id, channels FROM recipients WHERE rid > $1 ORDER BY rid`;
