@@ -482,10 +482,20 @@ export class DuckDbStore implements ScanWriter {
       const raw = await this.rows(`${narrowRowsOf(subscriberHash)}${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
       if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) {
         await this.knowRecipients(recipients, raw);
-        return groupRecipients(raw.map((r) => {
+        // Counted per rid first: a subscriber's rows name few recipients, so few parts are made.
+        const byRid = new Map<number, { requests: number; firstSeen: number; lastSeen: number }>();
+        for (const r of raw) {
+          const rid = num(r['rid']);
           const ts = num(r['ts_ms']);
-          return { ...recipients.get(num(r['rid']))!, requests: 1, firstSeen: ts, lastSeen: ts };
-        }));
+          const seen = byRid.get(rid);
+          if (seen === undefined) byRid.set(rid, { requests: 1, firstSeen: ts, lastSeen: ts });
+          else {
+            seen.requests += 1;
+            if (ts < seen.firstSeen) seen.firstSeen = ts;
+            if (ts > seen.lastSeen) seen.lastSeen = ts;
+          }
+        }
+        return groupRecipients([...byRid].map(([rid, seen]) => ({ ...recipients.get(rid)!, ...seen })));
       }
       const counted = await this.rows(`${narrowGroupsOf(subscriberHash)}${where} GROUP BY rid`, params);
       await this.knowRecipients(recipients, counted);
