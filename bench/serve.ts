@@ -2,15 +2,16 @@
 // bench/store-queries.ts), a real `leakscope serve` process, and 20 concurrent clients asking
 // who-saw through the API (each answer audited, so fsynced, as in production); then the
 // 15-day report through the API against the same report from the CLI (in-process, and as a
-// process, as a user runs it). Needs `npm run build` (the serve process runs dist/).
+// process, as a user runs it). Needs `npm run build` (the serve process runs dist/). The clients
+// run in a process of their own (serve-clients.ts) and ask for subscribers drawn at random
+// among all those stored; the service's CPU per lookup is read from /proc.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { main } from '../services/cli/main.js';
 import { subscriberHash } from '../services/core/privacy/index.js';
 import { keyCheckOf } from '../services/keys/index.js';
@@ -25,6 +26,14 @@ export interface ServeBenchResult {
   whoSawP50Ms: number;
   whoSawP99Ms: number;
   whoSawPerSec: number;
+  /** CPU of the serve process (all its threads) per who-saw, and of the clients' process. */
+  serverCpuMsPerLookup: number;
+  clientCpuMsPerLookup: number;
+  /** Different subscribers among the requests, and how many are stored. */
+  distinctSubscribers: number;
+  subscribers: number;
+  fillSeconds: number;
+  layoutSeconds: number;
   report15DaysApiMs: number;
   report15DaysCliMs: number;
   report15DaysCliProcessMs: number;
@@ -52,22 +61,24 @@ async function freePort(): Promise<number> {
 
 const msSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
-export async function benchServe(rows = 10_000_000, subscribers = 200_000, numbers = 200, clients = 20, requests = 2_000): Promise<ServeBenchResult> {
+/** CPU time (user + system, all threads) a process has used, in ms; Linux /proc. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 (1-based), counted in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+export async function benchServe(rows = 10_000_000, subscribers = 200_000, clients = 20, requests = 2_000): Promise<ServeBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-bench-serve-'));
   const path = join(dir, 'bench.duckdb');
   const hashKey = Buffer.alloc(32, 7);
   const encKey = Buffer.alloc(32, 9);
   let child: ReturnType<typeof spawn> | null = null;
   try {
-    await fillBenchStore(path, rows, subscribers);
-    // Give `numbers` subscribers real numbers: their rows get the keyed hash the API will look up.
-    const e164 = Array.from({ length: numbers }, (_v, k) => `+4477009${String(k).padStart(5, '0')}`);
-    const instance = await DuckDBInstance.create(path);
-    const connection = await instance.connect();
-    await connection.run(`CREATE TEMP TABLE renames AS SELECT * FROM (VALUES ${e164.map((n, k) => `(md5('s${k}'), '${subscriberHash(hashKey, n)}')`).join(', ')}) t(old, new)`);
-    await connection.run(`UPDATE disclosures SET subscriber_hash = r.new FROM temp.renames r WHERE disclosures.subscriber_hash = r.old`);
-    connection.closeSync();
-    instance.closeSync();
+    // Every stored subscriber has a real number, stored under the keyed hash the API will look up.
+    const e164 = Array.from({ length: subscribers }, (_v, k) => `+447700${String(k).padStart(6, '0')}`);
+    const { fillSeconds, layoutSeconds } = await fillBenchStore(path, rows, subscribers, e164.map((n) => subscriberHash(hashKey, n)));
     const store = await openDuckDbStore(path);
     await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf({ hashKey, encKey }) });
     await store.close();
@@ -86,23 +97,25 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, numbe
       child!.on('close', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
     const base = `http://127.0.0.1:${port}`;
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const whoSaw = async (k: number): Promise<number> => {
-      const start = process.hrtime.bigint();
-      const res = await fetch(`${base}/api/v1/who-saw`, { method: 'POST', headers, body: JSON.stringify({ number: e164[k % numbers], reason: 'bench BENCH-1' }) });
-      await res.text();
-      if (res.status !== 200) throw new Error(`who-saw answered ${res.status}`);
-      return msSince(start);
-    };
-    for (let i = 0; i < 40; i++) await whoSaw(i); // warm-up: connections, caches
-    const latencies: number[] = [];
-    let next = 0;
-    const wallStart = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: clients }, async () => {
-      while (next < requests) latencies.push(await whoSaw((next++ * 7919) % numbers));
-    }));
-    const wallMs = msSince(wallStart);
-    latencies.sort((a, b) => a - b);
+    const serverPid = child.pid!;
+
+    const specFile = join(dir, 'clients.json');
+    writeFileSync(specFile, JSON.stringify({ base, token, numbers: e164, clients, requests, warmup: 200 }), { mode: 0o600 });
+    let serverCpuStart = 0;
+    const clientsOut = await new Promise<string>((resolve, reject) => {
+      const clientsProcess = spawn(process.execPath, [fileURLToPath(new URL('./serve-clients.js', import.meta.url)), specFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      clientsProcess.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+      clientsProcess.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+        if (serverCpuStart === 0 && err.includes('measuring')) serverCpuStart = processCpuMs(serverPid);
+      });
+      clientsProcess.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`the clients exited ${code}: ${err}`))));
+    });
+    const serverCpuMs = processCpuMs(serverPid) - serverCpuStart;
+    const measured = JSON.parse(clientsOut) as { latencies: number[]; cpuMs: number; wallMs: number; distinct: number };
+    const latencies = [...measured.latencies].sort((a, b) => a - b);
 
     const from = '2012-01-10T00:00:00Z';
     const to = '2012-01-25T00:00:00Z';
@@ -113,7 +126,7 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, numbe
     let cliBody = '';
     for (let i = 0; i < 5; i++) {
       let start = process.hrtime.bigint();
-      const res = await fetch(`${base}/api/v1/report?from=${from}&to=${to}`, { headers: { authorization: headers.authorization } });
+      const res = await fetch(`${base}/api/v1/report?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } });
       apiBody = await res.text();
       api.push(msSince(start));
       // Let serve release the file (idle), as it would between a user's requests.
@@ -132,8 +145,9 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, numbe
     }
     if (apiBody !== cliBody) throw new Error('the API report differs from the CLI report');
     return {
-      rows, clients, requests,
-      whoSawP50Ms: percentile(latencies, 0.5), whoSawP99Ms: percentile(latencies, 0.99), whoSawPerSec: (requests / wallMs) * 1000,
+      rows, clients, requests, subscribers, fillSeconds, layoutSeconds,
+      whoSawP50Ms: percentile(latencies, 0.5), whoSawP99Ms: percentile(latencies, 0.99), whoSawPerSec: (requests / measured.wallMs) * 1000,
+      serverCpuMsPerLookup: serverCpuMs / requests, clientCpuMsPerLookup: measured.cpuMs / requests, distinctSubscribers: measured.distinct,
       report15DaysApiMs: median(api), report15DaysCliMs: median(cli), report15DaysCliProcessMs: median(cliProcess),
     };
   } finally {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDuckDbStore } from '../services/store/duckdb/index.js';
+import { LAYOUT_META_KEY } from '../services/store/duckdb/who-saw-layout.js';
 
 export interface StoreQueryBenchResult {
   rows: number;
@@ -26,12 +27,24 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /**
  * Creates the store at `path` and fills it with `rows` disclosures of `subscribers`
- * subscribers over January 2012 (subscriber k's hash is md5('s' || k)); returns the seconds taken.
+ * subscribers over January 2012, in random subscriber order (as a scan's time-ordered appends
+ * leave them); subscriber k's hash is `subscriberHashes[k]` when given, else md5('s' || k).
+ * The who-saw layout is then filled by the store itself (its code for stores written before
+ * the layout), copying the rows in that stored order. Returns the seconds of both steps.
  */
-export async function fillBenchStore(path: string, rows: number, subscribers: number): Promise<number> {
+export async function fillBenchStore(path: string, rows: number, subscribers: number, subscriberHashes?: readonly string[]): Promise<{ fillSeconds: number; layoutSeconds: number }> {
   await (await openDuckDbStore(path)).close(); // creates the schema exactly as scan does
   const instance = await DuckDBInstance.create(path);
   const connection = await instance.connect();
+  let hashOf = `md5('s' || (hash(i * 13) % ${subscribers}))`;
+  if (subscriberHashes !== undefined) {
+    if (subscriberHashes.length !== subscribers) throw new Error(`fillBenchStore: ${subscriberHashes.length} hashes for ${subscribers} subscribers`);
+    await connection.run(`CREATE TABLE bench_subs (k UBIGINT, h VARCHAR)`);
+    const appender = await connection.createAppender('bench_subs');
+    subscriberHashes.forEach((h, k) => { appender.appendUBigInt(BigInt(k)); appender.appendVarchar(h); appender.endRow(); });
+    appender.closeSync();
+    hashOf = `(SELECT h FROM bench_subs WHERE k = hash(i * 13) % ${subscribers})`;
+  }
   const fillStart = process.hrtime.bigint();
   await connection.run(`
     INSERT INTO disclosures
@@ -39,7 +52,7 @@ export async function fillBenchStore(path: string, rows: number, subscribers: nu
            ${T0} + (hash(i) % ${MONTH_MS})::BIGINT AS ts_ms,
            'www' || (i % 7) || '.site' || (hash(i * 7) % 3000) || '.co.uk' AS host,
            'site' || (hash(i * 7) % 3000) || '.co.uk' AS site,
-           md5('s' || (hash(i * 13) % ${subscribers})) AS subscriber_hash,
+           ${hashOf} AS subscriber_hash,
            '+4477009****' || lpad(((hash(i * 13) % ${subscribers}) % 100)::VARCHAR, 2, '0') AS subscriber_masked,
            'v1:' || md5('e' || i) AS subscriber_enc,
            CASE WHEN i % 10 = 0 THEN ['header:x-up-calling-line-id', 'url'] ELSE ['header:x-up-calling-line-id'] END AS channels,
@@ -49,16 +62,20 @@ export async function fillBenchStore(path: string, rows: number, subscribers: nu
            '/news' AS path, 'id=1' AS query_masked, 200 AS status
     FROM range(${rows}) t(i)`);
   const fillSeconds = Number(process.hrtime.bigint() - fillStart) / 1e9;
+  await connection.run(`DROP TABLE IF EXISTS bench_subs`);
+  await connection.run(`DELETE FROM meta WHERE key = '${LAYOUT_META_KEY}'`);
   connection.closeSync();
   instance.closeSync();
-  return fillSeconds;
+  const layoutStart = process.hrtime.bigint();
+  await (await openDuckDbStore(path)).close();
+  return { fillSeconds, layoutSeconds: Number(process.hrtime.bigint() - layoutStart) / 1e9 };
 }
 
 export async function benchStoreQueries(rows = 10_000_000, subscribers = 200_000, lookups = 200): Promise<StoreQueryBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-bench-store-'));
   const path = join(dir, 'bench.duckdb');
   try {
-    const fillSeconds = await fillBenchStore(path, rows, subscribers);
+    const { fillSeconds } = await fillBenchStore(path, rows, subscribers);
     const instance = await DuckDBInstance.create(path);
     const connection = await instance.connect();
     const hashes = (await connection.runAndReadAll(

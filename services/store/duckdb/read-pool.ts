@@ -7,8 +7,11 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, DuckDBV
 
 export type Row = Record<string, unknown>;
 
-/** Statements kept prepared per connection; the queries of the store are far fewer. */
-const PREPARED_PER_CONNECTION = 32;
+/**
+ * Statements kept prepared per connection. who-saw alone has one per partition of the
+ * who-saw layout and window shape (who-saw-layout.ts: 32 × 4, twice); the rest are few.
+ */
+const PREPARED_PER_CONNECTION = 320;
 
 /** One connection and the statements prepared on it. */
 export class PooledConnection {

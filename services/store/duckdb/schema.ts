@@ -4,7 +4,7 @@
 // The disclosure columns come from services/store/columns.ts, the one list every store uses.
 import { DISCLOSURE_COLUMNS, type ColumnKind } from '../columns.js';
 
-// 2: disclosure ids hash the request time too, and (id, ts_ms) is kept unique by MOVE_STAGED
+// 2: disclosure ids hash the request time too, and (id, ts_ms) is kept unique by PICK_NEW
 // instead of a PRIMARY KEY; a version-1 store would get its requests a second time under the
 // new ids, so it is refused (scan into a new --db).
 export const SCHEMA_VERSION = '2';
@@ -22,16 +22,14 @@ const COLUMN_NAMES = COLUMNS.map((c) => c.name).join(', ');
 /**
  * Statements that create (or find) the schema; each is idempotent. `disclosures` has no
  * PRIMARY KEY: keeping an ART index of random 32-hex ids took 9 µs of CPU per stored row
- * (as much as parsing, storing and compressing the row together); MOVE_STAGED keeps rows
+ * (as much as parsing, storing and compressing the row together); PICK_NEW keeps rows
  * unique by (id, ts_ms) instead.
  */
 export const CREATE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS disclosures (
      ${COLUMNS.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n     ')})`,
-  // who-saw looks up one subscriber among millions of rows. Measured at 10M stored rows
-  // (bench/store-queries.ts): p50 91 ms / p99 255 ms without this index, 3.8 / 14 ms with it,
-  // for ~1 µs of CPU per stored row at insert (940k rows: 7.9-8.6 -> 8.7-10.0 CPU-s).
-  `CREATE INDEX IF NOT EXISTS disclosures_subscriber ON disclosures (subscriber_hash)`,
+  // who-saw reads the narrow partitioned copy of who-saw-layout.ts, not this table; an index on
+  // disclosures (subscriber_hash) that stores written before it had is dropped once that copy is filled.
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
   `CREATE SEQUENCE IF NOT EXISTS scans_id`,
   `CREATE TABLE IF NOT EXISTS scans (
@@ -65,30 +63,40 @@ export const CREATE_SCHEMA: readonly string[] = [
 export const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS staging (
   ${COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`;
 
+/** The rows of one batch that are new to the store, on their way into `disclosures` and the who-saw layout. */
+export const CREATE_MOVED = `CREATE TEMP TABLE IF NOT EXISTS moved (
+  ${COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`;
+
 /**
- * Moves the staged batch into `disclosures`, each (id, ts_ms) once: repeats within the batch
- * are dropped, and so are rows already stored. The id is a hash of the request key and a
+ * Picks the staged rows to store, each (id, ts_ms) once, into temp.moved: repeats within the
+ * batch are dropped, and so are rows already stored. The id is a hash of the request key and a
  * request has one time, so a rescan finds its rows again; comparing the time too lets the
  * anti-join read only the stored rows of the batch's time range (zone maps of ts_ms skip the
  * rest: gateway logs are written in time order), so its cost does not grow with the store.
  */
-export const MOVE_STAGED = `INSERT INTO disclosures (${COLUMN_NAMES})
+export const PICK_NEW = `INSERT INTO temp.moved (${COLUMN_NAMES})
   SELECT ${COLUMN_NAMES} FROM (SELECT DISTINCT ON (id, ts_ms) * FROM temp.staging) AS s
   WHERE NOT EXISTS (
     SELECT 1 FROM disclosures AS d
     WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
       AND d.id = s.id AND d.ts_ms = s.ts_ms)`;
 
-/**
- * Before MOVE_STAGED: a request stored under another registry version is judged again, so its
- * old row goes and the new one takes its place (a rescan with a corrected registry gives that
- * registry's answers). Rows of the same version are left to MOVE_STAGED's anti-join.
- */
-export const DROP_REJUDGED = `DELETE FROM disclosures AS d
-  USING (SELECT DISTINCT id, ts_ms, registry_version FROM temp.staging) AS s
-  WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
-    AND d.id = s.id AND d.ts_ms = s.ts_ms AND d.registry_version <> s.registry_version`;
+export const MOVE_PICKED = `INSERT INTO disclosures (${COLUMN_NAMES}) SELECT ${COLUMN_NAMES} FROM temp.moved`;
 
+/**
+ * Before PICK_NEW: a request stored under another registry version is judged again, so its
+ * old row goes and the new one takes its place (a rescan with a corrected registry gives that
+ * registry's answers). Rows of the same version are left to PICK_NEW's anti-join. The rows to
+ * drop are listed in temp.rejudged first, so that their who-saw copies go too.
+ */
+export const FIND_REJUDGED = `INSERT INTO temp.rejudged SELECT DISTINCT d.id, d.ts_ms, d.subscriber_hash FROM disclosures AS d
+  JOIN (SELECT DISTINCT id, ts_ms, registry_version FROM temp.staging) AS s ON d.id = s.id AND d.ts_ms = s.ts_ms
+  WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
+    AND d.registry_version <> s.registry_version`;
+
+export const DROP_REJUDGED = `DELETE FROM disclosures AS d USING temp.rejudged AS j
+  WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.rejudged) AND (SELECT max(ts_ms) FROM temp.rejudged)
+    AND d.id = j.id AND d.ts_ms = j.ts_ms`;
 
 /** Reads one encoded batch (staging-format.ts) into the staging table; `file` is a path we made. */
 export function stageFromNdjson(file: string): string {

@@ -17,7 +17,11 @@ import type {
   AffectedSubscriber, AuditTrail, EncodedBatch, RecipientAggregate, ReportAggregates, ScanOutcome, ScanRunCounts, ScanWriter, SiteAggregate, StoreMeta,
   StoredAlert, StoredDisclosure, Window,
 } from '../types.js';
-import { CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, MOVE_STAGED, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import { CREATE_MOVED, CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, FIND_REJUDGED, MOVE_PICKED, PICK_NEW, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import {
+  CREATE_LAYOUT, CREATE_LAYOUT_INDEXES, CREATE_LAYOUT_STAGING, DROP_LAYOUT_INDEXES, DROP_REJUDGED_NARROW, LAYOUT_META_KEY, LAYOUT_VERSION,
+  NEWER_RECIPIENTS, SET_STORE_ID, SPREAD_NARROW_ROWS, STORE_ID_META_KEY, recipientCacheOf, RecipientCache, WHO_SAW_PARTITIONS, addRecipients, narrowGroupsOf, narrowRows, narrowRowsOf, partitionTable, type Recipient,
+} from './who-saw-layout.js';
 import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
 import { ReadPool, type PooledConnection, type Row } from './read-pool.js';
@@ -118,7 +122,8 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
       // WAL stays the durable record in between: what was committed survives a kill as before.
       await connection.run(`SET checkpoint_threshold = '128MB'`);
       for (const statement of CREATE_SCHEMA) await connection.run(statement);
-      await connection.run(CREATE_STAGING);
+      await createWriteTemps(connection);
+      await fillLayout(connection);
     }
     const version = await connection.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
     const found = version.getRowObjectsJS()[0]?.['value'];
@@ -132,7 +137,54 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     if (cause instanceof LeakscopeError) throw cause;
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
-  return new DuckDbStore(path, instance, connection, readOnly);
+  let recipients: RecipientCache | null = null;
+  if (await hasLayout(connection)) {
+    const id = (await connection.runAndReadAll(`SELECT value FROM meta WHERE key = '${STORE_ID_META_KEY}'`)).getRowObjectsJS()[0]?.['value'];
+    // A store given the layout before it had an id keeps its recipients for this opening only.
+    recipients = typeof id === 'string' ? recipientCacheOf(id) : new RecipientCache();
+  }
+  return new DuckDbStore(path, instance, connection, readOnly, recipients);
+}
+
+/** The per-connection tables a batch passes through on its way in. */
+async function createWriteTemps(connection: DuckDBConnection): Promise<void> {
+  for (const statement of [CREATE_STAGING, CREATE_MOVED, ...CREATE_LAYOUT_STAGING]) await connection.run(statement);
+}
+
+async function hasLayout(connection: DuckDBConnection): Promise<boolean> {
+  const rows = await connection.runAndReadAll(`SELECT value FROM meta WHERE key = '${LAYOUT_META_KEY}'`);
+  if (rows.getRowObjectsJS()[0]?.['value'] !== LAYOUT_VERSION) return false;
+  const tables = await connection.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_tables()
+    WHERE database_name = current_database() AND schema_name = 'main' AND (table_name = 'recipients' OR table_name LIKE 'who_saw_%')`);
+  return (tables.getRowObjectsJS()[0]?.['n'] as number) === WHO_SAW_PARTITIONS + 1;
+}
+
+/**
+ * Makes the who-saw layout (who-saw-layout.ts) hold every stored row: at once for a new
+ * store; for one written before the layout existed, by copying its rows in their stored order
+ * (the order the scans appended them, so lookups find the layout as later writes will leave
+ * it), in one transaction, once. The old index on disclosures (subscriber_hash) is then dropped.
+ */
+async function fillLayout(connection: DuckDBConnection): Promise<void> {
+  await connection.run(SET_STORE_ID);
+  if (await hasLayout(connection)) return;
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    for (const statement of CREATE_LAYOUT) await connection.run(statement);
+    for (const statement of DROP_LAYOUT_INDEXES) await connection.run(statement);
+    await connection.run('DELETE FROM recipients');
+    for (let i = 0; i < WHO_SAW_PARTITIONS; i++) await connection.run(`DELETE FROM ${partitionTable(i)}`);
+    await connection.run(addRecipients('disclosures'));
+    await connection.run(narrowRows('disclosures'));
+    for (const statement of SPREAD_NARROW_ROWS) await connection.run(statement);
+    for (const statement of CREATE_LAYOUT_INDEXES) await connection.run(statement);
+    await connection.run('DROP INDEX IF EXISTS disclosures_subscriber');
+    await connection.run(`INSERT OR REPLACE INTO meta VALUES ('${LAYOUT_META_KEY}', '${LAYOUT_VERSION}')`);
+    await connection.run('COMMIT');
+  } catch (cause) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw cause;
+  }
 }
 
 /** How long a writer waits for readers to let go of the file: at open, and after letting them in. */
@@ -198,27 +250,39 @@ function strings(value: unknown): string[] {
 /** A subscriber with at most this many rows in the window has them grouped in JavaScript (DuckDbStore.whoSaw). */
 export const WHO_SAW_ROWS_GROUPED_HERE = 2_000;
 
-/** Rows of one subscriber (site, host, verdict, partner_id, channels, ts_ms) grouped as the who-saw query groups them. */
-function groupRecipients(rows: readonly Row[]): RecipientAggregate[] {
+/** Some of a subscriber's requests to one recipient: how many, first and last seen. */
+interface RecipientPart extends Recipient {
+  requests: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** Parts of one subscriber's requests grouped by (site, host, verdict, partner), as the who-saw query groups them. */
+function groupRecipients(parts: Iterable<RecipientPart>): RecipientAggregate[] {
   const groups = new Map<string, RecipientAggregate & { identifiers: Channel[] }>();
-  for (const r of rows) {
-    const site = r['site'] as string;
-    const host = r['host'] as string;
-    const verdict = r['verdict'] as Verdict;
-    const partnerId = (r['partner_id'] as string | null) ?? null;
-    const ts = num(r['ts_ms']);
-    const key = JSON.stringify([site, host, verdict, partnerId]);
+  for (const p of parts) {
+    const key = JSON.stringify([p.site, p.host, p.verdict, p.partnerId]);
     let group = groups.get(key);
     if (group === undefined) {
-      group = { site, host, verdict, partnerId, requests: 0, identifiers: [], firstSeen: ts, lastSeen: ts };
+      group = { site: p.site, host: p.host, verdict: p.verdict, partnerId: p.partnerId, requests: 0, identifiers: [], firstSeen: p.firstSeen, lastSeen: p.lastSeen };
       groups.set(key, group);
     }
-    group.requests += 1;
-    for (const channel of strings(r['channels']) as Channel[]) if (!group.identifiers.includes(channel)) group.identifiers.push(channel);
-    if (ts < group.firstSeen) group.firstSeen = ts;
-    if (ts > group.lastSeen) group.lastSeen = ts;
+    group.requests += p.requests;
+    for (const channel of p.channels) if (!group.identifiers.includes(channel)) group.identifiers.push(channel);
+    if (p.firstSeen < group.firstSeen) group.firstSeen = p.firstSeen;
+    if (p.lastSeen > group.lastSeen) group.lastSeen = p.lastSeen;
   }
   return [...groups.values()];
+}
+
+function* rawParts(rows: readonly Row[]): Iterable<RecipientPart> {
+  for (const r of rows) {
+    const ts = num(r['ts_ms']);
+    yield {
+      site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
+      partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[], requests: 1, firstSeen: ts, lastSeen: ts,
+    };
+  }
 }
 
 /** `ts_ms` conditions of a window [from, to); null bounds add nothing. */
@@ -251,6 +315,11 @@ export class DuckDbStore implements ScanWriter {
     private instance: DuckDBInstance,
     private connection: DuckDBConnection,
     readonly readOnly: boolean,
+    /**
+     * The recipients of the who-saw layout (who-saw-layout.ts); null only for a store written
+     * before the layout, opened read-only: who-saw then reads `disclosures`.
+     */
+    private readonly recipients: RecipientCache | null,
   ) {
     this.pool = readOnly ? new ReadPool(instance, connection, READ_CONNECTIONS) : null;
   }
@@ -293,7 +362,8 @@ export class DuckDbStore implements ScanWriter {
   /**
    * One transaction per batch: the batch (NDJSON, see staging-format.ts; scan workers encode
    * it) is read into the temporary staging table by read_json on DuckDB's own threads, moved
-   * without the rows already stored (MOVE_STAGED), and staging is emptied.
+   * without the rows already stored (PICK_NEW), copied into the who-saw layout
+   * (who-saw-layout.ts), and staging is emptied.
    * A failure or a kill before COMMIT leaves nothing of the batch; a batch written twice is stored once.
    */
   writeEncoded(batch: EncodedBatch): Promise<void> {
@@ -308,8 +378,19 @@ export class DuckDbStore implements ScanWriter {
       await this.connection.run('BEGIN TRANSACTION');
       try {
         await this.connection.run(stageFromNdjson(file));
-        await this.connection.run(DROP_REJUDGED);
-        await this.connection.run(MOVE_STAGED);
+        await this.connection.run(FIND_REJUDGED);
+        const [rejudged] = await this.rows(`SELECT count(*) AS n FROM temp.rejudged`);
+        if (num(rejudged?.['n'] ?? 0) > 0) {
+          await this.connection.run(DROP_REJUDGED);
+          for (const statement of DROP_REJUDGED_NARROW) await this.connection.run(statement);
+          await this.connection.run('DELETE FROM temp.rejudged');
+        }
+        await this.connection.run(PICK_NEW);
+        await this.connection.run(MOVE_PICKED);
+        await this.connection.run(addRecipients('temp.moved'));
+        await this.connection.run(narrowRows('temp.moved'));
+        for (const statement of SPREAD_NARROW_ROWS) await this.connection.run(statement);
+        await this.connection.run('DELETE FROM temp.moved');
         await this.connection.run('DELETE FROM temp.staging');
         await this.connection.run('COMMIT');
       } catch (cause) {
@@ -336,7 +417,7 @@ export class DuckDbStore implements ScanWriter {
     this.instance = await createInstance(this.path, false, WRITER_LOCK_WAIT_MS);
     this.connection = await this.instance.connect();
     await this.connection.run(`SET checkpoint_threshold = '128MB'`);
-    await this.connection.run(CREATE_STAGING);
+    await createWriteTemps(this.connection);
   }
 
   report(window: Window & { from: number; to: number }, site?: string): Promise<ReportAggregates> {
@@ -386,32 +467,84 @@ export class DuckDbStore implements ScanWriter {
   }
 
   /**
-   * One subscriber's recipients. Most subscribers have a few hundred rows at most: those are
-   * read as they are and grouped here, which costs a fraction of DuckDB's hash aggregate
-   * (measured in the README, "Speed of the API"); a subscriber with more is grouped by DuckDB.
+   * One subscriber's recipients, from the who-saw layout (who-saw-layout.ts): the subscriber's
+   * narrow rows (rid, ts_ms) from its partition, grouped here with the cached recipients. Most
+   * subscribers have a few hundred rows at most: those are read as they are, which costs a
+   * fraction of DuckDB's hash aggregate (measured in the README, "Speed of the API"); a
+   * subscriber with more has them counted per rid by DuckDB.
    */
   whoSaw(subscriberHash: string, window: Window): Promise<RecipientAggregate[]> {
     return this.exclusive('the who-saw query', async () => {
+      const recipients = this.recipients;
+      if (recipients === null) return this.whoSawFromDisclosures(subscriberHash, window);
       const params: DuckDBValue[] = [subscriberHash];
-      const where = `subscriber_hash = $1${windowSql(window, params)}`;
-      const raw = await this.rows(`SELECT site, host, verdict, partner_id, channels, ts_ms FROM disclosures
-          WHERE ${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
-      if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) return groupRecipients(raw);
-      const rows = await this.rows(`SELECT site, host, verdict, partner_id, count(*) AS requests,
-          list_distinct(flatten(list(channels))) AS identifiers, min(ts_ms) AS first_seen, max(ts_ms) AS last_seen
-          FROM disclosures WHERE ${where}
-          GROUP BY site, host, verdict, partner_id`, params);
-      return rows.map((r) => ({
-        site: r['site'] as string,
-        host: r['host'] as string,
-        verdict: r['verdict'] as Verdict,
-        partnerId: (r['partner_id'] as string | null) ?? null,
-        requests: num(r['requests']),
-        identifiers: strings(r['identifiers']),
-        firstSeen: num(r['first_seen']),
-        lastSeen: num(r['last_seen']),
-      }));
+      const where = windowSql(window, params);
+      const raw = await this.rows(`${narrowRowsOf(subscriberHash)}${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
+      if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) {
+        await this.knowRecipients(recipients, raw);
+        // Counted per rid first: a subscriber's rows name few recipients, so few parts are made.
+        const byRid = new Map<number, { requests: number; firstSeen: number; lastSeen: number }>();
+        for (const r of raw) {
+          const rid = num(r['rid']);
+          const ts = num(r['ts_ms']);
+          const seen = byRid.get(rid);
+          if (seen === undefined) byRid.set(rid, { requests: 1, firstSeen: ts, lastSeen: ts });
+          else {
+            seen.requests += 1;
+            if (ts < seen.firstSeen) seen.firstSeen = ts;
+            if (ts > seen.lastSeen) seen.lastSeen = ts;
+          }
+        }
+        return groupRecipients([...byRid].map(([rid, seen]) => ({ ...recipients.get(rid)!, ...seen })));
+      }
+      const counted = await this.rows(`${narrowGroupsOf(subscriberHash)}${where} GROUP BY rid`, params);
+      await this.knowRecipients(recipients, counted);
+      return groupRecipients(counted.map((r) => ({
+        ...recipients.get(num(r['rid']))!, requests: num(r['requests']), firstSeen: num(r['first_seen']), lastSeen: num(r['last_seen']),
+      })));
     });
+  }
+
+  /** Reads the recipients added since the cache was last filled when `rows` name a rid it does not hold. */
+  private async knowRecipients(recipients: RecipientCache, rows: readonly Row[]): Promise<void> {
+    const unknown = () => rows.find((r) => recipients.get(num(r['rid'])) === undefined);
+    if (unknown() === undefined) return;
+    await this.knowRecipientsOnce(recipients);
+    // Another caller's read may have started before this one's rids were committed: read again once.
+    if (unknown() !== undefined) await this.knowRecipientsOnce(recipients);
+    const missing = unknown();
+    if (missing !== undefined) throw new LeakscopeError('STORE_FAILED', `${this.path}: a who-saw row names recipient ${String(missing['rid'])}, which the store does not hold; the store is damaged`);
+  }
+
+  /** One read of the recipients above the highest rid the cache holds (shared with concurrent callers). */
+  private knowRecipientsOnce(recipients: RecipientCache): Promise<void> {
+    return recipients.fill(async (above) => (await this.rows(NEWER_RECIPIENTS, [above])).map((r) => [num(r['rid']), {
+      site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
+      partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[],
+    }]));
+  }
+
+  /** who-saw on a store written before the who-saw layout, opened read-only (its writer has not filled the layout yet). */
+  private async whoSawFromDisclosures(subscriberHash: string, window: Window): Promise<RecipientAggregate[]> {
+    const params: DuckDBValue[] = [subscriberHash];
+    const where = `subscriber_hash = $1${windowSql(window, params)}`;
+    const raw = await this.rows(`SELECT site, host, verdict, partner_id, channels, ts_ms FROM disclosures
+        WHERE ${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
+    if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) return groupRecipients(rawParts(raw));
+    const rows = await this.rows(`SELECT site, host, verdict, partner_id, count(*) AS requests,
+        list_distinct(flatten(list(channels))) AS identifiers, min(ts_ms) AS first_seen, max(ts_ms) AS last_seen
+        FROM disclosures WHERE ${where}
+        GROUP BY site, host, verdict, partner_id`, params);
+    return rows.map((r) => ({
+      site: r['site'] as string,
+      host: r['host'] as string,
+      verdict: r['verdict'] as Verdict,
+      partnerId: (r['partner_id'] as string | null) ?? null,
+      requests: num(r['requests']),
+      identifiers: strings(r['identifiers']),
+      firstSeen: num(r['first_seen']),
+      lastSeen: num(r['last_seen']),
+    }));
   }
 
   /**
