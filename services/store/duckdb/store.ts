@@ -275,13 +275,18 @@ function groupRecipients(parts: Iterable<RecipientPart>): RecipientAggregate[] {
   return [...groups.values()];
 }
 
+/** The recipient columns (site, host, verdict, partner_id, channels) of a row. */
+function recipientOf(r: Row): Recipient {
+  return {
+    site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
+    partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[],
+  };
+}
+
 function* rawParts(rows: readonly Row[]): Iterable<RecipientPart> {
   for (const r of rows) {
     const ts = num(r['ts_ms']);
-    yield {
-      site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
-      partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[], requests: 1, firstSeen: ts, lastSeen: ts,
-    };
+    yield { ...recipientOf(r), requests: 1, firstSeen: ts, lastSeen: ts };
   }
 }
 
@@ -518,10 +523,7 @@ export class DuckDbStore implements ScanWriter {
 
   /** One read of the recipients above the highest rid the cache holds (shared with concurrent callers). */
   private knowRecipientsOnce(recipients: RecipientCache): Promise<void> {
-    return recipients.fill(async (above) => (await this.rows(NEWER_RECIPIENTS, [above])).map((r) => [num(r['rid']), {
-      site: r['site'] as string, host: r['host'] as string, verdict: r['verdict'] as Verdict,
-      partnerId: (r['partner_id'] as string | null) ?? null, channels: strings(r['channels']) as Channel[],
-    }]));
+    return recipients.fill(async (above) => (await this.rows(NEWER_RECIPIENTS, [above])).map((r) => [num(r['rid']), recipientOf(r)]));
   }
 
   /** who-saw on a store written before the who-saw layout, opened read-only (its writer has not filled the layout yet). */
