@@ -290,7 +290,7 @@ export interface ProtectedFile {
   what: string;
 }
 
-/** The files that belong to a DuckDB store: itself, its write-ahead log, key, rejects and audit files. */
+/** The files that belong to a DuckDB store: itself, its write-ahead log, key, rejects, audit and watch's dead-letter files. */
 export function storeFiles(db: string): ProtectedFile[] {
   return [
     { path: db, what: 'the store' },
@@ -298,6 +298,7 @@ export function storeFiles(db: string): ProtectedFile[] {
     { path: `${db}.keys.json`, what: 'the store\'s key file' },
     { path: `${db}.rejects.ndjson`, what: 'the store\'s rejects file' },
     { path: `${db}.audit.ndjson`, what: 'the store\'s audit log' },
+    { path: `${db}.alerts-dlq.ndjson`, what: 'watch\'s alerts dead-letter file' },
   ];
 }
 

@@ -7,7 +7,6 @@
 // write; a crash in between delivers the alerts again with the same ids (at least once).
 // Scanning the same logs later leaves the same disclosures (ids are deterministic).
 import { createHash } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { AvroLeakAlert } from '../avro/index.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
@@ -20,6 +19,7 @@ import { RouteWorker, postWithFetch, type NotifyConfig, type Post } from '../not
 import { componentLogger, redactNumbers, type Logger } from '../observability/index.js';
 import { RejectsFile, checkAndRecordMeta, checkRegistryVersion, processBatch } from '../scan/index.js';
 import { tailDirectory, type FollowTotals } from '../shipper/index.js';
+import { checkExistingName, openForWriting } from '../files/safe-file.js';
 import { Protector } from '../store/index.js';
 import type { DisclosureStore, RegistryLedger } from '../store/types.js';
 import { createWatchTelemetry, type WatchTelemetry } from './telemetry.js';
@@ -71,7 +71,9 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
   tracker.seed(await store.alertedSites());
   tracker.seedAlerts(await store.recentAlerts({ limit: 1_000_000 }));
   const rejects = new RejectsFile(`${options.dbPath}.rejects.ndjson`);
-  const dlqPath = `${options.dbPath}.alerts-dlq.ndjson`;
+  const dlqPath = watchDeadLetterPath(options.dbPath);
+  // Refused now, before any line is read, rather than when the first alert is dead-lettered.
+  if ((options.notify?.routes ?? []).length > 0) await checkExistingName(dlqPath, DEAD_LETTER_PURPOSE);
   const telemetry = options.telemetry ?? createWatchTelemetry({ processMetrics: false });
   const metrics = telemetry.notify;
   const live = telemetry.totals;
@@ -81,10 +83,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
     metrics,
     logger: componentLogger(options.logger, 'notify.route', { route: route.name }),
     // No Kafka here: dead letters go to a file next to the store, one JSON line per alert (owner-only).
-    deadLetter: async (alerts, name, reason, attempts) => {
-      const lines = alerts.map((alert) => safeJson({ route: name, reason, attempts, alert })).join('\n');
-      await appendFile(dlqPath, `${lines}\n`, { mode: 0o600 });
-    },
+    deadLetter: (alerts, name, reason, attempts) =>
+      appendDeadLetters(dlqPath, alerts.map((alert) => safeJson({ route: name, reason, attempts, alert }))),
   }));
   telemetry.oldestPending = () => {
     let oldest: number | null = null;
@@ -164,6 +164,28 @@ export async function runWatch(options: WatchOptions): Promise<WatchTotals> {
   telemetry.running = false;
   log.info({ ...totals }, 'watch stopped');
   return totals;
+}
+
+const DEAD_LETTER_PURPOSE = 'the alerts dead-letter file';
+
+/** Where watch puts the alerts a route gave up on: next to the store, one JSON line each. */
+export function watchDeadLetterPath(dbPath: string): string {
+  return `${dbPath}.alerts-dlq.ndjson`;
+}
+
+/**
+ * Appends dead-lettered alerts through the safe open (never through a symlink, never another
+ * user's file, owner-only: README "File safety") and syncs them before the batch counts as
+ * settled, so an alert is on a route, in the file, or read again after a restart.
+ */
+async function appendDeadLetters(path: string, lines: readonly string[]): Promise<void> {
+  const handle = await openForWriting(path, { mode: 'append', purpose: DEAD_LETTER_PURPOSE });
+  try {
+    await handle.appendFile(`${lines.join('\n')}\n`, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Every alert delivered or dead-lettered on every route that takes its kind. */

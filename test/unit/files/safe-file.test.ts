@@ -289,6 +289,7 @@ describe('refuseProtectedOutput', () => {
     ['its key file', (db: string) => `${db}.keys.json`],
     ['its rejects file', (db: string) => `${db}.rejects.ndjson`],
     ['its audit log', (db: string) => `${db}.audit.ndjson`],
+    ['watch\'s alerts dead-letter file', (db: string) => `${db}.alerts-dlq.ndjson`],
     ['the store spelt with ./ and ..', (db: string) => join(db, '..', '.', 'sub', '..', 'd.duckdb')],
   ])('refuses %s', async (_what, output) => {
     const db = join(dir, 'd.duckdb');

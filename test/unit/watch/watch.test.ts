@@ -1,7 +1,7 @@
 // watch over a directory the test writes into line by line, with a rotation and a restart:
 // the store ends equal to a scan of the same lines, and the alerts delivered are those of
 // the lines (one first_disclosure per violating site; repeats after the restart carry the same id).
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { scanFiles } from '../../../services/scan/index.js';
 import { openDuckDbStore, type DuckDbStore } from '../../../services/store/duckdb/index.js';
 import { buildReport, buildWhoSaw } from '../../../services/store/answers.js';
 import { subscriberHash } from '../../../services/core/privacy/index.js';
-import { runWatch, watchCheckpointPath, type WatchTotals } from '../../../services/watch/index.js';
+import { runWatch, watchCheckpointPath, watchDeadLetterPath, type WatchTotals } from '../../../services/watch/index.js';
 import { startWebhook } from '../../integration/support/webhook.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/incident');
@@ -152,6 +152,61 @@ describe('leakscope watch', () => {
     } finally {
       await scanned.close();
       await store.close();
+    }
+  }, 120_000);
+  it('puts the alerts a route refuses into the dead-letter file, owner-only and without a number; refuses a planted symlink there before reading a line', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'leakscope-watch-dlq-'));
+    dirs.push(root);
+    const logs = join(root, 'logs');
+    mkdirSync(logs);
+    const db = join(root, 'watch.duckdb');
+    const lines = readFileSync(join(FIXTURE, 'logs/gw-lon-01.ndjson'), 'utf8').split('\n').filter((l) => l !== '');
+    const registry = await readRegistryFile(join(FIXTURE, 'registry.yaml'));
+    const hook = await startWebhook();
+    hook.script.push(...Array<number>(10_000).fill(400)); // the route refuses everything: no retry, dead-lettered
+    const notify = notifyConfig({ routes: [{ name: 'soc', url: hook.url, format: 'leakscope', secret_env: 'SOC', group_interval_ms: 50 }] }, { SOC: SECRET });
+    const dlq = watchDeadLetterPath(db);
+
+    // A symlink planted where the file goes: refused when watch starts, and its target untouched.
+    const target = join(root, 'elsewhere.txt');
+    writeFileSync(target, 'not yours\n');
+    symlinkSync(target, dlq);
+    const store = await openDuckDbStore(db);
+    try {
+      const refused = await runWatch({ dirs: [logs], registry, keys: KEYS, store, dbPath: db, format: 'auto', notify, logger: silentLogger(), signal: new AbortController().signal, pollIntervalMs: 20 })
+        .then(() => null, (e: unknown) => e as { code?: string; message: string });
+      expect(refused?.code).toBe('FILE_UNSAFE');
+      expect(refused?.message).toContain('dead-letter');
+      expect(readFileSync(target, 'utf8')).toBe('not yours\n');
+      rmSync(dlq);
+
+      const controller = new AbortController();
+      const running = runWatch({ dirs: [logs], registry, keys: KEYS, store, dbPath: db, format: 'auto', notify, logger: silentLogger(), signal: controller.signal, pollIntervalMs: 20 });
+      appendFileSync(join(logs, 'access.log'), `${lines.join('\n')}\n`);
+      await until('every line checkpointed', () => {
+        try {
+          const cp = JSON.parse(readFileSync(watchCheckpointPath(db, logs), 'utf8')) as { files: Record<string, { line: number }> };
+          return Object.values(cp.files).reduce((n, f) => n + f.line, 0) === lines.length;
+        } catch {
+          return false;
+        }
+      });
+      controller.abort();
+      await running;
+
+      const raised = await store.recentAlerts({ limit: 10_000 });
+      expect(raised.length).toBeGreaterThan(0);
+      expect(statSync(dlq).mode & 0o777).toBe(0o600);
+      const text = readFileSync(dlq, 'utf8');
+      const dead = text.trim().split('\n').map((l) => JSON.parse(l) as { route: string; reason: string; attempts: number; alert: AvroLeakAlert });
+      expect(dead.every((d) => d.route === 'soc' && d.reason.startsWith('refused: ') && d.attempts === 1)).toBe(true);
+      // The route took none of the alerts watch raised: every one is in the file.
+      expect(new Set(dead.map((d) => d.alert.id))).toEqual(new Set(raised.map((a) => a.id)));
+      const truth = readFileSync(join(FIXTURE, 'truth/disclosures.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { subscriber: string | null });
+      for (const n of new Set(truth.map((t) => t.subscriber).filter((x): x is string => x !== null))) expect(text).not.toContain(n);
+    } finally {
+      await store.close();
+      await hook.close();
     }
   }, 120_000);
 });
