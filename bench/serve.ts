@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../services/cli/main.js';
+import { verifyChain } from '../services/audit/index.js';
 import { subscriberHash } from '../services/core/privacy/index.js';
 import { keyCheckOf } from '../services/keys/index.js';
 import { openDuckDbStore } from '../services/store/duckdb/index.js';
@@ -29,6 +30,14 @@ export interface ServeBenchResult {
   /** CPU of the serve process (all its threads) per who-saw, and of the clients' process. */
   serverCpuMsPerLookup: number;
   clientCpuMsPerLookup: number;
+  /**
+   * The baseline measured alongside: CPU per who-saw of the same store answering in-process
+   * (DisclosureStore.whoSaw, 4 at a time, random subscribers), i.e. DuckDB and the grouping
+   * alone, with no HTTP, authentication, audit or JSON.
+   */
+  storeCpuMsPerLookup: number;
+  /** Audit entries written during the run, all verified as one chain. */
+  auditEntries: number;
   /** Different subscribers among the requests, and how many are stored. */
   distinctSubscribers: number;
   subscribers: number;
@@ -69,6 +78,30 @@ function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** CPU (this process, all threads) per who-saw of the store alone, in-process: 4 at a time, as serve's read pool runs them. */
+async function storeAloneCpuMs(path: string, hashKey: Buffer, e164: readonly string[], lookups: number): Promise<number> {
+  const store = await openDuckDbStore(path, { readOnly: true });
+  try {
+    const pick = () => subscriberHash(hashKey, e164[Math.floor(Math.random() * e164.length)]!);
+    const run = async (n: number) => {
+      let next = 0;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (next < n) {
+          next += 1;
+          await store.whoSaw(pick(), { from: null, to: null });
+        }
+      }));
+    };
+    await run(200);
+    const cpu = process.cpuUsage();
+    await run(lookups);
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000 / lookups;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function benchServe(rows = 10_000_000, subscribers = 200_000, clients = 20, requests = 2_000): Promise<ServeBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-bench-serve-'));
   const path = join(dir, 'bench.duckdb');
@@ -100,7 +133,8 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
     const serverPid = child.pid!;
 
     const specFile = join(dir, 'clients.json');
-    writeFileSync(specFile, JSON.stringify({ base, token, numbers: e164, clients, requests, warmup: 200 }), { mode: 0o600 });
+    const warmup = 200;
+    writeFileSync(specFile, JSON.stringify({ base, token, numbers: e164, clients, requests, warmup }), { mode: 0o600 });
     let serverCpuStart = 0;
     const clientsOut = await new Promise<string>((resolve, reject) => {
       const clientsProcess = spawn(process.execPath, [fileURLToPath(new URL('./serve-clients.js', import.meta.url)), specFile], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,6 +150,13 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
     const serverCpuMs = processCpuMs(serverPid) - serverCpuStart;
     const measured = JSON.parse(clientsOut) as { latencies: number[]; cpuMs: number; wallMs: number; distinct: number };
     const latencies = [...measured.latencies].sort((a, b) => a - b);
+    // Every answer was audited: one entry per request, the whole trail one valid chain.
+    const auditLines = readFileSync(`${path}.audit.ndjson`, 'utf8').split('\n').filter((line) => line.length > 0);
+    const chain = verifyChain(auditLines);
+    if (!chain.ok || auditLines.length !== warmup + requests) {
+      throw new Error(`the audit trail holds ${auditLines.length} entries for ${warmup + requests} answers${chain.ok ? '' : `: ${chain.problem}`}`);
+    }
+    const storeCpuMsPerLookup = await storeAloneCpuMs(path, hashKey, e164, requests);
 
     const from = '2012-01-10T00:00:00Z';
     const to = '2012-01-25T00:00:00Z';
@@ -148,6 +189,7 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
       rows, clients, requests, subscribers, fillSeconds, layoutSeconds,
       whoSawP50Ms: percentile(latencies, 0.5), whoSawP99Ms: percentile(latencies, 0.99), whoSawPerSec: (requests / measured.wallMs) * 1000,
       serverCpuMsPerLookup: serverCpuMs / requests, clientCpuMsPerLookup: measured.cpuMs / requests, distinctSubscribers: measured.distinct,
+      storeCpuMsPerLookup, auditEntries: auditLines.length,
       report15DaysApiMs: median(api), report15DaysCliMs: median(cli), report15DaysCliProcessMs: median(cliProcess),
     };
   } finally {

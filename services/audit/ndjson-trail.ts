@@ -19,6 +19,7 @@ const LOCK_WAIT_MS = 5_000;
 const STALE_LOCK_MS = 30_000;
 /** The last entry is read from the end of the file; entries are far shorter than this. */
 const TAIL_BYTES = 64 * 1024;
+const SHORT_TAIL_BYTES = 4 * 1024;
 
 export function auditFileFor(dbPath: string): string {
   return `${dbPath}.audit.ndjson`;
@@ -32,6 +33,12 @@ export class NdjsonAuditTrail implements AuditTrail {
   /** Drafts waiting for the next write; appends that arrive during a write go out together (one fsync). */
   private pending: Array<{ draft: AuditDraft; resolve: (e: AuditEntry) => void; reject: (e: unknown) => void }> = [];
   private writing = false;
+  /**
+   * The entry this trail wrote last and the file as it was just after (device, inode, size,
+   * mtime). While the file is still exactly so when the lock is taken again, nobody else has
+   * written to it and the next entry chains from this one without reading the file's tail.
+   */
+  private written: { identity: string; entry: AuditEntry } | null = null;
 
   constructor(readonly location: string, private readonly now: () => number = Date.now) {}
 
@@ -80,7 +87,9 @@ export class NdjsonAuditTrail implements AuditTrail {
           throw failed(this.location, `belongs to uid ${info.uid}, not to this user`, new Error('refused'));
         }
         if ((info.mode & 0o077) !== 0) fchmodSync(fd, AUDIT_FILE_MODE);
-        let previous = this.lastEntry(fd, info.size);
+        const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+        let previous = this.written !== null && this.written.identity === identity ? this.written.entry : this.lastEntry(fd, info.size);
+        this.written = null;
         const entries: AuditEntry[] = [];
         for (const draft of drafts) {
           previous = nextEntry(previous, draft, this.now());
@@ -90,6 +99,8 @@ export class NdjsonAuditTrail implements AuditTrail {
         const lines = Buffer.from(entries.map((e) => `${formatEntry(e)}\n`).join(''), 'utf8');
         for (let written = 0; written < lines.length;) written += writeSync(fd, lines, written);
         await fsync(fd);
+        const after = fstatSync(fd);
+        this.written = { identity: `${after.dev}:${after.ino}:${after.size}:${after.mtimeMs}`, entry: previous! };
         return entries;
       } catch (cause) {
         if (cause instanceof LeakscopeError) throw cause;
@@ -105,17 +116,27 @@ export class NdjsonAuditTrail implements AuditTrail {
   /** The last entry in the open file; a last line that is not an entry is refused (the chain would hide it). */
   private lastEntry(fd: number, size: number): AuditEntry | null {
     if (size === 0) return null;
-    const length = Math.min(size, TAIL_BYTES);
-    const buffer = Buffer.allocUnsafe(length);
-    const read = readSync(fd, buffer, 0, length, size - length);
-    const text = buffer.toString('utf8', 0, read).replace(/\n+$/, '');
-    const line = text.slice(text.lastIndexOf('\n') + 1);
+    // A short read first (an entry is a few hundred bytes), the long one only when it holds no whole line.
+    let line = this.lastLine(fd, size, Math.min(size, SHORT_TAIL_BYTES));
+    if (line === null) line = this.lastLine(fd, size, Math.min(size, TAIL_BYTES)) ?? '';
     const entry = parseEntry(line);
     if (entry === null) {
       throw new LeakscopeError('AUDIT_FAILED',
         `audit file ${this.location}: its last line is not an audit entry; run leakscope audit verify. The answer was not given`);
     }
     return entry;
+  }
+
+  /** The last line of the file's last `length` bytes, trailing newlines dropped; null when they may not hold all of it. */
+  private lastLine(fd: number, size: number, length: number): string | null {
+    const buffer = Buffer.allocUnsafe(length);
+    const read = readSync(fd, buffer, 0, length, size - length);
+    let end = read;
+    while (end > 0 && buffer[end - 1] === 0x0a) end -= 1;
+    if (end === 0) return length < size ? null : '';
+    const start = buffer.lastIndexOf(0x0a, end - 1) + 1;
+    if (start === 0 && length < size) return null;
+    return buffer.toString('utf8', start, end);
   }
 
   private async lock(): Promise<() => void> {

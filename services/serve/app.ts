@@ -51,6 +51,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyReply {
+    /** The body sent is already escaped as the CLI's JSON is (renderJson): the onSend pass is skipped. */
+    jsonEscaped: boolean;
+  }
   interface FastifyContextConfig {
     /** The least role that may use the route; absent = no authentication (healthz, metrics, session). */
     role?: Role;
@@ -85,6 +89,7 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);
+  app.decorateReply('jsonEscaped', false);
 
   await app.register(cookie);
   await app.register(helmet, {
@@ -129,9 +134,9 @@ export async function buildApp(options: ServeOptions): Promise<ServeApp> {
   });
 
   // Every JSON body leaves with control and bidi characters escaped, as the CLI's JSON does
-  // (README "Output safety"); the bodies rendered for the CLI are already so and pass unchanged.
+  // (README "Output safety"); the bodies rendered for the CLI are already so and are not scanned again.
   app.addHook('onSend', async (_request, reply, payload) =>
-    typeof payload === 'string' && String(reply.getHeader('content-type') ?? '').startsWith('application/json') ? safeJsonText(payload) : payload);
+    !reply.jsonEscaped && typeof payload === 'string' && String(reply.getHeader('content-type') ?? '').startsWith('application/json') ? safeJsonText(payload) : payload);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);

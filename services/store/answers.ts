@@ -35,8 +35,37 @@ export interface WhoSawJson {
   }>;
 }
 
+const DAY_MS = 86_400_000;
+/** 9999-12-31T23:59:59.999Z: the last time toISOString writes with a four-digit year. */
+const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999;
+const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const THREE = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** 'YYYY-MM-DDT' of recent days; bounded, emptied when full. */
+const dayPrefixes = new Map<number, string>();
+
+/**
+ * `new Date(ms).toISOString()`, the same text, about ten times cheaper: a who-saw answer
+ * writes two times per recipient. The date part of a day is made once by toISOString and
+ * kept; the time of day is put together from tables. Times outside 1970–9999 or not whole
+ * milliseconds go to toISOString.
+ */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (!Number.isInteger(ms) || ms < 0 || ms > LAST_FOUR_DIGIT_YEAR_MS) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= 4_096) dayPrefixes.clear();
+    prefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    dayPrefixes.set(day, prefix);
+  }
+  let rest = ms - day * DAY_MS;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const second = rest % 60;
+  rest = (rest - second) / 60;
+  const minute = rest % 60;
+  const hour = (rest - minute) / 60;
+  return `${prefix}${TWO[hour]!}:${TWO[minute]!}:${TWO[second]!}.${THREE[milli]!}Z`;
 }
 
 /** Byte order of the UTF-8 encodings; for the ASCII hosts and sites we store it is code-unit order. */

@@ -48,6 +48,7 @@ export function registerLookupRoutes(app: FastifyInstance, context: RouteContext
       e164, window, reason, by: { actor: principal.name, role: principal.role },
     }));
     context.metrics.lookups.inc({ action: 'who-saw' });
+    reply.jsonEscaped = true;
     return reply.header('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(renderJson(answer));
   });
 

@@ -24,7 +24,7 @@ import {
 } from './who-saw-layout.js';
 import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
-import { ReadPool, type PooledConnection, type Row } from './read-pool.js';
+import { ReadPool, numberColumnsOf, type PooledConnection, type Row } from './read-pool.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
@@ -261,7 +261,8 @@ interface RecipientPart extends Recipient {
 function groupRecipients(parts: Iterable<RecipientPart>): RecipientAggregate[] {
   const groups = new Map<string, RecipientAggregate & { identifiers: Channel[] }>();
   for (const p of parts) {
-    const key = JSON.stringify([p.site, p.host, p.verdict, p.partnerId]);
+    // Length-prefixed, so no two recipients share a key whatever their text holds (cheaper than JSON.stringify).
+    const key = `${p.site.length}:${p.site}${p.host.length}:${p.host}${p.verdict}:${p.partnerId === null ? '-' : `+${p.partnerId}`}`;
     let group = groups.get(key);
     if (group === undefined) {
       group = { site: p.site, host: p.host, verdict: p.verdict, partnerId: p.partnerId, requests: 0, identifiers: [], firstSeen: p.firstSeen, lastSeen: p.lastSeen };
@@ -353,6 +354,13 @@ export class DuckDbStore implements ScanWriter {
     if (pooled !== undefined) return pooled.rows(sql, params);
     const reader = await this.connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJS() as Row[];
+  }
+
+  /** A result of number columns only, as arrays (read-pool.ts, numberColumnsOf). */
+  private async numberColumns(sql: string, params: DuckDBValue[]): Promise<number[][]> {
+    const pooled = this.current.getStore();
+    if (pooled !== undefined) return pooled.numberColumns(sql, params);
+    return numberColumnsOf(await this.connection.run(sql, params));
   }
 
   private refuseReadOnly(what: string): void {
@@ -484,14 +492,14 @@ export class DuckDbStore implements ScanWriter {
       if (recipients === null) return this.whoSawFromDisclosures(subscriberHash, window);
       const params: DuckDBValue[] = [subscriberHash];
       const where = windowSql(window, params);
-      const raw = await this.rows(`${narrowRowsOf(subscriberHash)}${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
-      if (raw.length <= WHO_SAW_ROWS_GROUPED_HERE) {
-        await this.knowRecipients(recipients, raw);
+      const [rids = [], times = []] = await this.numberColumns(`${narrowRowsOf(subscriberHash)}${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
+      if (rids.length <= WHO_SAW_ROWS_GROUPED_HERE) {
+        await this.knowRecipients(recipients, rids);
         // Counted per rid first: a subscriber's rows name few recipients, so few parts are made.
         const byRid = new Map<number, { requests: number; firstSeen: number; lastSeen: number }>();
-        for (const r of raw) {
-          const rid = num(r['rid']);
-          const ts = num(r['ts_ms']);
+        for (let k = 0; k < rids.length; k++) {
+          const rid = rids[k]!;
+          const ts = times[k]!;
           const seen = byRid.get(rid);
           if (seen === undefined) byRid.set(rid, { requests: 1, firstSeen: ts, lastSeen: ts });
           else {
@@ -500,25 +508,31 @@ export class DuckDbStore implements ScanWriter {
             if (ts > seen.lastSeen) seen.lastSeen = ts;
           }
         }
-        return groupRecipients([...byRid].map(([rid, seen]) => ({ ...recipients.get(rid)!, ...seen })));
+        // Fields copied one by one: spreading the cached recipient cost several times more (measured in the README).
+        const parts: RecipientPart[] = [];
+        for (const [rid, seen] of byRid) {
+          const r = recipients.get(rid)!;
+          parts.push({ site: r.site, host: r.host, verdict: r.verdict, partnerId: r.partnerId, channels: r.channels, requests: seen.requests, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen });
+        }
+        return groupRecipients(parts);
       }
       const counted = await this.rows(`${narrowGroupsOf(subscriberHash)}${where} GROUP BY rid`, params);
-      await this.knowRecipients(recipients, counted);
+      await this.knowRecipients(recipients, counted.map((r) => num(r['rid'])));
       return groupRecipients(counted.map((r) => ({
         ...recipients.get(num(r['rid']))!, requests: num(r['requests']), firstSeen: num(r['first_seen']), lastSeen: num(r['last_seen']),
       })));
     });
   }
 
-  /** Reads the recipients added since the cache was last filled when `rows` name a rid it does not hold. */
-  private async knowRecipients(recipients: RecipientCache, rows: readonly Row[]): Promise<void> {
-    const unknown = () => rows.find((r) => recipients.get(num(r['rid'])) === undefined);
+  /** Reads the recipients added since the cache was last filled when `rids` name one it does not hold. */
+  private async knowRecipients(recipients: RecipientCache, rids: readonly number[]): Promise<void> {
+    const unknown = () => rids.find((rid) => recipients.get(rid) === undefined);
     if (unknown() === undefined) return;
     await this.knowRecipientsOnce(recipients);
     // Another caller's read may have started before this one's rids were committed: read again once.
     if (unknown() !== undefined) await this.knowRecipientsOnce(recipients);
     const missing = unknown();
-    if (missing !== undefined) throw new LeakscopeError('STORE_FAILED', `${this.path}: a who-saw row names recipient ${String(missing['rid'])}, which the store does not hold; the store is damaged`);
+    if (missing !== undefined) throw new LeakscopeError('STORE_FAILED', `${this.path}: a who-saw row names recipient ${missing}, which the store does not hold; the store is damaged`);
   }
 
   /** One read of the recipients above the highest rid the cache holds (shared with concurrent callers). */

@@ -103,9 +103,13 @@ export const SPREAD_NARROW_ROWS: readonly string[] = [
 export const DROP_REJUDGED_NARROW: readonly string[] = PARTITIONS.map((i) => `DELETE FROM ${partitionTable(i)} AS w
   USING temp.rejudged AS j WHERE j.subscriber_hash IS NOT NULL AND w.id = j.id AND w.ts_ms = j.ts_ms`);
 
-/** One subscriber's narrow rows in a window ($1 the hash; window conditions appended by the caller). */
+/**
+ * One subscriber's narrow rows in a window ($1 the hash; window conditions appended by the
+ * caller), as two number columns: `ts_ms` as DOUBLE (exact: milliseconds stay far below 2^53),
+ * so reading it makes no BigInt.
+ */
 export function narrowRowsOf(subscriberHash: string): string {
-  return `SELECT rid, ts_ms FROM ${partitionTable(partitionOf(subscriberHash))} WHERE subscriber_hash = $1`;
+  return `SELECT rid, ts_ms::DOUBLE AS ts_ms FROM ${partitionTable(partitionOf(subscriberHash))} WHERE subscriber_hash = $1`;
 }
 
 export function narrowGroupsOf(subscriberHash: string): string {

@@ -25,6 +25,13 @@ describe('audit chain', () => {
     expect(entries[2]!.prev).toBe(entries[1]!.hash);
   });
 
+  it('writes a line that is exactly JSON.stringify of the entry, whatever its reason holds', () => {
+    const entry = nextEntry(null, { ...draft(1), reason: 'ticket "INC-1" \\ \u2028 ünïcode \u0007 {"x":1}', window: { from: null, to: null } }, 0);
+    const line = formatEntry(entry);
+    expect(line).toBe(JSON.stringify(entry));
+    expect(parseEntry(line)).toEqual(entry);
+  });
+
   it('keeps the fields of the contract in this order, and nothing else', () => {
     expect(Object.keys(JSON.parse(chain(1)[0]!))).toEqual(['seq', 'at', 'actor', 'role', 'action', 'subscriber_hash', 'window', 'reason', 'results', 'prev', 'hash']);
   });

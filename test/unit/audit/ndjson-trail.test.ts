@@ -32,4 +32,28 @@ describe('the audit file', () => {
     await writeFile(join(dir, 'bad.audit.ndjson'), 'not json\n', { mode: 0o600 });
     await expect(new NdjsonAuditTrail(join(dir, 'bad.audit.ndjson')).append(draft(1))).rejects.toThrow(/last line is not an audit entry/);
   });
+
+  it('chains from what another writer appended in between, and from an entry longer than the short tail read', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'leakscope-audit-')), 's.duckdb.audit.ndjson');
+    const serve = new NdjsonAuditTrail(path);
+    const cli = new NdjsonAuditTrail(path);
+    await serve.append(draft(1));
+    await cli.append(draft(2));
+    // serve wrote the last entry before the CLI's: it must chain from the CLI's, read from the file.
+    expect((await serve.append(draft(3))).seq).toBe(3);
+    const long = await cli.append({ ...draft(4), reason: `ticket ${'x'.repeat(10_000)}` });
+    expect((await serve.append(draft(5))).prev).toBe(long.hash);
+    expect((await serve.append(draft(6))).seq).toBe(6);
+    expect(verifyChain(await serve.lines())).toMatchObject({ ok: true, entries: 6 });
+  });
+
+  it('reads the file again when its last entry was changed after this trail wrote it', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'leakscope-audit-')), 's.duckdb.audit.ndjson');
+    const trail = new NdjsonAuditTrail(path);
+    await trail.append(draft(1));
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.replace('"seq":1', '"seq":7'), { mode: 0o600 });
+    // The edited line is read (and chained from), not the entry remembered from the write.
+    expect((await trail.append(draft(2))).seq).toBe(8);
+  });
 });

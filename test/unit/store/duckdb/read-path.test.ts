@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_DATA } from '../../../contract/store-contract.js';
 import { WHO_SAW_ROWS_GROUPED_HERE, openDuckDbStore } from '../../../../services/store/duckdb/index.js';
-import { ReadPool } from '../../../../services/store/duckdb/read-pool.js';
+import { ReadPool, numberColumnsOf } from '../../../../services/store/duckdb/read-pool.js';
 import type { RecipientAggregate, StoredDisclosure, Window } from '../../../../services/store/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leakscope-duckdb-read-'));
@@ -114,6 +114,24 @@ describe('ReadPool', () => {
     expect([seen.size, most]).toEqual([3, 3]);
     await pool.close();
     await expect(pool.run(async () => 1)).rejects.toThrow(/closed/);
+    instance.closeSync();
+  });
+
+  it('reads number columns over several chunks as they are, and refuses a column that is not a number', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const pool = new ReadPool(instance, connection, 2);
+    const n = 5_000; // three chunks of DuckDB's 2,048 rows
+    const [ids, halves, bigs] = await pool.run((c) => c.numberColumns(
+      'SELECT i::INTEGER AS id, i / 2 AS half, i::BIGINT * 1000000000 AS big FROM range($1) t(i) ORDER BY i', [n]));
+    expect(ids).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(halves![4_999]).toBe(2_499.5);
+    expect(bigs![4_321]).toBe(4_321_000_000_000);
+    await expect(pool.run((c) => c.numberColumns(`SELECT 'x' AS text`, []))).rejects.toThrow(/column text holds string, not a number/);
+    await pool.close();
+    const unsafe = await instance.connect();
+    await expect((async () => numberColumnsOf(await unsafe.run('SELECT 9007199254740993::BIGINT AS n')))()).rejects.toThrow(/column n holds bigint/);
+    unsafe.closeSync();
     instance.closeSync();
   });
 });
