@@ -60,6 +60,11 @@ export interface LogRangeOptions extends Omit<ReadLogsOptions, 'stdin'> {
   end: number;
   /** Number of the range's first line, when the caller knows it; otherwise counted. */
   firstLineNumber?: number;
+  /**
+   * The range's start as rangeStarts found it for `start`: nothing before the range is read
+   * again (its line number, `#Fields:` and first byte are taken from here).
+   */
+  known?: RangeStart;
 }
 
 /**
@@ -386,50 +391,103 @@ function isSpaceByte(b: number): boolean {
 }
 
 /**
- * Reads [0, upto) once, fast: counts newlines (indexOf per line, no decoding), notes the
- * first non-blank byte, and decodes only lines starting with `#`, to find the last
- * `#Fields:` directive.
+ * Reads a file from its start once, fast: counts newlines (indexOf per line, no decoding),
+ * notes the first non-blank byte, and decodes only lines starting with `#`, to find the last
+ * `#Fields:` directive. `advanceTo` can be called with growing offsets, each giving the
+ * prefix up to there, so the starts of many ranges cost one pass.
  */
-async function scanPrefix(handle: FileHandle, upto: number, chunkBytes: number): Promise<Prefix> {
-  const prefix: Prefix = { newlines: 0, fieldsLine: null, firstByte: -1 };
-  const buf = Buffer.allocUnsafe(Math.min(chunkBytes * 4, Math.max(upto, 1)));
-  let offset = 0;
-  let atLineStart = true;
-  let directive: Buffer[] | null = null;
-  while (offset < upto) {
-    const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, upto - offset), offset);
-    if (bytesRead === 0) break;
-    let i = 0;
-    if (offset === 0 && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3;
-    while (i < bytesRead) {
-      if (atLineStart) {
-        atLineStart = false;
-        if (buf[i] === 0x23 /* # */) directive = [];
-      }
-      const nl = buf.indexOf(10, i);
-      const stop = nl < 0 || nl >= bytesRead ? bytesRead : nl;
-      if (prefix.firstByte < 0) {
-        for (let j = i; j < stop; j++) {
-          if (!isSpaceByte(buf[j]!)) {
-            prefix.firstByte = buf[j]!;
-            break;
+class PrefixScanner {
+  private readonly prefix: Prefix = { newlines: 0, fieldsLine: null, firstByte: -1 };
+  private readonly buf: Buffer;
+  private offset = 0;
+  private atLineStart = true;
+  private directive: Buffer[] | null = null;
+
+  constructor(private readonly handle: FileHandle, bufferBytes: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(bufferBytes, 1));
+  }
+
+  /** The prefix of [0, upto); `upto` must not be below the last one asked for. */
+  async advanceTo(upto: number): Promise<Prefix> {
+    const { buf, prefix } = this;
+    while (this.offset < upto) {
+      const { bytesRead } = await this.handle.read(buf, 0, Math.min(buf.length, upto - this.offset), this.offset);
+      if (bytesRead === 0) break;
+      let i = 0;
+      if (this.offset === 0 && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3;
+      while (i < bytesRead) {
+        if (this.atLineStart) {
+          this.atLineStart = false;
+          if (buf[i] === 0x23 /* # */) this.directive = [];
+        }
+        const nl = buf.indexOf(10, i);
+        const stop = nl < 0 || nl >= bytesRead ? bytesRead : nl;
+        if (prefix.firstByte < 0) {
+          for (let j = i; j < stop; j++) {
+            if (!isSpaceByte(buf[j]!)) {
+              prefix.firstByte = buf[j]!;
+              break;
+            }
           }
         }
+        if (this.directive !== null) this.directive.push(Buffer.from(buf.subarray(i, stop)));
+        if (stop === bytesRead) break;
+        prefix.newlines++;
+        this.atLineStart = true;
+        if (this.directive !== null) {
+          const text = Buffer.concat(this.directive).toString('utf8');
+          if (text.slice(0, 8).toLowerCase() === '#fields:') prefix.fieldsLine = text;
+          this.directive = null;
+        }
+        i = nl + 1;
       }
-      if (directive !== null) directive.push(Buffer.from(buf.subarray(i, stop)));
-      if (stop === bytesRead) break;
-      prefix.newlines++;
-      atLineStart = true;
-      if (directive !== null) {
-        const text = Buffer.concat(directive).toString('utf8');
-        if (text.slice(0, 8).toLowerCase() === '#fields:') prefix.fieldsLine = text;
-        directive = null;
-      }
-      i = nl + 1;
+      this.offset += bytesRead;
     }
-    offset += bytesRead;
+    return { ...prefix };
   }
-  return prefix;
+}
+
+async function scanPrefix(handle: FileHandle, upto: number, chunkBytes: number): Promise<Prefix> {
+  return new PrefixScanner(handle, Math.min(chunkBytes * 4, Math.max(upto, 1))).advanceTo(upto);
+}
+
+/**
+ * Where a range of a plain file starts, as readLogRange needs it: the first line start at or
+ * after the offset asked for, the number of that line, and (for W3C) the `#Fields:` in force
+ * there and the file's first non-blank byte (for `auto`). Found for many offsets in one pass
+ * by rangeStarts, so that ranges need not each count the lines before them.
+ */
+export interface RangeStart {
+  start: number;
+  lineNumber: number;
+  fieldsLine: string | null;
+  firstByte: number;
+}
+
+/** The RangeStart of each offset (ascending), reading the file once up to the last of them. */
+export async function rangeStarts(path: string, offsets: readonly number[], chunkBytes = DEFAULT_READ_CHUNK_BYTES): Promise<RangeStart[]> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const scanner = new PrefixScanner(handle, chunkBytes * 4);
+    const out: RangeStart[] = [];
+    for (const offset of offsets) {
+      const start = await alignStart(handle, offset, size, chunkBytes);
+      if (out.length > 0 && start < out[out.length - 1]!.start) throw new LeakscopeError('CONFIG_INVALID', `range offsets of ${path} must ascend`);
+      const prefix = await scanner.advanceTo(start);
+      out.push({ start, lineNumber: prefix.newlines + 1, fieldsLine: prefix.fieldsLine, firstByte: prefix.firstByte });
+    }
+    return out;
+  } catch (err) {
+    throw unreadable(path, err);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The file's first non-blank line within its first `upto` bytes (a CSV header row), or null. */
@@ -493,9 +551,15 @@ export async function* readLogRange(path: string, options: LogRangeOptions): Asy
       if (magic[0] === GZIP_MAGIC_0 && magic[1] === GZIP_MAGIC_1) {
         throw new LeakscopeError('FORMAT_UNKNOWN', `${path}: is gzip-compressed; byte ranges can only be read from a plain file`);
       }
-      start = await alignStart(handle, options.start, size, settings.readChunkBytes);
-      if (options.firstLineNumber === undefined || settings.format !== 'ndjson') {
-        prefix = await scanPrefix(handle, start, settings.readChunkBytes);
+      const known = options.known;
+      if (known !== undefined) {
+        start = known.start;
+        prefix = { newlines: known.lineNumber - 1, fieldsLine: known.fieldsLine, firstByte: known.firstByte };
+      } else {
+        start = await alignStart(handle, options.start, size, settings.readChunkBytes);
+        if (options.firstLineNumber === undefined || settings.format !== 'ndjson') {
+          prefix = await scanPrefix(handle, start, settings.readChunkBytes);
+        }
       }
     } catch (err) {
       throw unreadable(path, err);
@@ -513,7 +577,7 @@ export async function* readLogRange(path: string, options: LogRangeOptions): Asy
         );
       }
     }
-    const firstLine = options.firstLineNumber ?? (prefix?.newlines ?? 0) + 1;
+    const firstLine = options.known?.lineNumber ?? options.firstLineNumber ?? (prefix?.newlines ?? 0) + 1;
     const builder = new BatchBuilder(path, format, settings.maxLineBytes, firstLine, start === 0, settings.profile);
     if (format === 'w3c' && prefix?.fieldsLine != null) builder.prime(prefix.fieldsLine);
     if (format === 'csv' && start > 0) {

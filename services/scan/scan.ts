@@ -253,7 +253,7 @@ export async function scanFiles(options: ScanOptions): Promise<ScanSummary> {
         init: {
           registry, hashKey: keys.hashKey, encKey: keys.encKey, format: options.format, profile: options.profile ?? null, batchLines, maxInFlight: WORKER_MAX_IN_FLIGHT, encoding,
         },
-        tasks: planTasks(files, workers, options.rangeBytes ?? DEFAULT_RANGE_BYTES),
+        tasks: await planTasks(files, workers, options.rangeBytes ?? DEFAULT_RANGE_BYTES),
         write: commit,
         ...(options.signal ? { signal: options.signal } : {}),
       });

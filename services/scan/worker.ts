@@ -43,7 +43,7 @@ function post(message: FromWorker): void {
 function batchesOf(task: ScanTask): AsyncIterable<LogBatch> {
   const options = { format: init.format, profile: init.profile, batchLines: readBatchLines(init.batchLines) };
   return task.kind === 'range'
-    ? readLogRange(task.path, { ...options, start: task.start, end: task.end })
+    ? readLogRange(task.path, { ...options, start: task.start, end: task.end, known: task.known })
     : readLogFile(task.path, options);
 }
 

@@ -84,6 +84,24 @@ export const PICK_NEW = `INSERT INTO temp.moved (${COLUMN_NAMES})
 export const MOVE_PICKED = `INSERT INTO disclosures (${COLUMN_NAMES}) SELECT ${COLUMN_NAMES} FROM temp.moved`;
 
 /**
+ * What the staged batch holds, which decides how it is moved in (store.ts, writeEncoded):
+ * `staged` rows, `keys` distinct (id, ts_ms), `stored` rows whose (id, ts_ms) is already in
+ * `disclosures`. A batch of new requests only (a first scan: almost every batch) has
+ * keys = staged and stored = 0 and goes in as it is (MOVE_STAGED), without PICK_NEW's
+ * DISTINCT ON over every column and its copy into temp.moved (about a third of the write's
+ * CPU, docs/benchmarks.md "Embedded scan"); a batch of stored rows only (a rescan) adds nothing.
+ * Counting two narrow columns costs a fraction of either.
+ */
+export const STAGED_KEYS = `SELECT (SELECT count(*) FROM temp.staging) AS staged,
+    (SELECT count(*) FROM (SELECT DISTINCT id, ts_ms FROM temp.staging)) AS keys,
+    (SELECT count(*) FROM temp.staging AS s WHERE EXISTS (
+      SELECT 1 FROM disclosures AS d
+      WHERE d.ts_ms BETWEEN (SELECT min(ts_ms) FROM temp.staging) AND (SELECT max(ts_ms) FROM temp.staging)
+        AND d.id = s.id AND d.ts_ms = s.ts_ms)) AS stored`;
+
+export const MOVE_STAGED = `INSERT INTO disclosures (${COLUMN_NAMES}) SELECT ${COLUMN_NAMES} FROM temp.staging`;
+
+/**
  * Before PICK_NEW: a request stored under another registry version is judged again, so its
  * old row goes and the new one takes its place (a rescan with a corrected registry gives that
  * registry's answers). Rows of the same version are left to PICK_NEW's anti-join. The rows to

@@ -17,7 +17,9 @@ import type {
   AffectedSubscriber, AuditTrail, EncodedBatch, RecipientAggregate, ReportAggregates, ScanOutcome, ScanRunCounts, ScanWriter, SiteAggregate, StoreMeta,
   StoredAlert, StoredDisclosure, Window,
 } from '../types.js';
-import { CREATE_MOVED, CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, FIND_REJUDGED, MOVE_PICKED, PICK_NEW, SCHEMA_VERSION, stageFromNdjson } from './schema.js';
+import {
+  CREATE_MOVED, CREATE_SCHEMA, CREATE_STAGING, DROP_REJUDGED, FIND_REJUDGED, MOVE_PICKED, MOVE_STAGED, PICK_NEW, SCHEMA_VERSION, STAGED_KEYS, stageFromNdjson,
+} from './schema.js';
 import {
   CREATE_LAYOUT, CREATE_LAYOUT_INDEXES, CREATE_LAYOUT_STAGING, DROP_LAYOUT_INDEXES, DROP_REJUDGED_NARROW, LAYOUT_META_KEY, LAYOUT_VERSION,
   NEWER_RECIPIENTS, SET_STORE_ID, SPREAD_NARROW_ROWS, STORE_ID_META_KEY, recipientCacheOf, RecipientCache, WHO_SAW_PARTITIONS, addRecipients, narrowGroupsOf, narrowRows, narrowRowsOf, partitionTable, type Recipient,
@@ -375,7 +377,8 @@ export class DuckDbStore implements ScanWriter {
   /**
    * One transaction per batch: the batch (NDJSON, see staging-format.ts; scan workers encode
    * it) is read into the temporary staging table by read_json on DuckDB's own threads, moved
-   * without the rows already stored (PICK_NEW), copied into the who-saw layout
+   * without the rows already stored (as it is when it holds new rows only, STAGED_KEYS; else
+   * through PICK_NEW), copied into the who-saw layout
    * (who-saw-layout.ts), and staging is emptied.
    * A failure or a kill before COMMIT leaves nothing of the batch; a batch written twice is stored once.
    */
@@ -398,12 +401,20 @@ export class DuckDbStore implements ScanWriter {
           for (const statement of DROP_REJUDGED_NARROW) await this.connection.run(statement);
           await this.connection.run('DELETE FROM temp.rejudged');
         }
-        await this.connection.run(PICK_NEW);
-        await this.connection.run(MOVE_PICKED);
-        await this.connection.run(addRecipients('temp.moved'));
-        await this.connection.run(narrowRows('temp.moved'));
-        for (const statement of SPREAD_NARROW_ROWS) await this.connection.run(statement);
-        await this.connection.run('DELETE FROM temp.moved');
+        const [keys] = await this.rows(STAGED_KEYS);
+        const staged = num(keys?.['staged'] ?? 0);
+        const stored = num(keys?.['stored'] ?? 0);
+        if (stored < staged) {
+          // All new and each once: the staged rows are the new rows. Else PICK_NEW picks them.
+          const asStaged = stored === 0 && num(keys?.['keys'] ?? 0) === staged;
+          if (!asStaged) await this.connection.run(PICK_NEW);
+          const source = asStaged ? 'temp.staging' : 'temp.moved';
+          await this.connection.run(asStaged ? MOVE_STAGED : MOVE_PICKED);
+          await this.connection.run(addRecipients(source));
+          await this.connection.run(narrowRows(source));
+          for (const statement of SPREAD_NARROW_ROWS) await this.connection.run(statement);
+          if (!asStaged) await this.connection.run('DELETE FROM temp.moved');
+        }
         await this.connection.run('DELETE FROM temp.staging');
         await this.connection.run('COMMIT');
       } catch (cause) {

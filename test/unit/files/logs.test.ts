@@ -6,7 +6,7 @@ import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeakscopeError } from '../../../services/core/errors.js';
-import { readLogFile, readLogRange, readLogs, type LogBatch } from '../../../services/files/logs.js';
+import { rangeStarts, readLogFile, readLogRange, readLogs, type LogBatch } from '../../../services/files/logs.js';
 
 function ndjson(n: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
@@ -330,6 +330,26 @@ describe('readLogRange', () => {
       { numRuns: 40 },
     );
     expect(whole.rejects).toEqual([{ source: path, line: 44, reason: '2 values for the 5 fields declared by #Fields', raw: 'bad line' }]);
+  }, 30_000);
+
+  it('reads the same, line numbers and #Fields included, from range starts found in one pass (rangeStarts)', async () => {
+    const path = await file('range-known.log', content);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: size - 1 }), { maxLength: 6 }), async (cuts) => {
+        const sorted = [...cuts].sort((a, b) => a - b);
+        const starts = await rangeStarts(path, [0, ...sorted], 13);
+        const known = [];
+        for (let i = 0; i < starts.length; i++) {
+          const end = i + 1 < starts.length ? starts[i + 1]!.start : size;
+          known.push(await collect(readLogRange(path, { start: starts[i]!.start, end, known: starts[i]!, format: 'auto', readChunkBytes: 13, batchLines: 7 })));
+        }
+        const counted = await readSplit(path, sorted);
+        const strip = (parts: LogBatch[][]) => parts.flat().map((b) => ({ requests: b.requests, rejects: b.rejects, lines: b.lines }));
+        expect(strip(known)).toEqual(strip(counted));
+        expect(known.flat().reduce((n, b) => n + b.lines, 0)).toBe(lines.length);
+      }),
+      { numRuns: 30 },
+    );
   }, 30_000);
 
   it('uses the #Fields directive in force where the range starts', async () => {

@@ -57,6 +57,25 @@ describe('StagingEncoder', () => {
     expect(encoder.take()).toEqual({ encoding: 'duckdb-staging-ndjson', text: '', rows: 0 });
   });
 
+  it('protects each number once per set of keys, across the encoders made with them', () => {
+    const all = disclosures();
+    const protector = new Protector(KEYS);
+    const calls: string[] = [];
+    const subscriber = protector.subscriber.bind(protector);
+    protector.subscriber = (e164) => { calls.push(e164); return subscriber(e164); };
+    const first = new StagingEncoder(protector);
+    for (const d of all) first.add(d);
+    const second = new StagingEncoder(protector); // a scan worker's next task
+    for (const d of all) second.add(d);
+    const numbers = new Set(all.map((d) => d.subscriber).filter((n) => n !== null));
+    expect(calls.sort()).toEqual([...numbers].sort());
+    expect(second.take().text).toBe(first.take().text);
+    const other = new Protector({ hashKey: Buffer.alloc(32, 8), encKey: Buffer.alloc(32, 9) });
+    const third = new StagingEncoder(other);
+    third.add(all[0]!);
+    expect(JSON.parse(third.take().text)['subscriber_hash']).toBe(other.subscriber(all[0]!.subscriber!).subscriberHash);
+  });
+
   it('gives a batch the DuckDB store stores as the same records', async () => {
     const all = disclosures();
     const protector = new Protector(KEYS);

@@ -75,6 +75,21 @@ describe('the who-saw layout', () => {
     expect(await narrowCount(path)).toBe(3);
   });
 
+  it('stores each request once, with its narrow copy, whether a batch is new, repeats itself, or is partly or wholly stored', async () => {
+    const path = newPath();
+    const store = await openDuckDbStore(path);
+    await store.write([row('d4', 1), row('d4', 2)]); // new and each once: moved in as staged
+    await store.write([row('d4', 3), row('d4', 3), row('e5', 4)]); // a request twice in one batch
+    await store.write([row('d4', 2), row('e5', 5)]); // one stored, one new
+    await store.write([row('d4', 1), row('e5', 4), row('e5', 4)]); // all stored already
+    expect((await store.whoSaw('d4', ALL)).map((r) => r.requests)).toEqual([3]);
+    expect((await store.whoSaw('e5', ALL)).map((r) => r.requests)).toEqual([2]);
+    expect(await store.count()).toEqual({ disclosures: 5, violations: 5 });
+    await store.close();
+    expect(await narrowCount(path)).toBe(5);
+    expect(await column(path, `SELECT count(*) FROM (SELECT DISTINCT id, ts_ms FROM disclosures)`)).toEqual([5n]);
+  });
+
   it('finds a recipient added after its cache was filled', async () => {
     const store = await openDuckDbStore(newPath());
     await store.write([row('c3', 1)]);
