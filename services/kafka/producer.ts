@@ -198,9 +198,14 @@ export class EncodedRequestsBuilder {
 
   add(requests: readonly GatewayRequest[]): void {
     if (requests.length === 0) return;
-    const part = encodeRequests(this.codec, requests);
+    this.addEncoded(encodeRequests(this.codec, requests));
+  }
+
+  /** Requests encoded elsewhere (the shipper's NDJSON transcoder), in the same form. */
+  addEncoded(part: EncodedRequests): void {
+    if (part.ends.length === 0) return;
     this.parts.push(part);
-    this.count += requests.length;
+    this.count += part.ends.length;
     this.byteLength += part.bytes.length;
   }
 

@@ -11,6 +11,7 @@ import type { LogProfile } from '../core/parse/index.js';
 import type { LogFormat, RejectRecord } from '../core/types.js';
 import { readLogs } from '../files/index.js';
 import { EncodedRequestsBuilder, encodedMessages, type EncodedRequests } from '../kafka/index.js';
+import { NdjsonAvroWriter } from './ndjson-avro.js';
 
 /** One batch of the logs as the shipper sends it. */
 export interface ShipBatch {
@@ -78,7 +79,9 @@ export type EncodedShipBatch = Omit<ShipBatch, 'messages'> & { encoded: EncodedR
  */
 export async function* encodedShipBatches(files: readonly string[], options: ReadBatchesOptions, codec: AvroCodec): AsyncIterable<EncodedShipBatch> {
   const subLines = Math.ceil(options.batchLines / Math.ceil(options.batchLines / READ_LINES));
-  const read = { format: options.format, profile: options.profile, batchLines: subLines, ...(options.stdin ? { stdin: options.stdin } : {}) };
+  // NDJSON lines go straight to Avro (ndjson-avro.ts); other formats are parsed, then encoded.
+  const transcoder = new NdjsonAvroWriter(codec);
+  const read = { format: options.format, profile: options.profile, batchLines: subLines, ndjsonSink: transcoder, ...(options.stdin ? { stdin: options.stdin } : {}) };
   const encoder = new EncodedRequestsBuilder(codec);
   let source: string | null = null;
   let gathered = { lines: 0, notForwarded: 0, bytes: 0, rejects: [] as RejectRecord[] };
@@ -90,6 +93,8 @@ export async function* encodedShipBatches(files: readonly string[], options: Rea
   for await (const batch of readLogs(files, read)) {
     if (source !== null && batch.source !== source && gathered.lines > 0) yield take();
     source = batch.source;
+    // A source is read by one parser: its requests are all taken by the transcoder, or none.
+    if (transcoder.size > 0) encoder.addEncoded(transcoder.takeEncoded());
     encoder.add(batch.requests);
     gathered.lines += batch.lines;
     gathered.notForwarded += batch.notForwarded;
