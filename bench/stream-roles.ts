@@ -15,7 +15,7 @@ import {
   ACKS_ALL, MAX_MESSAGES_PER_REQUEST, StreamProducer, chunkTopicMessages, createKafkaClient, kafkajsProducerConfig, type TopicNames,
 } from '../services/kafka/index.js';
 import { createMetrics, silentLogger } from '../services/observability/index.js';
-import { SHIP_BATCH_LINES, SHIP_MAX_IN_FLIGHT, shipInputs } from '../services/shipper/index.js';
+import { ReadThread, SHIP_BATCH_LINES, SHIP_MAX_IN_FLIGHT, shipInputs } from '../services/shipper/index.js';
 import { openClickHouseStore } from '../services/store/clickhouse/index.js';
 import { measureShipStages, measureStages, type StageCpu } from './stream-stages.js';
 
@@ -83,11 +83,13 @@ async function prepare(role: RoleName, c: RoleConfig): Promise<{ timed: Timed; a
   const codec = new AvroCodec();
   switch (role) {
     case 'ship': {
+      // As `leakscope ship`: the reading thread starts while the producer connects.
+      const readThread = ReadThread.start();
       const producer = new StreamProducer(kafka, codec);
       await producer.connect();
       const metrics = createMetrics({ processMetrics: false });
       return {
-        timed: async () => ({ records: (await shipInputs([c.file!], { producer, topics: c.topics, format: 'ndjson', metrics, logger: log })).requests }),
+        timed: async () => ({ records: (await shipInputs([c.file!], { producer, topics: c.topics, format: 'ndjson', metrics, logger: log, readThread })).requests }),
         close: () => producer.disconnect(),
       };
     }

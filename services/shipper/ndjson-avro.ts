@@ -18,7 +18,7 @@ import { requestKeyOf } from '../core/parse/request-key.js';
 import { parseTarget } from '../core/parse/target.js';
 import { parseIsoDateTime } from '../core/parse/time.js';
 import type { ParseResult } from '../core/types.js';
-import type { EncodedRequests } from '../kafka/index.js';
+import type { EncodedRequests } from '../kafka/encoded.js';
 
 /** What a line that is not a request gives: the reader records it as parseNdjsonLine said. */
 export type NotARequest = Exclude<ParseResult, { ok: true }>;
