@@ -1,14 +1,15 @@
 // NDJSON gateway lines straight into Avro GatewayRequest bytes, for the shipper's reading
-// thread: the usual gateway line is scanned once and its Avro single-object message written
-// as it goes, without JSON.parse's object, the GatewayRequest, the Avro record or avsc's
-// per-field dispatch (docs/benchmarks.md, "Ship: NDJSON transcoded straight to Avro").
+// thread: the line is parsed by JSON.parse (native, the cheapest way to read JSON here) and
+// its Avro single-object message written from that object, without the GatewayRequest, the
+// Avro record or avsc's per-field dispatch (docs/benchmarks.md, "Ship: NDJSON written straight
+// to Avro").
 //
-// Exactness comes first: the scanner only takes the plain shape (an object of strings,
-// integers and null, `headers` an object of strings, an absolute `url`, no escapes, no control
-// characters, no repeated keys); anything else — and every line it is not sure of — is read by
-// parseNdjsonLine and encoded by the codec, as before. The field rules are parseNdjsonLine's
-// own (the README's "Log formats"), through the same functions where there is one; a test
-// checks that both ways give the same bytes on every line shape of the parse tests.
+// Exactness comes first: only the plain shape is written here (strings, integers and null,
+// `headers` an object of strings, an absolute `url`); anything else — and every line this is
+// not sure of — is read by parseNdjsonLine and encoded by the codec, as before. The field rules
+// are parseNdjsonLine's own (the README's "Log formats"), through the same functions where
+// there is one; a test checks that both ways give the same bytes on every line shape of the
+// parse tests.
 import type { AvroCodec } from '../avro/index.js';
 import { toAvroGatewayRequest } from '../avro/index.js';
 import { lowerHeaderName } from '../core/parse/headers.js';
@@ -23,48 +24,16 @@ import type { EncodedRequests } from '../kafka/encoded.js';
 /** What a line that is not a request gives: the reader records it as parseNdjsonLine said. */
 export type NotARequest = Exclude<ParseResult, { ok: true }>;
 
-// The fields the scanner knows, by position in `kinds`, `starts`, `ends`.
-const TS = 0;
-const GATEWAY_ID = 1;
-const REQUEST_ID = 2;
-const MSISDN = 3;
-const BEARER = 4;
-const CLIENT_IP = 5;
-const METHOD = 6;
-const URL_FIELD = 7;
-const HEADERS = 8;
-const STATUS = 9;
-const BYTES = 10;
-/** Read by parseNdjsonLine only when `url` is not absolute, which the scanner leaves to it: checked as JSON, then ignored. */
-const IGNORED = 11;
-const FIELDS = 11;
-
-const FIELD_NAMES: ReadonlyMap<string, number> = new Map([
-  ['ts', TS], ['gateway_id', GATEWAY_ID], ['request_id', REQUEST_ID], ['msisdn', MSISDN], ['bearer', BEARER], ['client_ip', CLIENT_IP],
-  ['method', METHOD], ['url', URL_FIELD], ['headers', HEADERS], ['status', STATUS], ['bytes', BYTES],
-]);
-
-// Kinds of a scanned value.
-const ABSENT = 0;
-const STRING = 1;
-const INTEGER = 2; // ASCII digits only, no sign, fraction or exponent
-const OTHER_NUMBER = 3;
-const NULL = 4;
-const BOOLEAN = 5;
-const OBJECT = 6;
-
-/** Most headers on a line the scanner takes; a line with more is parsed the usual way. */
-const MAX_HEADERS = 128;
 /** Header names remembered with their Avro bytes; cleared when full, so made-up names cannot grow memory. */
 const NAME_CACHE_LIMIT = 4096;
 const INT_MAX = 2 ** 31 - 1;
 /** parseNdjsonLine's bound on a count (what avsc writes as a long); above it the line is its to refuse. */
 const COUNT_MAX = 2 ** 53 - 2;
 
-/** A backslash (an escape) or a control character anywhere: the scanner leaves the line to JSON.parse. */
-const UNUSUAL = /[\u0000-\u001f\\]/;
 
 const HEADER_BYTES = 10;
+/** Strings up to this length are written in JavaScript; zig-zag lengths of at most 2 × 31 fit one byte. */
+const SHORT_STRING = 31;
 
 export class NdjsonAvroWriter {
   private buf = Buffer.allocUnsafe(256 * 1024);
@@ -72,17 +41,11 @@ export class NdjsonAvroWriter {
   private ends: number[] = [];
   private keys: Array<string | null> = [];
   private readonly header: Buffer;
-  private readonly kinds = new Uint8Array(FIELDS);
-  private readonly starts = new Int32Array(FIELDS);
-  private readonly stops = new Int32Array(FIELDS);
-  /** Header name and value spans of the line being scanned: [nameStart, nameEnd, valueStart, valueEnd, …]; valueStart -1 for null. */
-  private readonly headerSpans = new Int32Array(MAX_HEADERS * 4);
-  private headerCount = 0;
-  private readonly headerNames: string[] = [];
   private readonly headerNameBytes: Buffer[] = [];
+  private readonly headerValues: string[] = [];
   /** A header name as logged → its lower-cased Avro string bytes (length and UTF-8), or null when it is not an HTTP token. */
   private readonly nameBytes = new Map<string, Buffer | null>();
-  /** Lines written by the scanner (the rest by parseNdjsonLine and the codec): for tests and profiles. */
+  /** Lines written here (the rest by parseNdjsonLine and the codec): for tests and profiles. */
   transcoded = 0;
 
   constructor(private readonly codec: AvroCodec) {
@@ -102,7 +65,7 @@ export class NdjsonAvroWriter {
     const text = stripLineEnd(line);
     const at = this.pos;
     this.reserve(6 * text.length + 512);
-    if (this.scan(text) && this.write(text)) {
+    if (this.write(text)) {
       this.transcoded++;
       return null;
     }
@@ -137,137 +100,56 @@ export class NdjsonAvroWriter {
     this.buf = grown;
   }
 
-  // --- Scanning: JSON syntax and where each value is; false when the line is not plain. ---
+  // --- parseNdjsonLine's field rules on JSON.parse's object, then the GatewayRequest's Avro bytes. ---
 
-  private scan(text: string): boolean {
-    if (text.charCodeAt(0) !== 123 /* { */ || UNUSUAL.test(text)) return false;
-    this.kinds.fill(ABSENT);
-    this.headerCount = 0;
-    let i = skipSpaces(text, 1);
-    if (text.charCodeAt(i) === 125 /* } */) return false; // {}: no ts, a reject
-    for (;;) {
-      if (text.charCodeAt(i) !== 34 /* " */) return false;
-      const keyEnd = text.indexOf('"', i + 1);
-      if (keyEnd < 0) return false;
-      const field = FIELD_NAMES.get(text.slice(i + 1, keyEnd)) ?? IGNORED;
-      i = skipSpaces(text, keyEnd + 1);
-      if (text.charCodeAt(i) !== 58 /* : */) return false;
-      i = skipSpaces(text, i + 1);
-      const start = i;
-      let kind: number;
-      const c = text.charCodeAt(i);
-      if (c === 34 /* " */) {
-        const end = text.indexOf('"', i + 1);
-        if (end < 0) return false;
-        kind = STRING;
-        i = end + 1;
-      } else if (c === 123 /* { */) {
-        if (field !== HEADERS) return false;
-        i = this.scanHeaders(text, i);
-        if (i < 0) return false;
-        kind = OBJECT;
-      } else if (c === 110 /* n */ && text.startsWith('null', i)) {
-        kind = NULL;
-        i += 4;
-      } else if ((c === 116 /* t */ && text.startsWith('true', i)) || (c === 102 /* f */ && text.startsWith('false', i))) {
-        kind = BOOLEAN;
-        i += c === 116 ? 4 : 5;
-      } else {
-        const end = numberEnd(text, i);
-        if (end < 0) return false;
-        kind = isDigits(text, start, end) ? INTEGER : OTHER_NUMBER;
-        i = end;
-      }
-      if (field !== IGNORED) {
-        if (this.kinds[field] !== ABSENT) return false; // a repeated key: JSON.parse keeps the last
-        this.kinds[field] = kind;
-        this.starts[field] = kind === STRING ? start + 1 : start;
-        this.stops[field] = kind === STRING ? i - 1 : i;
-      }
-      i = skipSpaces(text, i);
-      const next = text.charCodeAt(i);
-      if (next === 44 /* , */) {
-        i = skipSpaces(text, i + 1);
-        continue;
-      }
-      if (next !== 125 /* } */) return false;
-      return skipSpaces(text, i + 1) === text.length;
-    }
-  }
-
-  /** The `headers` object from its `{`: the index after its `}`, or -1. */
-  private scanHeaders(text: string, from: number): number {
-    let i = skipSpaces(text, from + 1);
-    if (text.charCodeAt(i) === 125 /* } */) return i + 1;
-    const spans = this.headerSpans;
-    const names = this.headerNames;
-    for (let n = 0; ; n++) {
-      if (n === MAX_HEADERS || text.charCodeAt(i) !== 34 /* " */) return -1;
-      const nameEnd = text.indexOf('"', i + 1);
-      if (nameEnd < 0) return -1;
-      // A name of digits would be listed first by JSON.parse's object (an array index): left to it.
-      const first = text.charCodeAt(i + 1);
-      if (first >= 48 && first <= 57) return -1;
-      const name = text.slice(i + 1, nameEnd);
-      for (let k = 0; k < n; k++) if (names[k] === name) return -1; // repeated: JSON.parse keeps the last value at the first's place
-      names[n] = name;
-      spans[n * 4] = i + 1;
-      spans[n * 4 + 1] = nameEnd;
-      i = skipSpaces(text, nameEnd + 1);
-      if (text.charCodeAt(i) !== 58 /* : */) return -1;
-      i = skipSpaces(text, i + 1);
-      const c = text.charCodeAt(i);
-      if (c === 34 /* " */) {
-        const end = text.indexOf('"', i + 1);
-        if (end < 0) return -1;
-        spans[n * 4 + 2] = i + 1;
-        spans[n * 4 + 3] = end;
-        i = end + 1;
-      } else if (c === 110 /* n */ && text.startsWith('null', i)) {
-        spans[n * 4 + 2] = -1; // not sent
-        i += 4;
-      } else {
-        return -1; // an array of values, or a value parseNdjsonLine refuses
-      }
-      this.headerCount = n + 1;
-      i = skipSpaces(text, i);
-      const next = text.charCodeAt(i);
-      if (next === 125 /* } */) return i + 1;
-      if (next !== 44 /* , */) return -1;
-      i = skipSpaces(text, i + 1);
-    }
-  }
-
-  // --- Writing: parseNdjsonLine's field rules, then the GatewayRequest's Avro bytes. ---
-
-  /** False when a value is one the scanner leaves to parseNdjsonLine (nothing is kept then). */
+  /** False when the line is one left to parseNdjsonLine (nothing is kept then). */
   private write(text: string): boolean {
-    const kinds = this.kinds;
-    const tsText = this.text(text, TS);
-    const url = this.text(text, URL_FIELD);
-    if (typeof tsText !== 'string' || typeof url !== 'string') return false;
+    // A \u escape may make a lone surrogate, which avsc writes otherwise than Buffer does: left to it.
+    if (text.charCodeAt(0) !== 123 /* { */ || text.includes('\\u')) return false;
+    let o: Json;
+    try {
+      o = JSON.parse(text) as Json;
+    } catch {
+      return false;
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+    const tsText = o.ts;
+    const url = o.url;
+    if (typeof tsText !== 'string' || typeof url !== 'string' || url.length === 0) return false;
     const ts = parseIsoDateTime(tsText);
     if (ts === null || ts < 0) return false;
     const target = parseTarget(url);
     if (!target.ok || target.value.host === null || target.value.scheme === null) return false;
-    const status = this.count(text, STATUS);
-    const bytes = this.count(text, BYTES);
+    const status = count(o.status);
+    const bytes = count(o.bytes);
     if (status === undefined || bytes === undefined || (status !== null && status > INT_MAX)) return false;
-    const gatewayId = this.text(text, GATEWAY_ID);
-    const requestId = this.text(text, REQUEST_ID);
-    const msisdn = this.text(text, MSISDN);
-    const bearer = this.text(text, BEARER);
-    const clientIp = this.text(text, CLIENT_IP);
-    const method = this.text(text, METHOD);
+    const gatewayId = optionalText(o.gateway_id);
+    const requestId = optionalText(o.request_id);
+    const msisdn = optionalText(o.msisdn);
+    const bearer = optionalText(o.bearer);
+    const clientIp = optionalText(o.client_ip);
+    const method = optionalText(o.method);
     if (gatewayId === undefined || requestId === undefined || msisdn === undefined || bearer === undefined || clientIp === undefined || method === undefined) return false;
-    if (kinds[HEADERS] !== ABSENT && kinds[HEADERS] !== NULL && kinds[HEADERS] !== OBJECT) return false;
+    const h = o.headers;
     const names = this.headerNameBytes;
+    const values = this.headerValues;
     let headers = 0;
-    for (let n = 0; n < this.headerCount; n++) {
-      const name = this.nameOf(this.headerNames[n] as string);
-      if (name === null) return false;
-      if ((this.headerSpans[n * 4 + 2] as number) >= 0) headers++;
-      names[n] = name;
+    if (h !== undefined && h !== null) {
+      if (typeof h !== 'object' || Array.isArray(h)) return false;
+      const record = h as Json;
+      // for-in over the same object as readHeaders: the same names in the same order.
+      for (const name in record) {
+        const v = record[name];
+        if (v === null) {
+          if (this.nameOf(name) === null) return false;
+          continue;
+        }
+        if (typeof v !== 'string') return false; // an array of values, or a value parseNdjsonLine refuses
+        const bytes = this.nameOf(name);
+        if (bytes === null) return false;
+        names[headers] = bytes;
+        values[headers++] = v;
+      }
     }
 
     this.buf.set(this.header, this.pos);
@@ -287,14 +169,11 @@ export class NdjsonAvroWriter {
     this.string(target.value.query);
     if (headers > 0) {
       this.long(headers);
-      const spans = this.headerSpans;
-      for (let n = 0; n < this.headerCount; n++) {
-        const valueStart = spans[n * 4 + 2] as number;
-        if (valueStart < 0) continue;
+      for (let n = 0; n < headers; n++) {
         const name = names[n] as Buffer;
         this.buf.set(name, this.pos);
         this.pos += name.length;
-        this.span(text, valueStart, spans[n * 4 + 3] as number);
+        this.string(values[n] as string);
       }
     }
     this.long(0);
@@ -303,25 +182,6 @@ export class NdjsonAvroWriter {
     this.ends.push(this.pos);
     this.keys.push(msisdn ?? gatewayId);
     return true;
-  }
-
-  /** optionalText / optionalId of a scanned field: null when absent, null or ''; undefined when it is not a string (left to parseNdjsonLine). */
-  private text(text: string, field: number): string | null | undefined {
-    const kind = this.kinds[field];
-    if (kind === ABSENT || kind === NULL) return null;
-    if (kind !== STRING) return undefined;
-    const start = this.starts[field] as number;
-    const end = this.stops[field] as number;
-    return start === end ? null : text.slice(start, end);
-  }
-
-  /** optionalCount of a scanned field for a JSON integer; undefined for anything the scanner leaves to parseNdjsonLine. */
-  private count(text: string, field: number): number | null | undefined {
-    const kind = this.kinds[field];
-    if (kind === ABSENT || kind === NULL) return null;
-    if (kind !== INTEGER) return undefined;
-    const n = Number(text.slice(this.starts[field], this.stops[field]));
-    return n <= COUNT_MAX ? n : undefined;
   }
 
   /** The lower-cased name's Avro string bytes, or null when it is not an HTTP token. */
@@ -366,26 +226,28 @@ export class NdjsonAvroWriter {
 
   /** An Avro string: its UTF-8 length, then its bytes. */
   private string(s: string): void {
-    this.span(s, 0, s.length);
-  }
-
-  /** text[start, end) as an Avro string. */
-  private span(text: string, start: number, end: number): void {
     const buf = this.buf;
     const at = this.pos;
-    let pos = writeLong(buf, at, end - start);
-    for (let i = start; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x80) {
-        // Not ASCII: the UTF-8 length differs from the length in characters.
-        const s = text.slice(start, end);
-        pos = writeLong(buf, at, Buffer.byteLength(s, 'utf8'));
-        this.pos = pos + buf.write(s, pos, 'utf8');
+    if (s.length <= SHORT_STRING) {
+      // Short and ASCII (the usual): byte by byte, no call into C++.
+      let pos = at + 1;
+      let ascii = true;
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        buf[pos++] = c;
+      }
+      if (ascii) {
+        buf[at] = s.length * 2; // the zig-zag length, one byte below 64
+        this.pos = pos;
         return;
       }
-      buf[pos++] = c;
     }
-    this.pos = pos;
+    const start = writeLong(buf, at, Buffer.byteLength(s, 'utf8'));
+    this.pos = start + buf.write(s, start, 'utf8');
   }
 }
 
@@ -400,48 +262,17 @@ function writeLong(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
-function skipSpaces(text: string, i: number): number {
-  while (text.charCodeAt(i) === 32) i++;
-  return i;
+type Json = Record<string, unknown>;
+
+/** optionalText / optionalId of parseNdjsonLine for a string, null or absence: null when absent, null or ''; undefined for anything else (left to it). */
+function optionalText(v: unknown): string | null | undefined {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') return undefined;
+  return v.length === 0 ? null : v;
 }
 
-function isDigits(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/** The end of a JSON number at `i` (RFC 8259 grammar), or -1 when none starts there. */
-function numberEnd(text: string, i: number): number {
-  if (text.charCodeAt(i) === 45 /* - */) i++;
-  const first = text.charCodeAt(i);
-  if (first === 48 /* 0 */) i++;
-  else if (first >= 49 && first <= 57) i = digitsEnd(text, i);
-  else return -1;
-  if (text.charCodeAt(i) === 46 /* . */) {
-    const end = digitsEnd(text, i + 1);
-    if (end === i + 1) return -1;
-    i = end;
-  }
-  const e = text.charCodeAt(i);
-  if (e === 101 || e === 69 /* e E */) {
-    i++;
-    const sign = text.charCodeAt(i);
-    if (sign === 43 || sign === 45) i++;
-    const end = digitsEnd(text, i);
-    if (end === i) return -1;
-    i = end;
-  }
-  return i;
-}
-
-function digitsEnd(text: string, i: number): number {
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    i++;
-  }
-  return i;
+/** optionalCount of parseNdjsonLine for a JSON integer, null or absence; undefined for anything else (left to it). */
+function count(v: unknown): number | null | undefined {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= COUNT_MAX ? v : undefined;
 }

@@ -1,4 +1,4 @@
-// The shipper's NDJSON → Avro transcoder must write exactly the bytes that parseNdjsonLine and
+// The shipper's NDJSON → Avro writer must write exactly the bytes that parseNdjsonLine and
 // the codec give, for every line: the line shapes of the parse tests (test/unit/core/parse),
 // generated records, and a file read through the reading thread's path.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -117,11 +117,13 @@ function shapes(): string[] {
     '{"ts":"2012-01-10T09:31:02Z" "url":"http://a.example/"}',
     '{"ts":"2012-01-10T09:31:02Z","url"}',
     '\ufeff{"ts":"2012-01-10T09:31:02Z","url":"http://a.example/"}',
+    '{"ts":"2012-01-10T09:31:02Z","url":"http://a.example/","headers":{"X-A":"\\ud800","X-B":"\\ud83d\\ude00 \\u00e9","X-C":"\\ud800' + 'x'.repeat(70) + '"}}',
+    '{"ts":"2012-01-10T09:31:02Z","url":"http://a.example/","headers":{"X-A":"a\\"b","X-B":"\\/\\n"},"method":"G\\tET"}',
   );
   return out;
 }
 
-describe('the NDJSON → Avro transcoder', () => {
+describe('the NDJSON → Avro writer', () => {
   it('gives parseNdjsonLine\'s result, and the codec\'s bytes and key, on every line shape of the parse tests', () => {
     const writer = new NdjsonAvroWriter(codec);
     const lines = shapes();
@@ -130,14 +132,15 @@ describe('the NDJSON → Avro transcoder', () => {
     expect(writer.transcoded).toBeGreaterThan(lines.length / 4);
   });
 
-  it('writes the O2 line itself, and leaves lines with escapes, repeated keys or arrays to JSON.parse', () => {
+  it('writes the O2 line itself, escapes and repeated keys too, and leaves arrays of header values and \\u escapes to parseNdjsonLine', () => {
     const writer = new NdjsonAvroWriter(codec);
-    transcoded(writer, JSON.stringify(O2));
-    expect(writer.transcoded).toBe(1);
-    for (const text of [line({ headers: { Accept: ['a', 'b'] } }), line({ method: 'G\\ET' }), '{"ts":"2012-01-10T09:31:02Z","url":"http://a.example/","ts":"2012-01-10T09:31:02Z"}']) {
+    const here = [JSON.stringify(O2), line({ method: 'G\\ET', headers: { 'User-Agent': 'a "b"' } }), '{"ts":"2012-01-10T09:31:02Z","url":"http://a.example/","ts":"2012-01-11T09:31:02Z"}'];
+    for (const text of here) expect(transcoded(writer, text)).toEqual(expected(text));
+    expect(writer.transcoded).toBe(3);
+    for (const text of [line({ headers: { Accept: ['a', 'b'] } }), line({ method: '\ud800' }), line({ ts: 1326187862123 })]) {
       expect(transcoded(writer, text)).toEqual(expected(text));
     }
-    expect(writer.transcoded).toBe(1);
+    expect(writer.transcoded).toBe(3);
   });
 
   it('agrees with parseNdjsonLine and the codec on generated records', () => {
