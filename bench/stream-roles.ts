@@ -15,9 +15,9 @@ import {
   ACKS_ALL, MAX_MESSAGES_PER_REQUEST, StreamProducer, chunkTopicMessages, createKafkaClient, kafkajsProducerConfig, type TopicNames,
 } from '../services/kafka/index.js';
 import { createMetrics, silentLogger } from '../services/observability/index.js';
-import { SHIP_BATCH_LINES, SHIP_MAX_IN_FLIGHT, shipInputs } from '../services/shipper/index.js';
+import { ReadThread, SHIP_BATCH_LINES, SHIP_MAX_IN_FLIGHT, shipInputs } from '../services/shipper/index.js';
 import { openClickHouseStore } from '../services/store/clickhouse/index.js';
-import { measureStages, type StageCpu } from './stream-stages.js';
+import { measureShipStages, measureStages, type StageCpu } from './stream-stages.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -38,6 +38,8 @@ export interface RoleConfig {
   registryFile?: string;
   hashKeyHex?: string;
   encKeyHex?: string;
+  /** stages: only the shipper's (read+parse, encode), without ClickHouse. */
+  shipOnly?: boolean;
 }
 
 export interface RoleResult {
@@ -50,6 +52,8 @@ export interface RoleResult {
   insertSeconds?: number;
   /** stages: CPU per request of each stage alone. */
   stages?: StageCpu;
+  /** stages with shipOnly: the shipper's stages alone. */
+  shipStages?: StageCpu['ship'];
   /** detect: a second pass over the same topic with warm memos. */
   again?: { seconds: number; cpuUs: number; records: number };
 }
@@ -59,7 +63,8 @@ type Timed = () => Promise<Omit<RoleResult, 'seconds' | 'cpuUs'>>;
 /** Runs `role` in a child process; `onReady` when it is connected and starts its timed work; resolves with what it measured. */
 export async function runRole(role: RoleName, config: RoleConfig, onReady?: () => void): Promise<RoleResult> {
   const dir = process.env.LEAKSCOPE_BENCH_PROFILE;
-  const execArgv = dir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${role}-${Date.now()}.cpuprofile`] : process.execArgv;
+  // A folder per role: each of its threads (ship's reading thread too) writes a profile of its own there.
+  const execArgv = dir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}/${role}-${Date.now()}`] : process.execArgv;
   const child = fork(fileURLToPath(import.meta.url), ['--role', role, JSON.stringify(config)], { stdio: 'inherit', execArgv });
   let result: RoleResult | null = null;
   child.on('message', (m: { ready?: boolean; result?: RoleResult }) => {
@@ -78,11 +83,13 @@ async function prepare(role: RoleName, c: RoleConfig): Promise<{ timed: Timed; a
   const codec = new AvroCodec();
   switch (role) {
     case 'ship': {
+      // As `leakscope ship`: the reading thread starts while the producer connects.
+      const readThread = ReadThread.start();
       const producer = new StreamProducer(kafka, codec);
       await producer.connect();
       const metrics = createMetrics({ processMetrics: false });
       return {
-        timed: async () => ({ records: (await shipInputs([c.file!], { producer, topics: c.topics, format: 'ndjson', metrics, logger: log })).requests }),
+        timed: async () => ({ records: (await shipInputs([c.file!], { producer, topics: c.topics, format: 'ndjson', metrics, logger: log, readThread })).requests }),
         close: () => producer.disconnect(),
       };
     }
@@ -149,6 +156,7 @@ async function prepare(role: RoleName, c: RoleConfig): Promise<{ timed: Timed; a
     }
     case 'stages': {
       // In a process of its own: number parsing and protection start with empty memos, as in the detector's.
+      if (c.shipOnly) return { timed: async () => ({ records: c.requests, shipStages: await measureShipStages(c.file!) }), close: async () => undefined };
       const keys = { hashKey: Buffer.from(c.hashKeyHex!, 'hex'), encKey: Buffer.from(c.encKeyHex!, 'hex') };
       return {
         timed: async () => ({ records: c.requests, stages: await measureStages({ file: c.file!, registryFile: c.registryFile!, clickhouseUrl: c.clickhouseUrl!, keys }) }),

@@ -13,13 +13,15 @@ import { readLogs, readRegistryFile } from '../services/files/index.js';
 import { StreamProducer, createKafkaClient } from '../services/kafka/index.js';
 import { silentLogger } from '../services/observability/index.js';
 import { SHIP_BATCH_LINES } from '../services/shipper/index.js';
+import { encodedShipBatches } from '../services/shipper/read-thread.js';
 import { openClickHouseStore } from '../services/store/clickhouse/index.js';
 import { disclosureRow } from '../services/store/clickhouse/rows.js';
 import { Protector, type StoredDisclosure } from '../services/store/index.js';
 
 /** Microseconds of CPU per request (of all requests, disclosing or not), by stage. */
 export interface StageCpu {
-  ship: { readParse: number; encode: number };
+  /** readEncode: the reading thread's whole path (encodedShipBatches: read, parse, encode) run in this thread. */
+  ship: { readParse: number; encode: number; readEncode: number };
   detect: { decode: number; detect: number; protect: number; encodeRows: number; write: number };
 }
 
@@ -37,18 +39,39 @@ async function cpuOf(fn: () => unknown): Promise<number> {
 /** Store write batches the size the detector's fetches give (one batch per partition fetch). */
 const WRITE_BATCH = 10_000;
 
-export async function measureStages(options: { file: string; registryFile: string; clickhouseUrl: string; keys: { hashKey: Buffer; encKey: Buffer } }): Promise<StageCpu> {
-  const codec = new AvroCodec();
+/** The shipper's stages over `file`: read and parse, then Avro-encode the same batches; and the messages encoded. */
+async function shipStages(file: string, codec: AvroCodec): Promise<{ cpu: StageCpu['ship']; messages: Message[] }> {
   const encoder = new StreamProducer(createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'bench-stages', logger: silentLogger() }), codec);
-  // Shipper: read and parse, then encode the same batches.
   const batches: GatewayRequest[][] = [];
   const readParse = await cpuOf(async () => {
-    for await (const b of readLogs([options.file], { format: 'ndjson', batchLines: SHIP_BATCH_LINES })) batches.push(b.requests);
+    for await (const b of readLogs([file], { format: 'ndjson', batchLines: SHIP_BATCH_LINES })) batches.push(b.requests);
   });
-  const n = batches.reduce((a, b) => a + b.length, 0);
   let messages: Message[] = [];
   const encode = await cpuOf(() => { for (const b of batches) messages = messages.concat(encoder.requestMessages(b)); });
   batches.length = 0;
+  let encoded = 0;
+  const readEncode = await cpuOf(async () => {
+    const options = { format: 'ndjson' as const, profile: null, batchLines: SHIP_BATCH_LINES };
+    for await (const b of encodedShipBatches([file], options, codec)) encoded += b.encoded.ends.length;
+  });
+  if (encoded !== messages.length) throw new Error(`the reading thread's path encoded ${encoded} requests, readLogs gave ${messages.length}`);
+  return { cpu: { readParse, encode, readEncode }, messages };
+}
+
+/** CPU per request of the shipper's stages alone (BENCH_STREAM_ONLY=ship). */
+export async function measureShipStages(file: string): Promise<StageCpu['ship']> {
+  const { cpu, messages } = await shipStages(file, new AvroCodec());
+  const per = (us: number) => Number((us / messages.length).toFixed(2));
+  return { readParse: per(cpu.readParse), encode: per(cpu.encode), readEncode: per(cpu.readEncode) };
+}
+
+export async function measureStages(options: { file: string; registryFile: string; clickhouseUrl: string; keys: { hashKey: Buffer; encKey: Buffer } }): Promise<StageCpu> {
+  const codec = new AvroCodec();
+  // Shipper: read and parse, then encode the same batches.
+  const shipped = await shipStages(options.file, codec);
+  const { readParse, encode, readEncode } = shipped.cpu;
+  let messages = shipped.messages;
+  const n = messages.length;
 
   // Detector: decode what the shipper encoded, detect, protect, encode rows, write.
   const requests: GatewayRequest[] = new Array(messages.length);
@@ -79,7 +102,7 @@ export async function measureStages(options: { file: string; registryFile: strin
   }
   const per = (us: number) => Number((us / n).toFixed(2));
   return {
-    ship: { readParse: per(readParse), encode: per(encode) },
+    ship: { readParse: per(readParse), encode: per(encode), readEncode: per(readEncode) },
     detect: { decode: per(decode), detect: per(detectUs), protect: per(protect), encodeRows: per(encodeRows), write: per(write) },
   };
 }

@@ -172,7 +172,16 @@ function same(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: ${got} records, expected ${want}: the two sides did not answer the same question`);
 }
 
-export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number } = {}): Promise<StreamBenchResult> {
+/** What `BENCH_STREAM_ONLY=ship` measures: the producing rounds and ship's stages, nothing of the detector. */
+export type ShipBenchResult = Pick<StreamBenchResult, 'requests' | 'shipRecordsPerSec' | 'bareProducerRecordsPerSec' | 'shipRatio' | 'shipRatios'> & {
+  only: 'ship';
+  cpuUsPerRequest: Pick<StreamBenchResult['cpuUsPerRequest'], 'ship' | 'bareProducer'>;
+  stages: Pick<StageCpu, 'ship'>;
+};
+
+export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number; only?: undefined }): Promise<StreamBenchResult>;
+export async function benchStream(options: { requests?: number; rounds?: number; only: 'ship' }): Promise<ShipBenchResult>;
+export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number; only?: 'ship' } = {}): Promise<StreamBenchResult | ShipBenchResult> {
   const n = options.requests ?? 400_000;
   const brokers = parseBrokers(process.env.KAFKA_BROKERS, 'KAFKA_BROKERS');
   const base = process.env.CLICKHOUSE_URL;
@@ -222,6 +231,21 @@ export async function benchStream(options: { requests?: number; latencySamples?:
       same(`topic ${shipTopics[i]!.requests} after ship`, await recordsIn(kafka, shipTopics[i]!.requests), n);
       same(`topic ${bareTopics[i]!.requests} after the bare producer`, await recordsIn(kafka, bareTopics[i]!.requests), n);
       producing.push({ ship, bare });
+    }
+
+    const perRequest = (cpuUs: number) => Number((cpuUs / n).toFixed(1));
+    if (options.only === 'ship') {
+      const rate = (r: { seconds: number }) => n / r.seconds;
+      const mid = [...producing].sort((x, y) => rate(x.ship) / rate(x.bare) - rate(y.ship) / rate(y.bare))[Math.floor(producing.length / 2)]!;
+      const { shipStages } = await runRole('stages', { ...role, topics: topicsB, file: fileB, shipOnly: true });
+      return {
+        only: 'ship', requests: n,
+        shipRecordsPerSec: Math.round(rate(mid.ship)), bareProducerRecordsPerSec: Math.round(rate(mid.bare)),
+        shipRatio: Number((rate(mid.ship) / rate(mid.bare)).toFixed(3)),
+        shipRatios: producing.map((p) => Number((rate(p.ship) / rate(p.bare)).toFixed(3))),
+        cpuUsPerRequest: { ship: perRequest(mid.ship.cpuUs), bareProducer: perRequest(mid.bare.cpuUs) },
+        stages: { ship: shipStages! },
+      };
     }
 
     // 2. Consuming what ship produced, in rounds likewise: the bare consumer and the detector alone (a backfill), each in a new group.
@@ -311,7 +335,6 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     // 5. Each stage alone, over file B's records.
     const { stages } = await runRole('stages', { ...role, topics: topicsB, file: fileB, registryFile: REGISTRY, clickhouseUrl, hashKeyHex: HASH_KEY, encKeyHex: ENC_KEY });
 
-    const perRequest = (cpuUs: number) => Number((cpuUs / n).toFixed(1));
     const e2e = n / e2eSec;
     return {
       requests: n,

@@ -7,7 +7,7 @@ import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import { createLineParser, detectFormat, type LineParser, type LogProfile } from '../core/parse/index.js';
-import type { GatewayRequest, LogFormat, RejectRecord } from '../core/types.js';
+import type { GatewayRequest, LogFormat, ParseResult, RejectRecord } from '../core/types.js';
 import { describeLine } from '../core/parse/line-text.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
 
@@ -36,6 +36,16 @@ export interface LogBatch {
    * bytes of the lines of this batch.
    */
   bytes: number;
+  /** With ReadLogsOptions.ndjsonSink: the requests it took (they are not in `requests`). */
+  taken?: number;
+}
+
+/**
+ * Takes NDJSON lines before they are parsed (the shipper writes them straight into Avro):
+ * null when the line was a request and is taken, else what parseNdjsonLine made of it.
+ */
+export interface NdjsonSink {
+  take(line: string): Exclude<ParseResult, { ok: true }> | null;
 }
 
 export interface ReadLogsOptions {
@@ -51,6 +61,8 @@ export interface ReadLogsOptions {
   readChunkBytes?: number;
   /** Longest line read, in bytes; a longer one is rejected whole. Default 1 MiB. */
   maxLineBytes?: number;
+  /** Offered every line of an NDJSON source first (a request it takes is counted in LogBatch.taken). */
+  ndjsonSink?: NdjsonSink | null;
 }
 
 export interface LogRangeOptions extends Omit<ReadLogsOptions, 'stdin'> {
@@ -86,6 +98,7 @@ interface Settings {
   batchLines: number;
   readChunkBytes: number;
   maxLineBytes: number;
+  ndjsonSink: NdjsonSink | null;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, key: string): number {
@@ -112,6 +125,7 @@ function settingsOf(options: ReadLogsOptions): Settings {
     batchLines: positiveInteger(options.batchLines, DEFAULT_BATCH_LINES, 'batchLines'),
     readChunkBytes: positiveInteger(options.readChunkBytes, DEFAULT_READ_CHUNK_BYTES, 'readChunkBytes'),
     maxLineBytes: positiveInteger(options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 'maxLineBytes'),
+    ndjsonSink: options.ndjsonSink ?? null,
   };
 }
 
@@ -132,11 +146,14 @@ class BatchBuilder implements LineSink {
   rejects: RejectRecord[] = [];
   lines = 0;
   notForwarded = 0;
+  taken = 0;
   unreadFields: string[] = [];
   private readonly unreadSeen = new Set<string>();
   private lineNumber: number;
   private parser: LineParser | null;
   private atFileStart: boolean;
+  /** The source is NDJSON and a sink takes its lines. */
+  private sinkTakes: boolean;
 
   constructor(
     private readonly source: string,
@@ -145,8 +162,10 @@ class BatchBuilder implements LineSink {
     firstLineNumber = 1,
     atFileStart = true,
     private readonly profile: LogProfile | null = null,
+    private readonly sink: NdjsonSink | null = null,
   ) {
     this.parser = format === null ? null : createLineParser(format, profile);
+    this.sinkTakes = format === 'ndjson' && sink !== null;
     this.noteUnread();
     this.lineNumber = firstLineNumber - 1;
     this.atFileStart = atFileStart;
@@ -187,8 +206,13 @@ class BatchBuilder implements LineSink {
         throw new SourceStopped(reason);
       }
       parser = this.parser = createLineParser(format, this.profile);
+      this.sinkTakes = format === 'ndjson' && this.sink !== null;
     }
-    const result = parser.parseLine(text);
+    const result = this.sinkTakes ? (this.sink as NdjsonSink).take(text) : parser.parseLine(text);
+    if (result === null) {
+      this.taken++;
+      return;
+    }
     if (result.ok === true) this.requests.push(result.request);
     else if (result.ok === false) this.rejects.push({ source: this.source, line: n, reason: result.reason, raw: text });
     else if (result.ok === 'skip') this.noteUnread(); // directives and header rows declare fields
@@ -230,7 +254,9 @@ class BatchBuilder implements LineSink {
     const batch: LogBatch = {
       source: this.source, requests: this.requests, rejects: this.rejects, lines: this.lines, bytes, fault,
       notForwarded: this.notForwarded, unreadFields: this.unreadFields,
+      ...(this.sink !== null ? { taken: this.taken } : {}),
     };
+    this.taken = 0;
     this.requests = [];
     this.rejects = [];
     this.lines = 0;
@@ -317,7 +343,7 @@ async function* batchesOf(
 ): AsyncGenerator<LogBatch> {
   const counter = { bytes: 0 };
   let reported = 0;
-  const builder = new BatchBuilder(source, settings.format === 'auto' ? null : settings.format, settings.maxLineBytes, 1, true, settings.profile);
+  const builder = new BatchBuilder(source, settings.format === 'auto' ? null : settings.format, settings.maxLineBytes, 1, true, settings.profile, settings.ndjsonSink);
   const splitter = new LineSplitter(settings.maxLineBytes, OVERLONG_RAW_BYTES);
   // A fault part-way (a gzip cut short or corrupt, a read error, a format that cannot be
   // told) does not throw: what was read before it is handed on, the fault becomes the last
@@ -578,7 +604,7 @@ export async function* readLogRange(path: string, options: LogRangeOptions): Asy
       }
     }
     const firstLine = options.known?.lineNumber ?? options.firstLineNumber ?? (prefix?.newlines ?? 0) + 1;
-    const builder = new BatchBuilder(path, format, settings.maxLineBytes, firstLine, start === 0, settings.profile);
+    const builder = new BatchBuilder(path, format, settings.maxLineBytes, firstLine, start === 0, settings.profile, settings.ndjsonSink);
     if (format === 'w3c' && prefix?.fieldsLine != null) builder.prime(prefix.fieldsLine);
     if (format === 'csv' && start > 0) {
       const headerRow = await firstNonBlankLine(handle, Math.min(start, settings.maxLineBytes));

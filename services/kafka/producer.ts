@@ -5,11 +5,14 @@
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, Message, Producer, ProducerConfig } from 'kafkajs';
 import type { GatewayRequest, RejectRecord } from '../core/types.js';
-import { toAvroGatewayRequest, type AvroCodec, type AvroGatewayRequest, type AvroLeakAlert, type AvroPartnerRecord } from '../avro/index.js';
+import type { AvroCodec, AvroLeakAlert, AvroPartnerRecord } from '../avro/index.js';
 import { LeakscopeError } from '../core/errors.js';
 import { brokerError } from './client.js';
 import { BROKER_RETRY, withBrokerRetries, type RetryPolicy } from './retry.js';
 import { keyPartitioner } from './partitioner.js';
+import { encodeRequests, encodedMessages } from './encoded.js';
+
+export { EncodedRequestsBuilder, encodeRequests, encodedMessages, type EncodedRequests } from './encoded.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -158,92 +161,6 @@ export class StreamProducer {
   alertMessage(alert: AvroLeakAlert): Message {
     return { key: alert.site ?? alert.id, value: this.codec.encode('LeakAlert', alert) };
   }
-}
-
-/** A batch of requests encoded in one buffer (AvroCodec.encodeAll) with their message keys: what a shipper thread hands over. */
-export interface EncodedRequests {
-  keys: Array<string | null>;
-  bytes: Buffer;
-  ends: Uint32Array;
-}
-
-export function encodeRequests(codec: AvroCodec, requests: readonly GatewayRequest[]): EncodedRequests {
-  const keys: Array<string | null> = new Array(requests.length);
-  const avro: AvroGatewayRequest[] = new Array(requests.length);
-  for (let i = 0; i < requests.length; i++) {
-    const r = requests[i] as GatewayRequest;
-    keys[i] = r.msisdn ?? r.gatewayId ?? null;
-    avro[i] = toAvroGatewayRequest(r);
-  }
-  return { keys, ...codec.encodeAll('GatewayRequest', avro) };
-}
-
-/**
- * Gathers the encodings of many small batches of requests into one EncodedRequests. A reader
- * that parses a few hundred lines at a time and encodes them at once lets those requests die
- * young (one scavenge) instead of holding thousands until a big batch is full, when they are
- * copied and promoted; only the bytes are kept (bench/stream.ts measures the difference).
- */
-export class EncodedRequestsBuilder {
-  private parts: EncodedRequests[] = [];
-  private count = 0;
-  private byteLength = 0;
-
-  constructor(private readonly codec: AvroCodec) {}
-
-  /** Requests encoded so far and not yet taken. */
-  get size(): number {
-    return this.count;
-  }
-
-  add(requests: readonly GatewayRequest[]): void {
-    if (requests.length === 0) return;
-    const part = encodeRequests(this.codec, requests);
-    this.parts.push(part);
-    this.count += requests.length;
-    this.byteLength += part.bytes.length;
-  }
-
-  /** Everything added since the last take, in order, in one buffer of its own (transferable). */
-  take(): EncodedRequests {
-    const parts = this.parts;
-    const only = parts.length === 1 ? parts[0] : undefined;
-    let out: EncodedRequests;
-    if (only !== undefined) {
-      out = only;
-    } else {
-      const keys: Array<string | null> = new Array(this.count);
-      const bytes = Buffer.allocUnsafeSlow(this.byteLength);
-      const ends = new Uint32Array(this.count);
-      let at = 0;
-      let offset = 0;
-      for (const part of parts) {
-        part.bytes.copy(bytes, offset);
-        for (let i = 0; i < part.ends.length; i++) {
-          keys[at] = part.keys[i] ?? null;
-          ends[at++] = offset + (part.ends[i] as number);
-        }
-        offset += part.bytes.length;
-      }
-      out = { keys, bytes, ends };
-    }
-    this.parts = [];
-    this.count = 0;
-    this.byteLength = 0;
-    return out;
-  }
-}
-
-/** Messages over an encoded batch: each value a view of `bytes`, nothing copied. */
-export function encodedMessages(keys: ReadonlyArray<string | null>, bytes: Buffer, ends: Uint32Array): Message[] {
-  const out: Message[] = new Array(keys.length);
-  let start = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const end = ends[i] as number;
-    out[i] = { key: keys[i] ?? null, value: bytes.subarray(start, end) };
-    start = end;
-  }
-  return out;
 }
 
 /** Topic batches cut into produce calls of at most `max` messages, in order; empty batches dropped. */

@@ -5,4 +5,5 @@ export type { ShipOptions, ShipSummary } from './ship.js';
 export { followDirectory, tailDirectory } from './follow.js';
 export type { FollowOptions, FollowTotals, TailOptions } from './follow.js';
 export { Checkpoint } from './checkpoint.js';
+export { ReadThread } from './read-thread.js';
 export type { CheckpointContent, FilePosition } from './checkpoint.js';

@@ -2,18 +2,25 @@
 // and parses the log files and encodes each batch's requests as Avro into one buffer, which is
 // transferred (not copied) to the main thread; the main thread only produces. At most
 // `maxAhead` batches wait unread by the main thread, so a slow broker holds this thread back.
-import { parentPort, workerData } from 'node:worker_threads';
+// The work comes in a first message, so that the thread can be started (and load its modules)
+// before the work is known (ReadThread).
+import { parentPort } from 'node:worker_threads';
 import { AvroCodec } from '../avro/index.js';
 import { isLeakscopeError } from '../core/errors.js';
-import { encodedShipBatches, type FromReadWorker, type ReadWorkerInit } from './read-thread.js';
+import { encodedShipBatches, type FromReadWorker, type ReadWorkerInit, type ToReadWorker } from './read-thread.js';
 
-const init = workerData as ReadWorkerInit;
 const port = parentPort!;
 const codec = new AvroCodec();
 let ahead = 0;
 let wake: (() => void) | null = null;
+let started = false;
 
-port.on('message', () => {
+port.on('message', (m: ToReadWorker) => {
+  if (m.type === 'init') {
+    if (!started) void run(m.init);
+    started = true;
+    return;
+  }
   ahead--;
   wake?.();
   wake = null;
@@ -23,7 +30,7 @@ function post(message: FromReadWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-async function run(): Promise<void> {
+async function run(init: ReadWorkerInit): Promise<void> {
   try {
     for await (const batch of encodedShipBatches(init.files, init, codec)) {
       while (ahead >= init.maxAhead) await new Promise<void>((resolve) => { wake = resolve; });
@@ -46,4 +53,3 @@ async function run(): Promise<void> {
   }
 }
 
-void run();

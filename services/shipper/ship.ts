@@ -11,7 +11,7 @@ import type { LogFormat } from '../core/types.js';
 import type { LogBatch } from '../files/index.js';
 import type { Message } from 'kafkajs';
 import type { RejectRecord } from '../core/types.js';
-import { readShipBatches } from './read-thread.js';
+import { readShipBatches, type ReadThread } from './read-thread.js';
 import type { TopicNames } from '../kafka/index.js';
 import { redactNumbers, type Logger, type StreamMetrics } from '../observability/index.js';
 import { rejectMessage, type StreamProducer } from '../kafka/producer.js';
@@ -42,6 +42,8 @@ export interface ShipOptions {
   maxInFlight?: number;
   /** Script of the thread that reads, parses and encodes files while this one produces; null: all in this thread. Default: the compiled one, when it exists (read-thread.ts). */
   readWorker?: URL | null;
+  /** A reading thread started ahead (ReadThread.start: its start-up overlaps the producer's connecting); used, or closed. */
+  readThread?: ReadThread | null;
 }
 
 /** Lines per produced batch. */
@@ -106,6 +108,7 @@ export async function shipInputs(inputs: readonly string[], options: ShipOptions
   const readOptions = {
     format: options.format, profile: options.profile ?? null, batchLines: options.batchLines ?? SHIP_BATCH_LINES,
     ...(options.stdin ? { stdin: options.stdin } : {}), ...(options.readWorker !== undefined ? { readWorker: options.readWorker } : {}),
+    thread: options.readThread ?? null,
   };
   try {
     for await (const batch of readShipBatches(files, readOptions)) {

@@ -9,7 +9,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import { AvroCodec } from '../../avro/index.js';
 import { STREAM_FLAGS_USAGE, STREAM_FLAG_OPTIONS, checkBrokers, createKafkaClient, prepareTopics, streamConnection } from '../../kafka/index.js';
 import { StreamProducer } from '../../kafka/index.js';
-import { followDirectory, shipInputs } from '../../shipper/index.js';
+import { ReadThread, followDirectory, shipInputs } from '../../shipper/index.js';
 import { METRICS_PORT_FLAG, componentLogger, createLogger, createMetrics, startTelemetryServer } from '../../observability/index.js';
 import { LOG_FORMAT_FLAGS_USAGE, LOG_FORMAT_FLAG_OPTIONS, resolveLogFormat } from '../log-format-option.js';
 
@@ -69,9 +69,21 @@ export const ship: Command = {
     const log = componentLogger(root, values.follow ? 'ship.follow' : 'ship');
     const metrics = createMetrics();
     const kafka = createKafkaClient({ brokers: conn.brokers, clientId: 'leakscope-ship', logger: componentLogger(root, 'source.kafka') });
-    await prepareTopics(kafka, conn.topics);
+    // The reading thread loads its modules while the topics are checked and the producer connects.
+    const readThread = values.follow ? null : ReadThread.start();
+    try {
+      await prepareTopics(kafka, conn.topics);
+    } catch (err) {
+      await readThread?.close();
+      throw err;
+    }
     const producer = new StreamProducer(kafka, new AvroCodec());
-    await producer.connect();
+    try {
+      await producer.connect();
+    } catch (err) {
+      await readThread?.close();
+      throw err;
+    }
     let healthy = true;
     const server = metricsPort === 0 ? null : await startTelemetryServer(metrics, () => ({ ok: healthy }), { port: metricsPort });
     try {
@@ -93,7 +105,7 @@ export const ship: Command = {
         }
       } else {
         const summary = await shipInputs(positionals, {
-          producer, topics: conn.topics, format, profile, metrics, logger: log, batchLines, stdin: io.stdin,
+          producer, topics: conn.topics, format, profile, metrics, logger: log, batchLines, stdin: io.stdin, readThread,
         });
         io.stdout.write(values.json
           ? `${JSON.stringify({ ...summary, topic: conn.topics.requests, dlq: conn.topics.dlq })}\n`
@@ -105,6 +117,7 @@ export const ship: Command = {
       throw err;
     } finally {
       await producer.disconnect();
+      await readThread?.close();
       await server?.close();
     }
     return 0;

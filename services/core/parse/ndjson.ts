@@ -13,7 +13,7 @@ const EPOCH_MS_FLOOR = 100_000_000_000;
 const SKIP: ParseResult = { ok: 'skip' };
 
 /** RFC 9110 `token`: what a header name may be. */
-const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Longest JSON.parse message kept in a reason: V8 quotes the input in it. */
 const JSON_MESSAGE_MAX = 120;
@@ -58,14 +58,18 @@ function optionalId(o: Json, key: string): string | null {
   return optionalText(o, key);
 }
 
-/** status, bytes: a non-negative integer, as a number or a string of digits; absent/null is null. */
-function optionalCount(o: Json, key: string): number | null {
+/** Values the Avro GatewayRequest cannot hold (status is an int; avsc writes longs up to 2^53 - 2) would stop the shipper mid-run. */
+const STATUS_MAX = 2 ** 31 - 1;
+const COUNT_MAX = 2 ** 53 - 2;
+
+/** status, bytes: a non-negative integer (at most STATUS_MAX, COUNT_MAX), as a number or a string of digits; absent/null is null. */
+function optionalCount(o: Json, key: string, max = COUNT_MAX): number | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max) return v;
   if (typeof v === 'string') {
     const n = parseEpochMsText(v); // digits only, bounded
-    if (n !== null && Number.isSafeInteger(n)) return n;
+    if (n !== null && Number.isSafeInteger(n) && n <= max) return n;
   }
   return fail(`${key}: not a non-negative integer`);
 }
@@ -211,7 +215,7 @@ function toRequest(o: Json, line: string): GatewayRequest {
     path: target.path,
     query: target.query,
     headers,
-    status: optionalCount(o, 'status'),
+    status: optionalCount(o, 'status', STATUS_MAX),
     bytes: optionalCount(o, 'bytes'),
   };
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AvroCodec, fromAvroGatewayRequest } from '../../../services/avro/index.js';
 import { isLeakscopeError } from '../../../services/core/errors.js';
 import { readLogs } from '../../../services/files/index.js';
-import { readShipBatches, type ShipBatch } from '../../../services/shipper/read-thread.js';
+import { ReadThread, readShipBatches, type ShipBatch } from '../../../services/shipper/read-thread.js';
 
 // The reading thread runs compiled JS: this runs after `npm run build` (npm test does).
 const WORKER = new URL('../../../dist/shipper/read-worker.js', import.meta.url);
@@ -36,9 +36,9 @@ function log(dir: string, name: string, n: number): string {
   return path;
 }
 
-async function collect(files: string[], readWorker: URL | null, batchLines = 128): Promise<Array<Omit<ShipBatch, 'messages'> & { messages: Array<{ key: unknown; value: string }> }>> {
+async function collect(files: string[], readWorker: URL | null, batchLines = 128, thread: ReadThread | null = null): Promise<Array<Omit<ShipBatch, 'messages'> & { messages: Array<{ key: unknown; value: string }> }>> {
   const out = [];
-  for await (const b of readShipBatches(files, { format: 'ndjson', profile: null, batchLines, readWorker, maxAhead: 2 })) {
+  for await (const b of readShipBatches(files, { format: 'ndjson', profile: null, batchLines, readWorker, maxAhead: 2, thread })) {
     out.push({ ...b, messages: b.messages.map((m) => ({ key: m.key, value: (m.value as Buffer).toString('base64') })) });
   }
   return out;
@@ -78,6 +78,23 @@ describe('the shipper\'s reading thread', () => {
     const shipped = there.flatMap((b) => b.messages);
     expect(shipped.map((m) => fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', Buffer.from(m.value, 'base64'))))).toEqual(read);
     expect(there.reduce((a, b) => a + b.messages.length + b.rejects.length, 0)).toBe(3200);
+  });
+
+  it('reads with a thread started ahead as with one started for the work, and ends a thread given none', async () => {
+    const worker = requireWorker();
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ship-read-'));
+    const files = [log(dir, 'a.ndjson', 1500)];
+    const ahead = ReadThread.start(worker)!;
+    const ended = new Promise((resolve) => ahead.worker.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 50)); // loading its modules while nothing asks
+    expect(await collect(files, null, 256, ahead)).toEqual(await collect(files, worker, 256));
+    await ended; // ended after its work (the test times out otherwise)
+    expect(() => ahead.take()).toThrow(/given work twice/);
+
+    const unused = ReadThread.start(worker)!;
+    const gone = new Promise((resolve) => unused.worker.once('exit', resolve));
+    expect((await collect([], null, 256, unused)).length).toBe(0); // no file: nothing for it to do
+    await gone;
   });
 
   it('refuses an unreadable input with the same error as this thread', async () => {

@@ -220,6 +220,8 @@ describe('parseNdjsonLine', () => {
     ['client_ip that is an array', { client_ip: ['10.0.0.1'] }, 'client_ip: not a string (got an array)'],
     ['status that is negative', { status: -1 }, 'status: not a non-negative integer'],
     ['status that is text', { status: 'OK' }, 'status: not a non-negative integer'],
+    ['status too large for the Avro record (2^31)', { status: 2 ** 31 }, 'status: not a non-negative integer'],
+    ['bytes too large for the Avro record (2^53 - 1)', { bytes: 2 ** 53 - 1 }, 'bytes: not a non-negative integer'],
     ['bytes that is fractional', { bytes: 1.5 }, 'bytes: not a non-negative integer'],
   ])('rejects a record with %s', (_title, fields, reason) => {
     expect(parseNdjsonLine(line(fields))).toEqual({ ok: false, reason });

@@ -1,0 +1,278 @@
+// NDJSON gateway lines straight into Avro GatewayRequest bytes, for the shipper's reading
+// thread: the line is parsed by JSON.parse (native, the cheapest way to read JSON here) and
+// its Avro single-object message written from that object, without the GatewayRequest, the
+// Avro record or avsc's per-field dispatch (docs/benchmarks.md, "Ship: NDJSON written straight
+// to Avro").
+//
+// Exactness comes first: only the plain shape is written here (strings, integers and null,
+// `headers` an object of strings, an absolute `url`); anything else — and every line this is
+// not sure of — is read by parseNdjsonLine and encoded by the codec, as before. The field rules
+// are parseNdjsonLine's own (the README's "Log formats"), through the same functions where
+// there is one; a test checks that both ways give the same bytes on every line shape of the
+// parse tests.
+import type { AvroCodec } from '../avro/index.js';
+import { toAvroGatewayRequest } from '../avro/index.js';
+import { lowerHeaderName } from '../core/parse/headers.js';
+import { stripLineEnd } from '../core/parse/line-text.js';
+import { HEADER_TOKEN, parseNdjsonLine } from '../core/parse/ndjson.js';
+import { requestKeyOf } from '../core/parse/request-key.js';
+import { parseTarget } from '../core/parse/target.js';
+import { parseIsoDateTime } from '../core/parse/time.js';
+import type { ParseResult } from '../core/types.js';
+import type { EncodedRequests } from '../kafka/encoded.js';
+
+/** What a line that is not a request gives: the reader records it as parseNdjsonLine said. */
+export type NotARequest = Exclude<ParseResult, { ok: true }>;
+
+/** Header names remembered with their Avro bytes; cleared when full, so made-up names cannot grow memory. */
+const NAME_CACHE_LIMIT = 4096;
+const INT_MAX = 2 ** 31 - 1;
+/** parseNdjsonLine's bound on a count (what avsc writes as a long); above it the line is its to refuse. */
+const COUNT_MAX = 2 ** 53 - 2;
+
+
+const HEADER_BYTES = 10;
+/** Strings up to this length are written in JavaScript; zig-zag lengths of at most 2 × 31 fit one byte. */
+const SHORT_STRING = 31;
+
+export class NdjsonAvroWriter {
+  private buf = Buffer.allocUnsafe(256 * 1024);
+  private pos = 0;
+  private ends: number[] = [];
+  private keys: Array<string | null> = [];
+  private readonly header: Buffer;
+  private readonly headerNameBytes: Buffer[] = [];
+  private readonly headerValues: string[] = [];
+  /** A header name as logged → its lower-cased Avro string bytes (length and UTF-8), or null when it is not an HTTP token. */
+  private readonly nameBytes = new Map<string, Buffer | null>();
+  /** Lines written here (the rest by parseNdjsonLine and the codec): for tests and profiles. */
+  transcoded = 0;
+
+  constructor(private readonly codec: AvroCodec) {
+    this.header = Buffer.from(`c301${codec.fingerprint('GatewayRequest')}`, 'hex');
+  }
+
+  /** Requests written since the last take. */
+  get size(): number {
+    return this.ends.length;
+  }
+
+  /**
+   * Writes the line's request, when it is one, and returns null; otherwise returns what
+   * parseNdjsonLine made of it (a reject or a skip), for the reader to record.
+   */
+  take(line: string): NotARequest | null {
+    const text = stripLineEnd(line);
+    const at = this.pos;
+    this.reserve(6 * text.length + 512);
+    if (this.write(text)) {
+      this.transcoded++;
+      return null;
+    }
+    this.pos = at;
+    const result = parseNdjsonLine(text);
+    if (result.ok !== true) return result;
+    const r = result.request;
+    const bytes = this.codec.encode('GatewayRequest', toAvroGatewayRequest(r));
+    this.reserve(bytes.length);
+    bytes.copy(this.buf, this.pos);
+    this.pos += bytes.length;
+    this.ends.push(this.pos);
+    this.keys.push(r.msisdn ?? r.gatewayId ?? null);
+    return null;
+  }
+
+  /** The requests written since the last take, in one buffer of their own (transferable), as encodeRequests gives them. */
+  takeEncoded(): EncodedRequests {
+    const bytes = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(bytes, 0, 0, this.pos);
+    const out = { keys: this.keys, bytes, ends: Uint32Array.from(this.ends) };
+    this.pos = 0;
+    this.ends = [];
+    this.keys = [];
+    return out;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.buf.length - this.pos >= bytes) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  // --- parseNdjsonLine's field rules on JSON.parse's object, then the GatewayRequest's Avro bytes. ---
+
+  /** False when the line is one left to parseNdjsonLine (nothing is kept then). */
+  private write(text: string): boolean {
+    // A \u escape may make a lone surrogate, which avsc writes otherwise than Buffer does: left to it.
+    if (text.charCodeAt(0) !== 123 /* { */ || text.includes('\\u')) return false;
+    let o: Json;
+    try {
+      o = JSON.parse(text) as Json;
+    } catch {
+      return false;
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+    const tsText = o.ts;
+    const url = o.url;
+    if (typeof tsText !== 'string' || typeof url !== 'string' || url.length === 0) return false;
+    const ts = parseIsoDateTime(tsText);
+    if (ts === null || ts < 0) return false;
+    const target = parseTarget(url);
+    if (!target.ok || target.value.host === null || target.value.scheme === null) return false;
+    const status = count(o.status);
+    const bytes = count(o.bytes);
+    if (status === undefined || bytes === undefined || (status !== null && status > INT_MAX)) return false;
+    const gatewayId = optionalText(o.gateway_id);
+    const requestId = optionalText(o.request_id);
+    const msisdn = optionalText(o.msisdn);
+    const bearer = optionalText(o.bearer);
+    const clientIp = optionalText(o.client_ip);
+    const method = optionalText(o.method);
+    if (gatewayId === undefined || requestId === undefined || msisdn === undefined || bearer === undefined || clientIp === undefined || method === undefined) return false;
+    const h = o.headers;
+    const names = this.headerNameBytes;
+    const values = this.headerValues;
+    let headers = 0;
+    if (h !== undefined && h !== null) {
+      if (typeof h !== 'object' || Array.isArray(h)) return false;
+      const record = h as Json;
+      // for-in over the same object as readHeaders: the same names in the same order.
+      for (const name in record) {
+        const v = record[name];
+        if (v === null) {
+          if (this.nameOf(name) === null) return false;
+          continue;
+        }
+        if (typeof v !== 'string') return false; // an array of values, or a value parseNdjsonLine refuses
+        const bytes = this.nameOf(name);
+        if (bytes === null) return false;
+        names[headers] = bytes;
+        values[headers++] = v;
+      }
+    }
+
+    this.buf.set(this.header, this.pos);
+    this.pos += HEADER_BYTES;
+    this.long(ts);
+    this.string(requestKeyOf(gatewayId, requestId, text));
+    this.optionalString(gatewayId);
+    this.optionalString(requestId);
+    this.optionalString(msisdn);
+    this.optionalString(bearer);
+    this.optionalString(clientIp);
+    this.optionalString(method);
+    this.optionalString(target.value.scheme);
+    this.string(target.value.host.host);
+    this.optionalLong(target.value.host.port);
+    this.string(target.value.path);
+    this.string(target.value.query);
+    if (headers > 0) {
+      this.long(headers);
+      for (let n = 0; n < headers; n++) {
+        const name = names[n] as Buffer;
+        this.buf.set(name, this.pos);
+        this.pos += name.length;
+        this.string(values[n] as string);
+      }
+    }
+    this.long(0);
+    this.optionalLong(status);
+    this.optionalLong(bytes);
+    this.ends.push(this.pos);
+    this.keys.push(msisdn ?? gatewayId);
+    return true;
+  }
+
+  /** The lower-cased name's Avro string bytes, or null when it is not an HTTP token. */
+  private nameOf(name: string): Buffer | null {
+    let bytes = this.nameBytes.get(name);
+    if (bytes === undefined) {
+      bytes = null;
+      if (HEADER_TOKEN.test(name)) {
+        const lower = lowerHeaderName(name);
+        const body = Buffer.from(lower, 'utf8');
+        const length = Buffer.allocUnsafe(10);
+        const end = writeLong(length, 0, body.length);
+        bytes = Buffer.concat([length.subarray(0, end), body]);
+      }
+      if (this.nameBytes.size >= NAME_CACHE_LIMIT) this.nameBytes.clear();
+      this.nameBytes.set(name, bytes);
+    }
+    return bytes;
+  }
+
+  private long(n: number): void {
+    this.pos = writeLong(this.buf, this.pos, n);
+  }
+
+  private optionalLong(n: number | null): void {
+    if (n === null) {
+      this.buf[this.pos++] = 0;
+    } else {
+      this.buf[this.pos++] = 2;
+      this.long(n);
+    }
+  }
+
+  private optionalString(s: string | null): void {
+    if (s === null) {
+      this.buf[this.pos++] = 0;
+    } else {
+      this.buf[this.pos++] = 2;
+      this.string(s);
+    }
+  }
+
+  /** An Avro string: its UTF-8 length, then its bytes. */
+  private string(s: string): void {
+    const buf = this.buf;
+    const at = this.pos;
+    if (s.length <= SHORT_STRING) {
+      // Short and ASCII (the usual): byte by byte, no call into C++.
+      let pos = at + 1;
+      let ascii = true;
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        buf[pos++] = c;
+      }
+      if (ascii) {
+        buf[at] = s.length * 2; // the zig-zag length, one byte below 64
+        this.pos = pos;
+        return;
+      }
+    }
+    const start = writeLong(buf, at, Buffer.byteLength(s, 'utf8'));
+    this.pos = start + buf.write(s, start, 'utf8');
+  }
+}
+
+/** Avro's zig-zag varint of a non-negative safe integer at `pos`; the position after it. */
+function writeLong(buf: Buffer, pos: number, n: number): number {
+  let z = n * 2;
+  while (z >= 128) {
+    buf[pos++] = (z % 128) | 128;
+    z = Math.floor(z / 128);
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+type Json = Record<string, unknown>;
+
+/** optionalText / optionalId of parseNdjsonLine for a string, null or absence: null when absent, null or ''; undefined for anything else (left to it). */
+function optionalText(v: unknown): string | null | undefined {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') return undefined;
+  return v.length === 0 ? null : v;
+}
+
+/** optionalCount of parseNdjsonLine for a JSON integer, null or absence; undefined for anything else (left to it). */
+function count(v: unknown): number | null | undefined {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= COUNT_MAX ? v : undefined;
+}
