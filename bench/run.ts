@@ -197,10 +197,11 @@ const SECTIONS: Section[] = [
     name: 'stream',
     async run() {
       if (!process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL) throw new Error('KAFKA_BROKERS and CLICKHOUSE_URL must be set: run eval "$(bash deploy/local/stack up)" first');
-      const { benchStream } = await import('./stream.js');
+      const { benchStream, streamSide } = await import('./stream.js');
       const r = await benchStream({
         ...(process.env.BENCH_STREAM_REQUESTS ? { requests: Number(process.env.BENCH_STREAM_REQUESTS) } : {}),
         ...(process.env.BENCH_STREAM_ROUNDS ? { rounds: Number(process.env.BENCH_STREAM_ROUNDS) } : {}),
+        ...(process.env.BENCH_STREAM_SIDE ? { side: streamSide(process.env.BENCH_STREAM_SIDE) } : {}),
       });
       return {
         requests: fmt(r.requests), 'disclosure share': `${fmt((100 * r.disclosures) / r.requests, 1)} %`,

@@ -6,7 +6,7 @@
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import { detect } from '../core/detect/index.js';
 import type { Disclosure, RegistrySnapshot, Verdict } from '../core/types.js';
-import { fromAvroGatewayRequest, type AvroCodec } from '../avro/index.js';
+import { GatewayRequestReader, type AvroCodec } from '../avro/index.js';
 import type { Protector, StoredDisclosure } from '../store/index.js';
 import type { ActiveRegistry } from './registry-state/index.js';
 import type { AlertTracker, PendingAlerts } from './alerts.js';
@@ -75,6 +75,15 @@ export interface JudgedValues {
   verdicts: Partial<Record<Verdict, number>>;
 }
 
+/** One reader per codec: records of the current schema are read without avsc (gateway-request-reader.ts). */
+const readers = new WeakMap<AvroCodec, GatewayRequestReader>();
+
+function readerOf(codec: AvroCodec): GatewayRequestReader {
+  let reader = readers.get(codec);
+  if (reader === undefined) readers.set(codec, (reader = new GatewayRequestReader(codec)));
+  return reader;
+}
+
 /**
  * Decode → detect → protect for each value, in this thread: what judgeBatch does here and a
  * judging thread (judge-thread.ts) does there. Never throws for a record: one that does not
@@ -85,7 +94,8 @@ export async function judgeValues(
   ctx: { codec: AvroCodec; protector: Protector; snapshot: RegistrySnapshot },
   options: { yieldEvery?: number; stillWanted?: () => boolean } = {},
 ): Promise<JudgedValues | null> {
-  const { codec, protector, snapshot } = ctx;
+  const { protector, snapshot } = ctx;
+  const reader = readerOf(ctx.codec);
   const yieldEvery = options.yieldEvery ?? YIELD_EVERY;
   const stored: StoredDisclosure[] = [];
   const rejected: JudgedValues['rejected'] = [];
@@ -99,7 +109,7 @@ export async function judgeValues(
     let disclosure: Disclosure | null;
     try {
       if (value === null) throw new LeakscopeError('SCHEMA_UNKNOWN', 'empty message (no value)');
-      disclosure = detect(fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', value)), snapshot);
+      disclosure = detect(reader.read(value), snapshot);
     } catch (err) {
       const reason = isLeakscopeError(err) ? err.message : `cannot judge the request: ${(err as Error)?.message ?? String(err)}`;
       rejected.push({ index: i, reason });

@@ -172,8 +172,10 @@ describe('judgeBatch in the judging thread', () => {
 
   it('judges in this thread, the same, once the thread is gone', async () => {
     const t = thread();
-    await t.close();
+    // It leaves by itself (exit code 0, not terminated), so what it writes on exit (a --cpu-prof profile) is written.
+    expect(await t.close()).toBe(0);
     expect(t.usable).toBe(false);
+    expect(await t.close()).toBeNull();
     const records = mixed();
     const here = (await judgeBatch(records, context(), { source: 't/0' }))!;
     const fallback = (await judgeBatch(records, context({ thread: t }), { source: 't/0' }))!;
