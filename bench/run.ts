@@ -213,7 +213,7 @@ const SECTIONS: Section[] = [
         'ratio detect alone / bare consumer': `${fmt(r.detectRatio, 2)} (goal >= 0.8: ${r.detectRatio >= 0.8 ? 'met' : 'NOT met'}; rounds: ${r.detectRatios.map((x) => fmt(x, 2)).join(', ')})`,
         'detect alone again, same numbers seen before (memos warm)': `${fmt(r.detectWarmRecordsPerSec)} requests/s, ${fmt(r.cpuUsPerRequest.detectWarm, 1)} µs CPU/request, ratio ${fmt(r.detectWarmRatio, 2)}`,
         'ship stages alone, µs CPU/request': `read+parse ${fmt(r.stages.ship.readParse, 2)}, Avro encode ${fmt(r.stages.ship.encode, 2)}; kafkajs produce = the bare producer's`,
-        'detect stages alone, µs CPU/request': `Avro decode ${fmt(r.stages.detect.decode, 2)}, detect ${fmt(r.stages.detect.detect, 2)}, protect ${fmt(r.stages.detect.protect, 2)}, encode rows ${fmt(r.stages.detect.encodeRows, 2)}, write ${fmt(r.stages.detect.write, 2)}; kafkajs fetch = the bare consumer's less decode`,
+        'detect stages alone, µs CPU/request': `Avro decode ${fmt(r.stages.detect.decode, 2)} (avsc ${fmt(r.stages.detect.decodeAvsc, 2)}), detect ${fmt(r.stages.detect.detect, 2)}, protect ${fmt(r.stages.detect.protect, 2)}, encode rows ${fmt(r.stages.detect.encodeRows, 2)}, write ${fmt(r.stages.detect.write, 2)}; kafkajs fetch = the bare consumer's less decode`,
         'end to end (ship ‖ detect → ClickHouse)': `${fmt(r.e2eRecordsPerSec)} requests/s (ship ${fmt(r.cpuUsPerRequest.e2eShip, 1)} + detect ${fmt(r.cpuUsPerRequest.e2eDetect, 1)} µs CPU/request)`,
         'ratio end to end / bare consumer': fmt(r.ratio, 2),
         'produce → row visible p50/p99': `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)} ms`,
