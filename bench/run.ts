@@ -210,10 +210,11 @@ const SECTIONS: Section[] = [
     name: 'stream',
     async run() {
       if (!process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL) throw new Error('KAFKA_BROKERS and CLICKHOUSE_URL must be set: run eval "$(bash deploy/local/stack up)" first');
-      const { benchStream } = await import('./stream.js');
+      const { benchStream, streamSide } = await import('./stream.js');
       const sizes = {
         ...(process.env.BENCH_STREAM_REQUESTS ? { requests: Number(process.env.BENCH_STREAM_REQUESTS) } : {}),
         ...(process.env.BENCH_STREAM_ROUNDS ? { rounds: Number(process.env.BENCH_STREAM_ROUNDS) } : {}),
+        ...(process.env.BENCH_STREAM_SIDE ? { side: streamSide(process.env.BENCH_STREAM_SIDE) } : {}),
       };
       // BENCH_STREAM_ONLY=ship: the producing rounds and ship's stages alone.
       const only = process.env.BENCH_STREAM_ONLY;
@@ -236,7 +237,7 @@ const SECTIONS: Section[] = [
         'bare kafkajs consumer, decode and discard (baseline)': `${fmt(r.bareConsumerRecordsPerSec)} requests/s, ${fmt(r.cpuUsPerRequest.bareConsumer, 1)} µs CPU/request`,
         'ratio detect alone / bare consumer': `${fmt(r.detectRatio, 2)} (goal >= 0.8: ${r.detectRatio >= 0.8 ? 'met' : 'NOT met'}; rounds: ${r.detectRatios.map((x) => fmt(x, 2)).join(', ')})`,
         'detect alone again, same numbers seen before (memos warm)': `${fmt(r.detectWarmRecordsPerSec)} requests/s, ${fmt(r.cpuUsPerRequest.detectWarm, 1)} µs CPU/request, ratio ${fmt(r.detectWarmRatio, 2)}`,
-        'detect stages alone, µs CPU/request': `Avro decode ${fmt(r.stages.detect.decode, 2)}, detect ${fmt(r.stages.detect.detect, 2)}, protect ${fmt(r.stages.detect.protect, 2)}, encode rows ${fmt(r.stages.detect.encodeRows, 2)}, write ${fmt(r.stages.detect.write, 2)}; kafkajs fetch = the bare consumer's less decode`,
+        'detect stages alone, µs CPU/request': `Avro decode ${fmt(r.stages.detect.decode, 2)} (avsc ${fmt(r.stages.detect.decodeAvsc, 2)}), detect ${fmt(r.stages.detect.detect, 2)}, protect ${fmt(r.stages.detect.protect, 2)}, encode rows ${fmt(r.stages.detect.encodeRows, 2)}, write ${fmt(r.stages.detect.write, 2)}; kafkajs fetch = the bare consumer's less decode`,
         'end to end (ship ‖ detect → ClickHouse)': `${fmt(r.e2eRecordsPerSec)} requests/s (ship ${fmt(r.cpuUsPerRequest.e2eShip, 1)} + detect ${fmt(r.cpuUsPerRequest.e2eDetect, 1)} µs CPU/request)`,
         'ratio end to end / bare consumer': fmt(r.ratio, 2),
         'produce → row visible p50/p99': `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)} ms`,

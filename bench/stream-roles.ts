@@ -63,7 +63,7 @@ type Timed = () => Promise<Omit<RoleResult, 'seconds' | 'cpuUs'>>;
 /** Runs `role` in a child process; `onReady` when it is connected and starts its timed work; resolves with what it measured. */
 export async function runRole(role: RoleName, config: RoleConfig, onReady?: () => void): Promise<RoleResult> {
   const dir = process.env.LEAKSCOPE_BENCH_PROFILE;
-  // A folder per role: each of its threads (ship's reading thread too) writes a profile of its own there.
+  // A directory per run of a role: Node names each thread's profile (…pid.tid…), the judging thread's included.
   const execArgv = dir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}/${role}-${Date.now()}`] : process.execArgv;
   const child = fork(fileURLToPath(import.meta.url), ['--role', role, JSON.stringify(config)], { stdio: 'inherit', execArgv });
   let result: RoleResult | null = null;

@@ -172,6 +172,14 @@ function same(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: ${got} records, expected ${want}: the two sides did not answer the same question`);
 }
 
+/** Which sides `benchStream` times: both (default), or only one (BENCH_STREAM_SIDE in bench/run.ts); a side not timed reports NaN. */
+export type StreamSide = 'both' | 'ship' | 'detect';
+
+export function streamSide(text: string): StreamSide {
+  if (text === 'both' || text === 'ship' || text === 'detect') return text;
+  throw new Error(`BENCH_STREAM_SIDE=${text}: expected ship, detect or both`);
+}
+
 /** What `BENCH_STREAM_ONLY=ship` measures: the producing rounds and ship's stages, nothing of the detector. */
 export type ShipBenchResult = Pick<StreamBenchResult, 'requests' | 'shipRecordsPerSec' | 'bareProducerRecordsPerSec' | 'shipRatio' | 'shipRatios'> & {
   only: 'ship';
@@ -179,9 +187,10 @@ export type ShipBenchResult = Pick<StreamBenchResult, 'requests' | 'shipRecordsP
   stages: Pick<StageCpu, 'ship'>;
 };
 
-export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number; only?: undefined }): Promise<StreamBenchResult>;
+export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number; only?: undefined; side?: StreamSide }): Promise<StreamBenchResult>;
 export async function benchStream(options: { requests?: number; rounds?: number; only: 'ship' }): Promise<ShipBenchResult>;
-export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number; only?: 'ship' } = {}): Promise<StreamBenchResult | ShipBenchResult> {
+export async function benchStream(options: { requests?: number; latencySamples?: number; rounds?: number; only?: 'ship'; side?: StreamSide } = {}): Promise<StreamBenchResult | ShipBenchResult> {
+  const side = options.side ?? 'both';
   const n = options.requests ?? 400_000;
   const brokers = parseBrokers(process.env.KAFKA_BROKERS, 'KAFKA_BROKERS');
   const base = process.env.CLICKHOUSE_URL;
@@ -221,8 +230,13 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     const role = { brokers, requests: n };
 
     // 1. Producing, in rounds (the order alternating): the bare kafkajs producer and ship, on the same file, each into new topics.
+    // With the detect side alone, one ship run fills topic B and nothing of it is reported.
     const producing: Array<{ ship: RoleResult; bare: RoleResult }> = [];
-    for (let i = 0; i < rounds; i++) {
+    if (side === 'detect') {
+      same('ship (filling the topic)', (await runRole('ship', { ...role, topics: topicsB, file: fileB })).records, n);
+      same(`topic ${topicsB.requests} after ship`, await recordsIn(kafka, topicsB.requests), n);
+    }
+    for (let i = 0; i < (side === 'detect' ? 0 : rounds); i++) {
       const runShip = () => runRole('ship', { ...role, topics: shipTopics[i]!, file: fileB });
       const runBare = () => runRole('bare-producer', { ...role, topics: bareTopics[i]!, file: fileB });
       const [ship, bare] = await inTurn(i, runShip, runBare);
@@ -250,7 +264,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
 
     // 2. Consuming what ship produced, in rounds likewise: the bare consumer and the detector alone (a backfill), each in a new group.
     const consuming: Array<{ detect: RoleResult; bare: RoleResult }> = [];
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < (side === 'ship' ? 0 : rounds); i++) {
       const runBare = () => runRole('bare-consumer', { ...role, topics: topicsB, groupId: `bench-bare-${i}` });
       const runDetect = () => runRole('detect', { ...role, topics: topicsB, groupId: `bench-detect-${i}`, clickhouseUrl, hashKeyHex: HASH_KEY, encKeyHex: ENC_KEY });
       const [bare, detect] = await inTurn(i, runBare, runDetect);
@@ -261,76 +275,84 @@ export async function benchStream(options: { requests?: number; latencySamples?:
     }
     // The round whose ratio is the median stands for the run; every round's ratio is listed.
     const rateOf = (r: { seconds: number }) => n / r.seconds;
-    const median = <T>(xs: T[], ratio: (x: T) => number): T => [...xs].sort((x, y) => ratio(x) - ratio(y))[Math.floor(xs.length / 2)]!;
+    const median = <T>(xs: T[], ratio: (x: T) => number, none: T): T => [...xs].sort((x, y) => ratio(x) - ratio(y))[Math.floor(xs.length / 2)] ?? none;
+    const notRun: RoleResult = { seconds: NaN, cpuUs: NaN, records: NaN, again: { seconds: NaN, cpuUs: NaN, records: NaN } };
     const shipRatios = producing.map((p) => rateOf(p.ship) / rateOf(p.bare));
     const detectRatios = consuming.map((c) => rateOf(c.detect) / rateOf(c.bare));
-    const { ship, bare: bareProducer } = median(producing, (p) => rateOf(p.ship) / rateOf(p.bare));
-    const { detect: detectAlone, bare: bareConsumer } = median(consuming, (c) => rateOf(c.detect) / rateOf(c.bare));
+    const { ship, bare: bareProducer } = median(producing, (p) => rateOf(p.ship) / rateOf(p.bare), { ship: notRun, bare: notRun });
+    const { detect: detectAlone, bare: bareConsumer } = median(consuming, (c) => rateOf(c.detect) / rateOf(c.bare), { detect: notRun, bare: notRun });
     const warm = detectAlone.again!;
 
-    // 3. End to end: the detector (here) waits on the empty topic, then the file is shipped (a child, as in production).
-    let storeA = await openClickHouseStore(clickhouseUrl);
-    const metrics = createMetrics({ processMetrics: false });
-    const marks: Record<string, number> = {};
-    const mark = (k: string) => { marks[k] ??= Number(process.hrtime.bigint() - t0) / 1e6; };
-    const storeE = watchedStore(storeA, { before: () => mark('firstWrite') });
-    const detA = new Detector({ brokers, topics: topicsA, store: storeE, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
-    await detA.start();
-    await waitAssigned(detA);
-    const forked = process.hrtime.bigint();
-    let t0 = 0n;
-    let detectCpu0 = process.cpuUsage();
-    const e2eShip = await runRole('ship', { ...role, topics: topicsA, file: fileA }, () => {
-      t0 = process.hrtime.bigint();
-      detectCpu0 = process.cpuUsage();
-    });
-    const shipStartupMs = Number(t0 - forked) / 1e6;
-    mark('shipped');
-    while (detA.totals.records < n) await new Promise((r) => setTimeout(r, 5));
-    const e2eSec = Number(process.hrtime.bigint() - t0) / 1e9;
-    const detectCpu = process.cpuUsage(detectCpu0);
-    if (process.env.LEAKSCOPE_BENCH_DEBUG) process.stderr.write(`${JSON.stringify(marks)}\n`);
-    const disclosures = detA.totals.disclosures;
-    const e2eBatches = detA.totals.batches;
-    await detA.stop();
+    // 3 and 4 need both sides (BENCH_STREAM_SIDE unset).
+    const endToEnd = async () => {
+      // 3. End to end: the detector (here) waits on the empty topic, then the file is shipped (a child, as in production).
+      let storeA = await openClickHouseStore(clickhouseUrl);
+      const metrics = createMetrics({ processMetrics: false });
+      const marks: Record<string, number> = {};
+      const mark = (k: string) => { marks[k] ??= Number(process.hrtime.bigint() - t0) / 1e6; };
+      const storeE = watchedStore(storeA, { before: () => mark('firstWrite') });
+      const detA = new Detector({ brokers, topics: topicsA, store: storeE, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
+      await detA.start();
+      await waitAssigned(detA);
+      const forked = process.hrtime.bigint();
+      let t0 = 0n;
+      let detectCpu0 = process.cpuUsage();
+      const e2eShip = await runRole('ship', { ...role, topics: topicsA, file: fileA }, () => {
+        t0 = process.hrtime.bigint();
+        detectCpu0 = process.cpuUsage();
+      });
+      const shipStartupMs = Number(t0 - forked) / 1e6;
+      mark('shipped');
+      while (detA.totals.records < n) await new Promise((r) => setTimeout(r, 5));
+      const e2eSec = Number(process.hrtime.bigint() - t0) / 1e9;
+      const detectCpu = process.cpuUsage(detectCpu0);
+      if (process.env.LEAKSCOPE_BENCH_DEBUG) process.stderr.write(`${JSON.stringify(marks)}\n`);
+      const disclosures = detA.totals.disclosures;
+      const e2eBatches = detA.totals.batches;
+      await detA.stop();
 
-    // 4. Latency: one disclosing request at a time through a running detector.
-    const samples = options.latencySamples ?? 200;
-    const sent = new Map<string, number>();
-    const latencies: number[] = [];
-    storeA = await openClickHouseStore(clickhouseUrl);
-    const storeL = watchedStore(storeA, {
-      visible: (rows) => {
-        const now = performance.now();
-        for (const r of rows) {
-          const t = sent.get(r.requestKey);
-          if (t !== undefined) {
-            latencies.push(now - t);
-            sent.delete(r.requestKey);
+      // 4. Latency: one disclosing request at a time through a running detector.
+      const samples = options.latencySamples ?? 200;
+      const sent = new Map<string, number>();
+      const latencies: number[] = [];
+      storeA = await openClickHouseStore(clickhouseUrl);
+      const storeL = watchedStore(storeA, {
+        visible: (rows) => {
+          const now = performance.now();
+          for (const r of rows) {
+            const t = sent.get(r.requestKey);
+            if (t !== undefined) {
+              latencies.push(now - t);
+              sent.delete(r.requestKey);
+            }
           }
-        }
-      },
-    });
-    const detL = new Detector({ brokers, topics: topicsA, store: storeL, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
-    await detL.start();
-    const probe = new StreamProducer(kafka, codec);
-    await probe.connect();
-    for (let i = 0; i < samples; i++) {
-      const requestKey = `gw-probe:${i}`;
-      const request = {
-        ts: Date.parse('2012-01-20T00:00:00Z') + i, requestKey, gatewayId: 'gw-probe', requestId: String(i), msisdn: '447700900123', bearer: null, clientIp: null,
-        method: 'GET', scheme: 'http', host: 'www.probe.example', port: null, path: '/', query: '', headers: [['x-msisdn', '447700900123']] as Array<readonly [string, string]>,
-        status: 200, bytes: null,
-      };
-      sent.set(requestKey, performance.now());
-      await probe.send([{ topic: topicsA.requests, messages: probe.requestMessages([request]) }]);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const deadline = Date.now() + 30_000;
-    while (sent.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await probe.disconnect();
-    await detL.stop();
-    latencies.sort((a, b) => a - b);
+        },
+      });
+      const detL = new Detector({ brokers, topics: topicsA, store: storeL, keys, logger: log, metrics, settings: { groupId: 'bench-e2e' } });
+      await detL.start();
+      const probe = new StreamProducer(kafka, codec);
+      await probe.connect();
+      for (let i = 0; i < samples; i++) {
+        const requestKey = `gw-probe:${i}`;
+        const request = {
+          ts: Date.parse('2012-01-20T00:00:00Z') + i, requestKey, gatewayId: 'gw-probe', requestId: String(i), msisdn: '447700900123', bearer: null, clientIp: null,
+          method: 'GET', scheme: 'http', host: 'www.probe.example', port: null, path: '/', query: '', headers: [['x-msisdn', '447700900123']] as Array<readonly [string, string]>,
+          status: 200, bytes: null,
+        };
+        sent.set(requestKey, performance.now());
+        await probe.send([{ topic: topicsA.requests, messages: probe.requestMessages([request]) }]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const deadline = Date.now() + 30_000;
+      while (sent.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await probe.disconnect();
+      await detL.stop();
+      latencies.sort((a, b) => a - b);
+      return { e2eSec, detectCpuUs: detectCpu.user + detectCpu.system, disclosures, e2eBatches, e2eShipCpuUs: e2eShip.cpuUs, shipStartupMs, latencies };
+    };
+    const whole = side === 'both' ? await endToEnd()
+      : { e2eSec: NaN, detectCpuUs: NaN, disclosures: NaN, e2eBatches: NaN, e2eShipCpuUs: NaN, shipStartupMs: NaN, latencies: [] as number[] };
+    const { e2eSec, disclosures, e2eBatches, shipStartupMs, latencies } = whole;
 
     // 5. Each stage alone, over file B's records.
     const { stages } = await runRole('stages', { ...role, topics: topicsB, file: fileB, registryFile: REGISTRY, clickhouseUrl, hashKeyHex: HASH_KEY, encKeyHex: ENC_KEY });
@@ -359,7 +381,7 @@ export async function benchStream(options: { requests?: number; latencySamples?:
       e2eBatches,
       cpuUsPerRequest: {
         ship: perRequest(ship.cpuUs), bareProducer: perRequest(bareProducer.cpuUs), detect: perRequest(detectAlone.cpuUs), detectWarm: perRequest(warm.cpuUs), bareConsumer: perRequest(bareConsumer.cpuUs),
-        e2eShip: perRequest(e2eShip.cpuUs), e2eDetect: perRequest(detectCpu.user + detectCpu.system),
+        e2eShip: perRequest(whole.e2eShipCpuUs), e2eDetect: perRequest(whole.detectCpuUs),
       },
       stages: stages!,
       shipStartupMs: Math.round(shipStartupMs),

@@ -24,3 +24,4 @@ export type {
   PartnerRecordContent,
   SchemaName,
 } from './records.js';
+export { GatewayRequestReader } from './gateway-request-reader.js';

@@ -6,7 +6,7 @@
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import { detect } from '../core/detect/index.js';
 import type { Disclosure, RegistrySnapshot, Verdict } from '../core/types.js';
-import { fromAvroGatewayRequest, type AvroCodec } from '../avro/index.js';
+import { GatewayRequestReader, type AvroCodec } from '../avro/index.js';
 import type { Protector, StoredDisclosure } from '../store/index.js';
 import type { ActiveRegistry } from './registry-state/index.js';
 import type { AlertTracker, PendingAlerts } from './alerts.js';
@@ -60,6 +60,8 @@ export interface JudgeOptions {
   yieldEvery?: number;
   /** Asked at every yield: false abandons the batch (null), e.g. its partition was taken away. */
   stillWanted?: () => boolean;
+  /** Records in a share when the batch is shared with the judging thread; default SHARE_RECORDS. */
+  shareRecords?: number;
 }
 
 /** Records judged between two turns of the event loop while a batch is judged. */
@@ -75,6 +77,15 @@ export interface JudgedValues {
   verdicts: Partial<Record<Verdict, number>>;
 }
 
+/** One reader per codec: records of the current schema are read without avsc (gateway-request-reader.ts). */
+const readers = new WeakMap<AvroCodec, GatewayRequestReader>();
+
+function readerOf(codec: AvroCodec): GatewayRequestReader {
+  let reader = readers.get(codec);
+  if (reader === undefined) readers.set(codec, (reader = new GatewayRequestReader(codec)));
+  return reader;
+}
+
 /**
  * Decode → detect → protect for each value, in this thread: what judgeBatch does here and a
  * judging thread (judge-thread.ts) does there. Never throws for a record: one that does not
@@ -85,7 +96,8 @@ export async function judgeValues(
   ctx: { codec: AvroCodec; protector: Protector; snapshot: RegistrySnapshot },
   options: { yieldEvery?: number; stillWanted?: () => boolean } = {},
 ): Promise<JudgedValues | null> {
-  const { codec, protector, snapshot } = ctx;
+  const { protector, snapshot } = ctx;
+  const reader = readerOf(ctx.codec);
   const yieldEvery = options.yieldEvery ?? YIELD_EVERY;
   const stored: StoredDisclosure[] = [];
   const rejected: JudgedValues['rejected'] = [];
@@ -99,7 +111,7 @@ export async function judgeValues(
     let disclosure: Disclosure | null;
     try {
       if (value === null) throw new LeakscopeError('SCHEMA_UNKNOWN', 'empty message (no value)');
-      disclosure = detect(fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', value)), snapshot);
+      disclosure = detect(reader.read(value), snapshot);
     } catch (err) {
       const reason = isLeakscopeError(err) ? err.message : `cannot judge the request: ${(err as Error)?.message ?? String(err)}`;
       rejected.push({ index: i, reason });
@@ -113,40 +125,30 @@ export async function judgeValues(
 }
 
 /**
- * The share of a batch judged in this thread while the judging thread judges the rest. This
- * thread also fetches, encodes the rows and writes them, so it takes the smaller part; with two
- * cores both finish about together (README, "Threads" of the detector).
+ * Records in one share of a batch. A batch is cut into shares, and the judging thread and this
+ * thread each take the next share whenever they are free: the judging thread two at a time (so
+ * that it never waits for a round trip), this thread one at a time between its fetches, inserts
+ * and commits. Whichever thread has the CPU judges more, and both finish together (README,
+ * "Threads" of the detector).
  */
-export const HERE_SHARE = 0.25;
-/** Batches smaller than this go to the judging thread whole: splitting them gains nothing. */
-export const SPLIT_MIN = 64;
+export const SHARE_RECORDS = 2048;
 
 /**
- * Judges every record of a batch: when the context has a judging thread, the first part there
- * and the last HERE_SHARE here at the same time (this thread stays free for fetches and inserts
- * between its yields), else all here. A record that does not decode or cannot be judged is
- * rejected with its reason (never thrown). Judging here yields to I/O every `yieldEvery`
- * records: a fetch can hand over 100 000 records per partition, and judging them in one go
- * would hold the event loop for a second, and with it the answers of the inserts in flight.
- * The result is the same wherever each record was judged, in the batch's order. Null when
- * `stillWanted` said no.
+ * Judges every record of a batch: with a usable judging thread, shared between it and this
+ * thread (SHARE_RECORDS), else all here. A record that does not decode or cannot be judged is
+ * rejected with its reason (never thrown). Judging here yields to I/O between shares (and every
+ * `yieldEvery` records when alone): a fetch can hand over 100 000 records per partition, and
+ * judging them in one go would hold the event loop for a second, and with it the answers of the
+ * inserts in flight. The result is the same wherever each record was judged, in the batch's
+ * order. Null when `stillWanted` said no.
  */
 export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeContext, options: JudgeOptions): Promise<JudgedBatch | null> {
   const { active } = ctx;
   const values = records.map((m) => m.value);
   const local = { codec: ctx.codec, protector: ctx.protector, snapshot: active.snapshot };
-  let judged: JudgedValues | null;
-  if (ctx.thread?.usable) {
-    const cut = values.length >= SPLIT_MIN ? Math.ceil(values.length * (1 - HERE_SHARE)) : values.length;
-    const there = ctx.thread.judge(values.slice(0, cut), active).catch(() => null); // the thread failed: judged here below
-    const here = cut < values.length ? await judgeValues(values.slice(cut), local, options) : EMPTY;
-    const fromThread = await there;
-    if (here === null || (options.stillWanted && !options.stillWanted())) return null;
-    const first = fromThread ?? (await judgeValues(values.slice(0, cut), local, options));
-    judged = first === null ? null : joined(first, here, cut);
-  } else {
-    judged = await judgeValues(values, local, options);
-  }
+  const judged = ctx.thread?.usable
+    ? await judgeShared(values, ctx.thread, active, local, options)
+    : await judgeValues(values, local, options);
   if (judged === null) return null;
   const { stored, verdicts } = judged;
   const rejected: RejectedRecord[] = judged.rejected.map(({ index, reason }) => {
@@ -160,16 +162,50 @@ export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeCont
   return { active, stored, violations, rejected, verdicts, alerts };
 }
 
-const EMPTY: JudgedValues = { stored: [], rejected: [], verdicts: {} };
-
-/** The judgement of records [0, cut) and of [cut, …) as one, in order. */
-function joined(first: JudgedValues, second: JudgedValues, cut: number): JudgedValues {
-  if (second === EMPTY) return first;
-  const verdicts: Partial<Record<Verdict, number>> = { ...first.verdicts };
-  for (const [verdict, count] of Object.entries(second.verdicts) as Array<[Verdict, number]>) verdicts[verdict] = (verdicts[verdict] ?? 0) + count;
-  return {
-    stored: first.stored.concat(second.stored),
-    rejected: first.rejected.concat(second.rejected.map((r) => ({ index: r.index + cut, reason: r.reason }))),
-    verdicts,
+/** The batch's shares judged by whichever thread is free (SHARE_RECORDS); a share the thread fails is judged here. */
+async function judgeShared(
+  values: ReadonlyArray<Buffer | null>,
+  thread: JudgeThread,
+  active: ActiveRegistry,
+  local: Parameters<typeof judgeValues>[1],
+  options: JudgeOptions,
+): Promise<JudgedValues | null> {
+  const size = options.shareRecords ?? SHARE_RECORDS;
+  const count = Math.ceil(values.length / size);
+  const shares: JudgedValues[] = new Array(count);
+  const alone = { yieldEvery: Number.MAX_SAFE_INTEGER };
+  let next = 0;
+  let abandoned = false;
+  const take = (): number => (abandoned || next >= count ? -1 : next++);
+  const part = (i: number) => values.slice(i * size, (i + 1) * size);
+  const there = async (): Promise<void> => {
+    for (let i = take(); i >= 0; i = take()) {
+      const fromThread = await thread.judge(part(i), active).catch(() => null); // the thread failed: judged here
+      shares[i] = fromThread ?? (await judgeValues(part(i), local, alone))!;
+    }
   };
+  const here = async (): Promise<void> => {
+    for (let i = take(); i >= 0; i = take()) {
+      shares[i] = (await judgeValues(part(i), local, alone))!;
+      await yieldToIo();
+      if (options.stillWanted && !options.stillWanted()) abandoned = true;
+    }
+  };
+  await Promise.all([there(), there(), here()]);
+  if (abandoned || (options.stillWanted && !options.stillWanted())) return null;
+  return joined(shares, size);
+}
+
+/** The judgements of consecutive shares of `size` records as one, in order. */
+function joined(shares: readonly JudgedValues[], size: number): JudgedValues {
+  if (shares.length === 1) return shares[0]!;
+  const verdicts: Partial<Record<Verdict, number>> = {};
+  const stored: StoredDisclosure[] = [];
+  const rejected: JudgedValues['rejected'] = [];
+  shares.forEach((share, i) => {
+    for (const [verdict, count] of Object.entries(share.verdicts) as Array<[Verdict, number]>) verdicts[verdict] = (verdicts[verdict] ?? 0) + count;
+    for (const d of share.stored) stored.push(d);
+    for (const r of share.rejected) rejected.push({ index: r.index + i * size, reason: r.reason });
+  });
+  return { stored, rejected, verdicts };
 }

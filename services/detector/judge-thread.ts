@@ -5,6 +5,7 @@
 // (by digest) and builds its snapshot from it; it holds the keys, so it protects subscribers
 // with the same results. If the thread fails, it is not used again and batches are judged in
 // the detector's thread (judge-batch.ts): slower, never different.
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -21,7 +22,8 @@ export interface JudgeWorkerInit {
 
 export type ToJudgeWorker =
   | { type: 'registry'; digest: string; registry: Registry }
-  | { type: 'judge'; id: number; digest: string; values: ArrayBuffer; ends: Uint32Array; nulls: Uint8Array };
+  | { type: 'judge'; id: number; digest: string; values: ArrayBuffer; ends: Uint32Array; nulls: Uint8Array }
+  | { type: 'close' };
 
 export type FromJudgeWorker =
   | { type: 'judged'; id: number; judged: JudgedValues }
@@ -33,12 +35,16 @@ export function defaultJudgeWorker(): URL | null {
   return existsSync(fileURLToPath(url)) ? url : null;
 }
 
+/** How long close() lets the thread end by itself before terminating it. */
+const CLOSE_GRACE_MS = 2000;
+
 export class JudgeThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (j: JudgedValues) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private sentDigest: string | null = null;
   private failure: Error | null = null;
+  private exited = false;
 
   /** `onFailure` is told once if the thread fails (not when it is closed). */
   constructor(script: URL, keys: PrivacyKeys, private readonly onFailure: (error: Error) => void = () => undefined) {
@@ -61,6 +67,7 @@ export class JudgeThread {
       this.pending.clear();
     };
     this.worker.on('error', (err) => fail(new LeakscopeError('INTERNAL', `the judging thread failed: ${err.message}`, { cause: err })));
+    this.worker.once('exit', () => { this.exited = true; });
     this.worker.on('exit', (code) => fail(new LeakscopeError('INTERNAL', `the judging thread exited (code ${code})`)));
   }
 
@@ -102,10 +109,22 @@ export class JudgeThread {
     return done;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Ends the thread: asked to leave (it ends its batch, then exits by itself, so that what it
+   * writes on exit, e.g. a `--cpu-prof` profile, is written), terminated after CLOSE_GRACE_MS.
+   * Resolves with the thread's exit code (0: it left by itself; null: it had ended before).
+   */
+  async close(): Promise<number | null> {
     this.failure ??= new LeakscopeError('INTERNAL', 'the judging thread is closed');
     this.worker.removeAllListeners('exit');
-    await this.worker.terminate();
+    if (this.exited) return null;
+    const exited = once(this.worker, 'exit') as Promise<[number]>;
+    this.post({ type: 'close' });
+    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
+    const [code] = await exited;
+    clearTimeout(timer);
+    this.exited = true;
+    return code;
   }
 
   private post(message: ToJudgeWorker, transfer: ArrayBuffer[] = []): void {

@@ -25,6 +25,10 @@ port.on('message', (m: ToJudgeWorker) => {
     snapshots.set(m.digest, buildSnapshot(m.registry));
     return;
   }
+  if (m.type === 'close') {
+    port.close(); // nothing else keeps this thread's loop alive: it exits
+    return;
+  }
   void (async () => {
     try {
       const snapshot = snapshots.get(m.digest);

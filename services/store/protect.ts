@@ -23,10 +23,12 @@ export class Protector {
   }
 
   toStored(d: Disclosure): StoredDisclosure {
-    const { subscriber, ...rest } = d;
-    const s = subscriber === null ? null : this.subscriber(subscriber);
+    const s = d.subscriber === null ? null : this.subscriber(d.subscriber);
+    // Field by field rather than rest and spread: one object of a fixed shape (this runs for every disclosure).
     return {
-      ...rest,
+      id: d.id, requestKey: d.requestKey, ts: d.ts, host: d.host, site: d.site, channels: d.channels, verdict: d.verdict,
+      partnerId: d.partnerId, registryVersion: d.registryVersion, gatewayId: d.gatewayId, bearer: d.bearer, method: d.method,
+      scheme: d.scheme, path: d.path, queryMasked: d.queryMasked, status: d.status,
       subscriberHash: s?.subscriberHash ?? null,
       subscriberMasked: s?.subscriberMasked ?? null,
       subscriberEnc: s?.subscriberEnc ?? null,

@@ -55,7 +55,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * lone surrogate has no UTF-8 encoding and would come back as U+FFFD). Used for literals
  * and for the JSON rows of inserts alike.
  */
-export function checkText(value: string, what = 'string'): string {
+export function checkText(value: string, what: string | (() => string) = 'string'): string {
+  // Well-formed strings (all but a corrupt few) pass without the name of what they are being built.
+  if (typeof value === 'string' && !LONE_SURROGATE.test(value)) return value;
+  if (typeof what === 'function') what = what();
   if (typeof value !== 'string') refuse(`${what} is a ${typeof value}, not a string`);
   if (LONE_SURROGATE.test(value)) refuse(`${what} holds a lone UTF-16 surrogate, which has no UTF-8 form`);
   return value;

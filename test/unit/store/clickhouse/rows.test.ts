@@ -24,7 +24,8 @@ describe('disclosureRow', () => {
     [{ subscriberHash: '' }, /subscriberHash is/],
     [{ partnerId: '' }, /partnerId is/],
     [{ id: '' }, /id is/],
-    [{ path: 'a\ud800' }, /lone UTF-16 surrogate/],
+    [{ path: 'a\ud800' }, /^ClickHouse literal refused: disclosure "id-1" path holds a lone UTF-16 surrogate/],
+    [{ subscriberMasked: '\ud800' }, /disclosure "id-1" subscriberMasked holds a lone UTF-16 surrogate/],
     [{ channels: ['url', '\udc00'] }, /lone UTF-16 surrogate/],
   ])('refuses %j, not retryable', (over, message) => {
     let caught: unknown;
