@@ -490,14 +490,18 @@ export interface RangeStart {
   firstByte: number;
 }
 
-/** The RangeStart of each offset (ascending), reading the file once up to the last of them. */
-export async function rangeStarts(path: string, offsets: readonly number[], chunkBytes = DEFAULT_READ_CHUNK_BYTES): Promise<RangeStart[]> {
-  let handle: FileHandle;
+/** Opens a log file for reading; a failure is INPUT_UNREADABLE naming the file. */
+async function openLog(path: string): Promise<FileHandle> {
   try {
-    handle = await open(path, 'r');
+    return await open(path, 'r');
   } catch (err) {
     throw unreadable(path, err);
   }
+}
+
+/** The RangeStart of each offset (ascending), reading the file once up to the last of them. */
+export async function rangeStarts(path: string, offsets: readonly number[], chunkBytes = DEFAULT_READ_CHUNK_BYTES): Promise<RangeStart[]> {
+  const handle = await openLog(path);
   try {
     const size = (await handle.stat()).size;
     const scanner = new PrefixScanner(handle, chunkBytes * 4);
@@ -560,12 +564,7 @@ export async function* readLogRange(path: string, options: LogRangeOptions): Asy
     throw new LeakscopeError('CONFIG_INVALID', `byte range [${options.start}, ${options.end}) of ${path} is not 0 <= start <= end`);
   }
   if (options.firstLineNumber !== undefined) positiveInteger(options.firstLineNumber, 1, 'firstLineNumber');
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    throw unreadable(path, err);
-  }
+  const handle = await openLog(path);
   try {
     let size: number;
     let start: number;
