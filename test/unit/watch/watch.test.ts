@@ -32,6 +32,16 @@ async function until(what: string, predicate: () => Promise<boolean> | boolean, 
   }
 }
 
+/** Lines watch's checkpoint of `logs` has passed, over all its files (0 before the first). */
+function checkpointedLines(db: string, logs: string): number {
+  try {
+    const cp = JSON.parse(readFileSync(watchCheckpointPath(db, logs), 'utf8')) as { files: Record<string, { line: number }> };
+    return Object.values(cp.files).reduce((n, f) => n + f.line, 0);
+  } catch {
+    return 0;
+  }
+}
+
 async function answers(store: DuckDbStore): Promise<unknown> {
   const report = buildReport(WINDOW, await store.report(WINDOW));
   return { report, counts: await store.count() };
@@ -54,14 +64,7 @@ describe('leakscope watch', () => {
       const running = runWatch({ dirs: [logs], registry, keys: KEYS, store, dbPath: db, format: 'auto', notify, logger: silentLogger(), signal: controller.signal, pollIntervalMs: 20 });
       return { stop: async () => { controller.abort(); return running; } };
     };
-    const checkpointed = (): number => {
-      try {
-        const cp = JSON.parse(readFileSync(watchCheckpointPath(db, logs), 'utf8')) as { files: Record<string, { line: number }> };
-        return Object.values(cp.files).reduce((n, f) => n + f.line, 0);
-      } catch {
-        return 0;
-      }
-    };
+    const checkpointed = (): number => checkpointedLines(db, logs);
     const write = async (from: number, to: number, file: string): Promise<void> => {
       for (let i = from; i < to; i++) {
         appendFileSync(join(logs, file), `${lines[i]}\n`);
@@ -133,14 +136,7 @@ describe('leakscope watch', () => {
       const controller = new AbortController();
       const running = runWatch({ dirs: [logs], registry, keys: KEYS, store, dbPath: db, format: profile.syntax, profile, notify: null, logger: silentLogger(), signal: controller.signal, pollIntervalMs: 20 });
       appendFileSync(join(logs, 'access.log'), `${lines.join('\n')}\n`);
-      await until('the file checkpointed', () => {
-        try {
-          const cp = JSON.parse(readFileSync(watchCheckpointPath(db, logs), 'utf8')) as { files: Record<string, { line: number }> };
-          return Object.values(cp.files).reduce((n, f) => n + f.line, 0) === lines.length;
-        } catch {
-          return false;
-        }
-      });
+      await until('the file checkpointed', () => checkpointedLines(db, logs) === lines.length);
       controller.abort();
       await running;
       await scanFiles({
@@ -183,14 +179,7 @@ describe('leakscope watch', () => {
       const controller = new AbortController();
       const running = runWatch({ dirs: [logs], registry, keys: KEYS, store, dbPath: db, format: 'auto', notify, logger: silentLogger(), signal: controller.signal, pollIntervalMs: 20 });
       appendFileSync(join(logs, 'access.log'), `${lines.join('\n')}\n`);
-      await until('every line checkpointed', () => {
-        try {
-          const cp = JSON.parse(readFileSync(watchCheckpointPath(db, logs), 'utf8')) as { files: Record<string, { line: number }> };
-          return Object.values(cp.files).reduce((n, f) => n + f.line, 0) === lines.length;
-        } catch {
-          return false;
-        }
-      });
+      await until('every line checkpointed', () => checkpointedLines(db, logs) === lines.length);
       controller.abort();
       await running;
 
