@@ -214,22 +214,21 @@ const SECTIONS: Section[] = [
       const sizes = {
         ...(process.env.BENCH_STREAM_REQUESTS ? { requests: Number(process.env.BENCH_STREAM_REQUESTS) } : {}),
         ...(process.env.BENCH_STREAM_ROUNDS ? { rounds: Number(process.env.BENCH_STREAM_ROUNDS) } : {}),
-        ...(process.env.BENCH_STREAM_SIDE ? { side: streamSide(process.env.BENCH_STREAM_SIDE) } : {}),
       };
-      // BENCH_STREAM_ONLY=ship: the producing rounds and ship's stages alone.
-      const only = process.env.BENCH_STREAM_ONLY;
-      if (only !== undefined && only !== 'ship') throw new Error(`BENCH_STREAM_ONLY=${only}: only 'ship' is known`);
+      // BENCH_STREAM_SIDE=ship: the producing rounds and ship's stages alone; =detect: one ship run fills
+      // the topic, then the consuming rounds and the stages; unset or both: everything.
+      const side = process.env.BENCH_STREAM_SIDE ? streamSide(process.env.BENCH_STREAM_SIDE) : 'both';
       const shipLines = (r: import('./stream.js').ShipBenchResult) => ({
         'ship alone': `${fmt(r.shipRecordsPerSec)} requests/s, ${fmt(r.cpuUsPerRequest.ship, 1)} µs CPU/request`,
         'bare kafkajs producer, same messages already encoded, same batching and gzip (baseline)': `${fmt(r.bareProducerRecordsPerSec)} requests/s, ${fmt(r.cpuUsPerRequest.bareProducer, 1)} µs CPU/request`,
         'ratio ship / bare producer': `${fmt(r.shipRatio, 2)} (goal >= 0.8: ${r.shipRatio >= 0.8 ? 'met' : 'NOT met'}; rounds: ${r.shipRatios.map((x) => fmt(x, 2)).join(', ')})`,
         'ship stages alone, µs CPU/request': `read+parse ${fmt(r.stages.ship.readParse, 2)}, Avro encode ${fmt(r.stages.ship.encode, 2)}; the reading thread's path (read, parse, encode) ${fmt(r.stages.ship.readEncode, 2)}; kafkajs produce = the bare producer's`,
       });
-      if (only === 'ship') {
-        const r = await benchStream({ ...sizes, only });
+      if (side === 'ship') {
+        const r = await benchStream({ ...sizes, only: 'ship' });
         return { requests: fmt(r.requests), ...shipLines(r), 'load average (1, 5, 15 min) at the end': loadavg().map((l) => fmt(l, 1)).join(', '), goal: 'ship >= 0.8 x bare producer' };
       }
-      const r = await benchStream(sizes);
+      const r = await benchStream({ ...sizes, side });
       return {
         requests: fmt(r.requests), 'disclosure share': `${fmt((100 * r.disclosures) / r.requests, 1)} %`,
         ...shipLines({ ...r, only: 'ship' }),

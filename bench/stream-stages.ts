@@ -64,7 +64,7 @@ async function shipStages(file: string, codec: AvroCodec): Promise<{ cpu: StageC
   return { cpu: { readParse, encode, readEncode }, messages };
 }
 
-/** CPU per request of the shipper's stages alone (BENCH_STREAM_ONLY=ship). */
+/** CPU per request of the shipper's stages alone (BENCH_STREAM_SIDE=ship). */
 export async function measureShipStages(file: string): Promise<StageCpu['ship']> {
   const { cpu, messages } = await shipStages(file, new AvroCodec());
   const per = (us: number) => Number((us / messages.length).toFixed(2));

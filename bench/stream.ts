@@ -180,7 +180,7 @@ export function streamSide(text: string): StreamSide {
   throw new Error(`BENCH_STREAM_SIDE=${text}: expected ship, detect or both`);
 }
 
-/** What `BENCH_STREAM_ONLY=ship` measures: the producing rounds and ship's stages, nothing of the detector. */
+/** What `BENCH_STREAM_SIDE=ship` measures: the producing rounds and ship's stages, nothing of the detector. */
 export type ShipBenchResult = Pick<StreamBenchResult, 'requests' | 'shipRecordsPerSec' | 'bareProducerRecordsPerSec' | 'shipRatio' | 'shipRatios'> & {
   only: 'ship';
   cpuUsPerRequest: Pick<StreamBenchResult['cpuUsPerRequest'], 'ship' | 'bareProducer'>;
