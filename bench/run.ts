@@ -133,7 +133,7 @@ const SECTIONS: Section[] = [
         Number(process.env.BENCH_SERVE_REQUESTS ?? 2_000));
       return {
         'stored disclosures': fmt(r.rows), 'stored subscribers': fmt(r.subscribers), clients: r.clients, 'who-saw requests': fmt(r.requests),
-        'store fill / who-saw layout filled by the store': `${fmt(r.fillSeconds, 1)} / ${fmt(r.layoutSeconds, 1)} s`,
+        'store fill / who-saw layout filled by the store': r.storeReused ? 'kept from an earlier run (BENCH_SERVE_STORE_DIR)' : `${fmt(r.fillSeconds, 1)} / ${fmt(r.layoutSeconds, 1)} s`,
         'subscribers asked (random among the stored; no answer cache)': `${fmt(r.distinctSubscribers)} different of ${fmt(r.requests)} requests`,
         'who-saw through the API p50/p99 (audited)': `${fmt(r.whoSawP50Ms, 1)} / ${fmt(r.whoSawP99Ms, 1)} ms`,
         'who-saw throughput': `${fmt(r.whoSawPerSec)} /s`,

@@ -4,9 +4,11 @@
 // 15-day report through the API against the same report from the CLI (in-process, and as a
 // process, as a user runs it). Needs `npm run build` (the serve process runs dist/). The clients
 // run in a process of their own (serve-clients.ts) and ask for subscribers drawn at random
-// among all those stored; the service's CPU per lookup is read from /proc.
+// among all those stored; the service's CPU per lookup is read from /proc. The 10 M store takes
+// minutes to make, so it is kept between runs (BENCH_SERVE_STORE_DIR, below) and only its audit
+// trail is started afresh.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +45,8 @@ export interface ServeBenchResult {
   subscribers: number;
   fillSeconds: number;
   layoutSeconds: number;
+  /** The store was kept from an earlier run (BENCH_SERVE_STORE_DIR): no fill this time. */
+  storeReused: boolean;
   report15DaysApiMs: number;
   report15DaysCliMs: number;
   report15DaysCliProcessMs: number;
@@ -102,19 +106,44 @@ async function storeAloneCpuMs(path: string, hashKey: Buffer, e164: readonly str
   }
 }
 
+/**
+ * Where the bench's store is kept between runs: BENCH_SERVE_STORE_DIR, default
+ * <tmpdir>/leakscope-bench-serve-store; BENCH_SERVE_STORE_DIR=none makes a new one each run.
+ * A store is reused only when its marker file says it was filled completely with the same
+ * rows, subscribers and fill version (bump STORE_FILL_VERSION when fillBenchStore changes).
+ */
+const STORE_FILL_VERSION = 1;
+
+async function benchStore(rows: number, subscribers: number, hashes: () => string[], scratch: string): Promise<{ path: string; fillSeconds: number; layoutSeconds: number; reused: boolean }> {
+  const setting = process.env.BENCH_SERVE_STORE_DIR ?? join(tmpdir(), 'leakscope-bench-serve-store');
+  const folder = setting === 'none' ? scratch : setting;
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const path = join(folder, `bench-${rows}-${subscribers}.duckdb`);
+  const marker = `${path}.filled.json`;
+  const wanted = JSON.stringify({ rows, subscribers, version: STORE_FILL_VERSION });
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted && existsSync(path)) return { path, fillSeconds: 0, layoutSeconds: 0, reused: true };
+  for (const suffix of ['', '.wal', '.filled.json']) rmSync(`${path}${suffix}`, { force: true });
+  const { fillSeconds, layoutSeconds } = await fillBenchStore(path, rows, subscribers, hashes());
+  writeFileSync(marker, wanted, { mode: 0o600 });
+  return { path, fillSeconds, layoutSeconds, reused: false };
+}
+
 export async function benchServe(rows = 10_000_000, subscribers = 200_000, clients = 20, requests = 2_000): Promise<ServeBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-bench-serve-'));
-  const path = join(dir, 'bench.duckdb');
   const hashKey = Buffer.alloc(32, 7);
   const encKey = Buffer.alloc(32, 9);
   let child: ReturnType<typeof spawn> | null = null;
   try {
     // Every stored subscriber has a real number, stored under the keyed hash the API will look up.
     const e164 = Array.from({ length: subscribers }, (_v, k) => `+447700${String(k).padStart(6, '0')}`);
-    const { fillSeconds, layoutSeconds } = await fillBenchStore(path, rows, subscribers, e164.map((n) => subscriberHash(hashKey, n)));
-    const store = await openDuckDbStore(path);
-    await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf({ hashKey, encKey }) });
-    await store.close();
+    const { path, fillSeconds, layoutSeconds, reused } = await benchStore(rows, subscribers, () => e164.map((n) => subscriberHash(hashKey, n)), dir);
+    // A kept store's trail is the last run's: this run's entries are counted and verified from an empty one.
+    for (const suffix of ['.audit.ndjson', '.audit.ndjson.lock', '.readers-waiting', '.writer-waiting']) rmSync(`${path}${suffix}`, { force: true });
+    if (!reused) {
+      const store = await openDuckDbStore(path);
+      await store.writeMeta({ region: 'GB', keyCheck: keyCheckOf({ hashKey, encKey }) });
+      await store.close();
+    }
     writeFileSync(`${path}.keys.json`, JSON.stringify({ version: 1, hash_key: hashKey.toString('hex'), enc_key: encKey.toString('hex') }), { mode: 0o600 });
     const token = newToken();
     const usersFile = join(dir, 'users.yaml');
@@ -186,7 +215,7 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
     }
     if (apiBody !== cliBody) throw new Error('the API report differs from the CLI report');
     return {
-      rows, clients, requests, subscribers, fillSeconds, layoutSeconds,
+      rows, clients, requests, subscribers, fillSeconds, layoutSeconds, storeReused: reused,
       whoSawP50Ms: percentile(latencies, 0.5), whoSawP99Ms: percentile(latencies, 0.99), whoSawPerSec: (requests / measured.wallMs) * 1000,
       serverCpuMsPerLookup: serverCpuMs / requests, clientCpuMsPerLookup: measured.cpuMs / requests, distinctSubscribers: measured.distinct,
       storeCpuMsPerLookup, auditEntries: auditLines.length,
