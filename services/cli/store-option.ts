@@ -117,14 +117,14 @@ export function noteLocation(location: StoreLocation, write: (text: string) => v
 export type StoreOpener = (location: StoreLocation) => Promise<DisclosureStore>;
 
 /** Opens a located store for reading. A DuckDB file that does not exist is refused (exit 2), never created. */
-export async function openStore(location: StoreLocation): Promise<DisclosureStore> {
+export async function openStore(location: StoreLocation, duckdb: { whoSawIndexMaxRows?: number } = {}): Promise<DisclosureStore> {
   if (location.kind === 'clickhouse') {
     const { openClickHouseStore } = await import('../store/clickhouse/index.js');
     return await openClickHouseStore(location.url);
   }
   await requireFile(location.path);
   const { openDuckDbStore } = await import('../store/duckdb/index.js');
-  return await openDuckDbStore(location.path, { readOnly: true });
+  return await openDuckDbStore(location.path, { readOnly: true, ...duckdb });
 }
 
 async function requireFile(path: string): Promise<void> {

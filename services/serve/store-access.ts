@@ -34,6 +34,12 @@ export interface DuckDbAccessOptions {
   lockWaitMs?: number;
   /** Idle time after which the file is released; default 30000 ms. */
   idleCloseMs?: number;
+  /**
+   * Answer who-saw from an in-memory index of the store while it holds at most this many rows
+   * (services/store/duckdb/who-saw-index.ts); 0 turns it off. Default 0; `serve` passes its
+   * --who-saw-index-rows.
+   */
+  whoSawIndexMaxRows?: number;
 }
 
 export async function openStoreAccess(location: StoreLocation, options: DuckDbAccessOptions = {}): Promise<StoreAccess> {
@@ -98,6 +104,7 @@ class DuckDbAccess implements StoreAccess {
   private shut = false;
   private readonly lockWaitMs: number;
   private readonly idleCloseMs: number;
+  private readonly whoSawIndexMaxRows: number;
   private readonly writerWaiting: string;
 
   constructor(readonly location: StoreLocation & { kind: 'duckdb' }, options: DuckDbAccessOptions) {
@@ -105,6 +112,7 @@ class DuckDbAccess implements StoreAccess {
     this.audit = new NdjsonAuditTrail(auditFileFor(location.path));
     this.lockWaitMs = options.lockWaitMs ?? 15_000;
     this.idleCloseMs = options.idleCloseMs ?? 30_000;
+    this.whoSawIndexMaxRows = options.whoSawIndexMaxRows ?? 0;
     this.writerWaiting = writerWaitingFile(location.path);
   }
 
@@ -209,7 +217,7 @@ class DuckDbAccess implements StoreAccess {
     while (writerWaits(this.writerWaiting) && Date.now() < yieldUntil) await sleep(pause);
     for (;;) {
       try {
-        return await openStore(this.location);
+        return await openStore(this.location, { whoSawIndexMaxRows: this.whoSawIndexMaxRows });
       } catch (error) {
         if (!(error instanceof LeakscopeError) || !error.retryable || Date.now() > deadline) throw error;
         await signalReaderWaiting(this.location.path);

@@ -17,6 +17,7 @@ import { KafkaAlertSource, KafkaRegistrySource } from '../../serve/kafka-sources
 import { StoreAlertSource } from '../../serve/sources.js';
 import type { AlertSource, RegistrySource } from '../../serve/sources.js';
 import { openStoreAccess } from '../../serve/store-access.js';
+import { DEFAULT_WHO_SAW_INDEX_MAX_ROWS } from '../../store/duckdb/who-saw-index.js';
 import { UsersDirectory } from '../../serve/users-directory.js';
 import { DEFAULT_USERS_FILE } from '../../users/index.js';
 import {
@@ -29,11 +30,13 @@ const SERVE_FLAGS = {
   ...STORE_FLAG_OPTIONS, users: { type: 'string' }, listen: { type: 'string', default: DEFAULT_LISTEN }, brokers: { type: 'string' },
   'topic-prefix': { type: 'string' }, registry: { type: 'string' },
   'lookups-per-minute': { type: 'integer', minimum: 1, default: DEFAULT_LOOKUPS_PER_MINUTE },
+  'who-saw-index-rows': { type: 'integer', minimum: 0, default: DEFAULT_WHO_SAW_INDEX_MAX_ROWS },
   'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, check: { type: 'boolean' },
 } as const;
 
 const USAGE = `Usage: leakscope serve [--db PATH | --clickhouse URL] [--users FILE] [--listen HOST:PORT]
                        [--brokers LIST] [--registry FILE] [--lookups-per-minute N]
+                       [--who-saw-index-rows N]
                        [--tls-cert FILE --tls-key FILE]
 
 The operator service: the JSON API under /api/v1 (OpenAPI at /api/v1/openapi.json), /healthz,
@@ -52,6 +55,9 @@ ${STREAM_FLAGS_USAGE.split('\n').filter((l) => l.includes('--topic-prefix')).joi
   --registry FILE         show this registry at /api/v1/registry instead of the one the store
                           or partner-registry has
   --lookups-per-minute N  who-saw and affected lookups per user per minute (default ${DEFAULT_LOOKUPS_PER_MINUTE})
+  --who-saw-index-rows N  over --db, keep the store's who-saw rows in memory and answer who-saw
+                          from them while the store holds at most N (default ${DEFAULT_WHO_SAW_INDEX_MAX_ROWS},
+                          about 12 bytes a row); 0: always ask DuckDB
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and key
   --check                 check the flags, the TLS files, the users file, that the store opens
                           and its keys load; then exit (0: ok) without listening
@@ -110,7 +116,8 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
 
       const users = await UsersDirectory.open(resolve(io.cwd, values.users ?? DEFAULT_USERS_FILE), log);
       if (users.users().length === 0) io.stderr.write('warning: the users file has no users yet: nobody can sign in (leakscope users add NAME --role ROLE)\n');
-      const store = await openStoreAccess(location);
+      // --check only opens the store: no index is read for it.
+      const store = await openStoreAccess(location, { whoSawIndexMaxRows: values.check ? 0 : values['who-saw-index-rows'] });
       const closers: Array<() => Promise<void>> = [async () => users.close(), () => store.close()];
       try {
         const meta = await store.use((s) => s.readMeta());

@@ -37,6 +37,33 @@ export function numberColumnsOf(result: DuckDBMaterializedResult): number[][] {
 }
 
 /**
+ * The same as numberColumnsOf, written into typed arrays from index `at` (column j into
+ * targets[j]); returns the rows. The who-saw index (who-saw-index.ts) is read this way: no
+ * JavaScript array per column, no value kept per row.
+ */
+export function numberColumnsInto(result: DuckDBMaterializedResult, targets: ReadonlyArray<Int32Array | Float64Array>, at: number): number {
+  if (result.columnCount !== targets.length) throw new Error(`numberColumnsInto: ${result.columnCount} columns for ${targets.length} arrays`);
+  let k = at;
+  const chunks = result.chunkCount;
+  for (let c = 0; c < chunks; c++) {
+    const chunk = result.getChunk(c);
+    const rows = chunk.rowCount;
+    if (k + rows > (targets[0]?.length ?? 0)) throw new Error(`numberColumnsInto: more rows than the arrays hold`);
+    for (let j = 0; j < targets.length; j++) {
+      const vector = chunk.getColumnVector(j);
+      const target = targets[j]!;
+      for (let r = 0; r < rows; r++) {
+        const value = vector.getItem(r);
+        if (typeof value !== 'number') throw new Error(`numberColumnsInto: column ${result.columnName(j)} holds ${value === null ? 'NULL' : typeof value}, not a number`);
+        target[k + r] = value;
+      }
+    }
+    k += rows;
+  }
+  return k - at;
+}
+
+/**
  * Statements kept prepared per connection. who-saw alone has one per partition of the
  * who-saw layout and window shape (who-saw-layout.ts: 32 × 4, twice); the rest are few.
  */
@@ -51,6 +78,11 @@ export class PooledConnection {
   async rows(sql: string, params: DuckDBValue[]): Promise<Row[]> {
     const reader = await (await this.bound(sql, params)).runAndReadAll();
     return reader.getRowObjectsJS() as Row[];
+  }
+
+  /** The materialised result of a prepared statement. */
+  async run(sql: string, params: DuckDBValue[]): Promise<DuckDBMaterializedResult> {
+    return (await this.bound(sql, params)).run();
   }
 
   /** The result's columns as numbers (numberColumnsOf): one execution, no per-chunk round trip. */

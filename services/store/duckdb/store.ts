@@ -3,7 +3,7 @@
 // store has one connection and every call is serialised on it, so a batch is never
 // interleaved; a read-only store answers several queries at once (read-pool.ts).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,11 +26,18 @@ import {
 } from './who-saw-layout.js';
 import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
-import { ReadPool, numberColumnsOf, type PooledConnection, type Row } from './read-pool.js';
+import { ReadPool, numberColumnsInto, numberColumnsOf, type PooledConnection, type Row } from './read-pool.js';
+import { WhoSawIndex, noteIndexedStore, whoSawIndexSlotOf, type IndexPartition, type WhoSawIndexSlot } from './who-saw-index.js';
 
 export interface DuckDbStoreOptions {
   /** Open for queries only: several readers may share the file; a missing file is refused. Default false. */
   readOnly?: boolean;
+  /**
+   * Read-only only: keep the who-saw layout in memory and answer who-saw from it
+   * (who-saw-index.ts) when the store holds at most this many narrow rows; 0 (the default)
+   * never does. `serve` sets it; a CLI lookup, which asks once, does not.
+   */
+  whoSawIndexMaxRows?: number;
 }
 
 /** One row of the scan log; counts are null while a run is going on or after it was killed. */
@@ -140,12 +147,44 @@ export async function openDuckDbStore(path: string, options: DuckDbStoreOptions 
     throw storeFailed(`could not prepare the store ${path}`, cause);
   }
   let recipients: RecipientCache | null = null;
+  let indexed: IndexedStore | null = null;
   if (await hasLayout(connection)) {
     const id = (await connection.runAndReadAll(`SELECT value FROM meta WHERE key = '${STORE_ID_META_KEY}'`)).getRowObjectsJS()[0]?.['value'];
     // A store given the layout before it had an id keeps its recipients for this opening only.
     recipients = typeof id === 'string' ? recipientCacheOf(id) : new RecipientCache();
+    const maxRows = options.whoSawIndexMaxRows ?? 0;
+    if (readOnly && maxRows > 0 && typeof id === 'string' && path !== ':memory:') {
+      const found = (await connection.runAndReadAll(`SELECT value FROM meta WHERE key = '${GENERATION_META_KEY}'`)).getRowObjectsJS()[0]?.['value'];
+      const generation = typeof found === 'string' ? Number(found) : 0;
+      indexed = { slot: whoSawIndexSlotOf(id), stamp: contentStamp(path, generation), generation, maxRows };
+      noteIndexedStore(indexed.slot);
+    }
   }
-  return new DuckDbStore(path, instance, connection, readOnly, recipients);
+  const store = new DuckDbStore(path, instance, connection, readOnly, recipients, indexed);
+  store.refreshWhoSawIndex();
+  return store;
+}
+
+/** A read-only store's who-saw index: its slot, and the stamp of the content this opening sees. */
+interface IndexedStore {
+  slot: WhoSawIndexSlot;
+  stamp: string;
+  generation: number;
+  maxRows: number;
+}
+
+/**
+ * What names the content of a store opened read-only: its generation (changed by every write
+ * transaction of this code), and the size and modification time of the file and of its WAL,
+ * which any writer changes, one that does not know the generation included. Taken while the
+ * read-only instance holds the file, so no writer can change it until it is closed.
+ */
+function contentStamp(path: string, generation: number): string {
+  const of = (file: string) => {
+    const info = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return info === undefined ? '-' : `${info.size}@${info.mtimeNs}`;
+  };
+  return `${generation}|${of(path)}|${of(`${path}.wal`)}`;
 }
 
 /** The per-connection tables a batch passes through on its way in. */
@@ -181,12 +220,27 @@ async function fillLayout(connection: DuckDBConnection): Promise<void> {
     for (const statement of SPREAD_NARROW_ROWS) await connection.run(statement);
     for (const statement of CREATE_LAYOUT_INDEXES) await connection.run(statement);
     await connection.run('DROP INDEX IF EXISTS disclosures_subscriber');
+    await nextGeneration(connection);
     await connection.run(`INSERT OR REPLACE INTO meta VALUES ('${LAYOUT_META_KEY}', '${LAYOUT_VERSION}')`);
     await connection.run('COMMIT');
   } catch (cause) {
     await connection.run('ROLLBACK').catch(() => undefined);
     throw cause;
   }
+}
+
+/** Meta key of the store's generation: a number changed by every transaction that changes what who-saw answers. */
+export const GENERATION_META_KEY = 'generation';
+
+/**
+ * Changes the store's generation; called inside every write transaction that changes stored
+ * disclosures or the who-saw layout (a batch's new or re-judged rows, the layout's fill), so
+ * that a reader's in-memory who-saw index (who-saw-index.ts) read at another generation is never
+ * used for this content.
+ */
+async function nextGeneration(connection: DuckDBConnection): Promise<void> {
+  await connection.run(`INSERT INTO meta VALUES ('${GENERATION_META_KEY}', '1')
+    ON CONFLICT (key) DO UPDATE SET value = (CAST(meta.value AS BIGINT) + 1)::VARCHAR`);
 }
 
 /** How long a writer waits for readers to let go of the file: at open, and after letting them in. */
@@ -293,6 +347,35 @@ function* rawParts(rows: readonly Row[]): Iterable<RecipientPart> {
   }
 }
 
+/**
+ * A subscriber's rows counted per rid, first and last seen: its rows name few recipients, so few
+ * parts are made before grouping.
+ */
+class RidCounts {
+  private readonly byRid = new Map<number, { requests: number; firstSeen: number; lastSeen: number }>();
+
+  add(rid: number, ts: number): void {
+    const seen = this.byRid.get(rid);
+    if (seen === undefined) this.byRid.set(rid, { requests: 1, firstSeen: ts, lastSeen: ts });
+    else {
+      seen.requests += 1;
+      if (ts < seen.firstSeen) seen.firstSeen = ts;
+      if (ts > seen.lastSeen) seen.lastSeen = ts;
+    }
+  }
+
+  /** The parts, with the cached recipient of each rid (every rid must be known). */
+  parts(recipients: RecipientCache): RecipientPart[] {
+    // Fields copied one by one: spreading the cached recipient cost several times more (measured in the README).
+    const parts: RecipientPart[] = [];
+    for (const [rid, seen] of this.byRid) {
+      const r = recipients.get(rid)!;
+      parts.push({ site: r.site, host: r.host, verdict: r.verdict, partnerId: r.partnerId, channels: r.channels, requests: seen.requests, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen });
+    }
+    return parts;
+  }
+}
+
 /** `ts_ms` conditions of a window [from, to); null bounds add nothing. */
 function windowSql(window: Window, params: DuckDBValue[]): string {
   let sql = '';
@@ -328,8 +411,51 @@ export class DuckDbStore implements ScanWriter {
      * before the layout, opened read-only: who-saw then reads `disclosures`.
      */
     private readonly recipients: RecipientCache | null,
+    /** The in-memory who-saw index of a read-only store, when asked for (DuckDbStoreOptions.whoSawIndexMaxRows). */
+    private readonly indexed: IndexedStore | null = null,
   ) {
     this.pool = readOnly ? new ReadPool(instance, connection, READ_CONNECTIONS) : null;
+  }
+
+  /** Starts reading the who-saw index in the background unless one for this content is ready or being read. */
+  refreshWhoSawIndex(): void {
+    const indexed = this.indexed;
+    if (indexed === null) return;
+    indexed.slot.refresh(indexed.stamp, () => this.readWhoSawIndex(indexed), () => undefined);
+  }
+
+  /**
+   * Reads every partition of the who-saw layout into a WhoSawIndex, one query at a time on the
+   * pool (lookups keep the other connections); null when the store holds more rows than the
+   * bound. Closing the store (a scan asks for the file) makes the next query fail, which ends it.
+   */
+  private async readWhoSawIndex(indexed: IndexedStore): Promise<WhoSawIndex | null> {
+    const recipients = this.recipients!;
+    const what = 'reading the who-saw index';
+    const counted = await this.exclusive(what, () => this.rows(`SELECT ${Array.from({ length: WHO_SAW_PARTITIONS }, (_, i) =>
+      `(SELECT count(*) FROM ${partitionTable(i)})`).join(' + ')} AS n`));
+    const rows = num(counted[0]?.['n'] ?? 0);
+    if (rows > indexed.maxRows) return null;
+    const partitions = async function* (store: DuckDbStore): AsyncGenerator<IndexPartition> {
+      for (let i = 0; i < WHO_SAW_PARTITIONS; i++) {
+        const table = partitionTable(i);
+        // Both orders are by the hash alone, then time: the counts and the rows line up.
+        const subscribers = await store.exclusive(what, () => store.rows(`SELECT subscriber_hash, count(*)::INTEGER AS n FROM ${table}
+            GROUP BY subscriber_hash ORDER BY subscriber_hash`));
+        yield {
+          hashes: subscribers.map((r) => r['subscriber_hash'] as string),
+          counts: subscribers.map((r) => num(r['n'])),
+          readRows: (rids, times, at) => store.exclusive(what, () => store.numberColumnsInto(
+            `SELECT rid, ts_ms::DOUBLE AS ts_ms FROM ${table} ORDER BY subscriber_hash, ts_ms`, [rids, times], at)),
+        };
+      }
+    };
+    const index = await WhoSawIndex.read(indexed.stamp, indexed.generation, rows, partitions(this));
+    // Every rid the index holds was committed with its recipient: one read of the newer ones covers them all.
+    await this.exclusive(what, () => this.knowRecipientsOnce(recipients));
+    const missing = index.unknownRid((rid) => recipients.get(rid) !== undefined);
+    if (missing !== null) throw new LeakscopeError('STORE_FAILED', `${this.path}: a who-saw row names recipient ${missing}, which the store does not hold; the store is damaged`);
+    return index;
   }
 
   /** Runs `task` alone on the connection (writing store) or on a free pooled connection (read-only). */
@@ -356,6 +482,13 @@ export class DuckDbStore implements ScanWriter {
     if (pooled !== undefined) return pooled.rows(sql, params);
     const reader = await this.connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJS() as Row[];
+  }
+
+  /** A result of number columns only, written into typed arrays from `at` (read-pool.ts, numberColumnsInto); returns the rows. */
+  private async numberColumnsInto(sql: string, targets: ReadonlyArray<Int32Array | Float64Array>, at: number): Promise<number> {
+    const pooled = this.current.getStore();
+    const result = pooled !== undefined ? await pooled.run(sql, []) : await this.connection.run(sql);
+    return numberColumnsInto(result, targets, at);
   }
 
   /** A result of number columns only, as arrays (read-pool.ts, numberColumnsOf). */
@@ -416,6 +549,7 @@ export class DuckDbStore implements ScanWriter {
           if (!asStaged) await this.connection.run('DELETE FROM temp.moved');
         }
         await this.connection.run('DELETE FROM temp.staging');
+        await nextGeneration(this.connection);
         await this.connection.run('COMMIT');
       } catch (cause) {
         await this.connection.run('ROLLBACK').catch(() => undefined);
@@ -498,6 +632,15 @@ export class DuckDbStore implements ScanWriter {
    * subscriber with more has them counted per rid by DuckDB.
    */
   whoSaw(subscriberHash: string, window: Window): Promise<RecipientAggregate[]> {
+    const indexed = this.indexed;
+    if (indexed !== null) {
+      const index = indexed.slot.ready(indexed.stamp);
+      if (index !== null && !this.closed && this.pool?.closed === false) {
+        indexed.slot.answersFromIndex += 1;
+        return Promise.resolve(this.whoSawFromIndex(index, subscriberHash, window));
+      }
+      indexed.slot.answersFromStore += 1;
+    }
     return this.exclusive('the who-saw query', async () => {
       const recipients = this.recipients;
       if (recipients === null) return this.whoSawFromDisclosures(subscriberHash, window);
@@ -506,26 +649,9 @@ export class DuckDbStore implements ScanWriter {
       const [rids = [], times = []] = await this.numberColumns(`${narrowRowsOf(subscriberHash)}${where} LIMIT ${WHO_SAW_ROWS_GROUPED_HERE + 1}`, params);
       if (rids.length <= WHO_SAW_ROWS_GROUPED_HERE) {
         await this.knowRecipients(recipients, rids);
-        // Counted per rid first: a subscriber's rows name few recipients, so few parts are made.
-        const byRid = new Map<number, { requests: number; firstSeen: number; lastSeen: number }>();
-        for (let k = 0; k < rids.length; k++) {
-          const rid = rids[k]!;
-          const ts = times[k]!;
-          const seen = byRid.get(rid);
-          if (seen === undefined) byRid.set(rid, { requests: 1, firstSeen: ts, lastSeen: ts });
-          else {
-            seen.requests += 1;
-            if (ts < seen.firstSeen) seen.firstSeen = ts;
-            if (ts > seen.lastSeen) seen.lastSeen = ts;
-          }
-        }
-        // Fields copied one by one: spreading the cached recipient cost several times more (measured in the README).
-        const parts: RecipientPart[] = [];
-        for (const [rid, seen] of byRid) {
-          const r = recipients.get(rid)!;
-          parts.push({ site: r.site, host: r.host, verdict: r.verdict, partnerId: r.partnerId, channels: r.channels, requests: seen.requests, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen });
-        }
-        return groupRecipients(parts);
+        const counts = new RidCounts();
+        for (let k = 0; k < rids.length; k++) counts.add(rids[k]!, times[k]!);
+        return groupRecipients(counts.parts(recipients));
       }
       const counted = await this.rows(`${narrowGroupsOf(subscriberHash)}${where} GROUP BY rid`, params);
       await this.knowRecipients(recipients, counted.map((r) => num(r['rid'])));
@@ -533,6 +659,17 @@ export class DuckDbStore implements ScanWriter {
         ...recipients.get(num(r['rid']))!, requests: num(r['requests']), firstSeen: num(r['first_seen']), lastSeen: num(r['last_seen']),
       })));
     });
+  }
+
+  /**
+   * who-saw from the in-memory index: the same rows DuckDB would give for this content (the
+   * index is used only at the stamp it was read at), grouped as the DuckDB path groups them.
+   */
+  private whoSawFromIndex(index: WhoSawIndex, subscriberHash: string, window: Window): RecipientAggregate[] {
+    const counts = new RidCounts();
+    index.forEachRow(subscriberHash, window.from, window.to, (rid, ts) => counts.add(rid, ts));
+    // The index was checked at read time to name only cached recipients.
+    return groupRecipients(counts.parts(this.recipients!));
   }
 
   /** Reads the recipients added since the cache was last filled when `rids` name one it does not hold. */
