@@ -45,6 +45,12 @@ export interface ServeBenchResult {
   subscribers: number;
   fillSeconds: number;
   layoutSeconds: number;
+  /**
+   * serve's who-saw index as its /metrics showed it after the run: state, rows, bytes, build
+   * time, answers by source (all lookups, warm-up included), the wait for it before the clients
+   * started and serve's RSS before and after it was read.
+   */
+  index: { state: string; rows: number; bytes: number; buildSeconds: number; fromIndex: number; fromStore: number; waitMs: number; rssBeforeMb: number; rssAfterMb: number };
   /** The store was kept from an earlier run (BENCH_SERVE_STORE_DIR): no fill this time. */
   storeReused: boolean;
   report15DaysApiMs: number;
@@ -73,6 +79,24 @@ async function freePort(): Promise<number> {
 }
 
 const msSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+
+/** Resident memory of a process, in MB; Linux /proc. */
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? 'VmRSS: 0 kB';
+  return Number(line.replace(/\D+/g, '')) / 1024;
+}
+
+/** The who-saw index as serve's /metrics shows it; all absent (state 'none') from a service that has none. */
+async function scrapeIndex(base: string): Promise<ServeBenchResult['index']> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const state = /^leakscope_who_saw_index_state\{state="(\w+)"\} 1$/m.exec(text)?.[1] ?? 'none';
+  return {
+    state, rows: value('leakscope_who_saw_index_rows'), bytes: value('leakscope_who_saw_index_bytes'), buildSeconds: value('leakscope_who_saw_index_build_seconds'),
+    fromIndex: value('leakscope_who_saw_answers_total\\{source="index"\\}'), fromStore: value('leakscope_who_saw_answers_total\\{source="store"\\}'),
+    waitMs: 0, rssBeforeMb: 0, rssAfterMb: 0,
+  };
+}
 
 /** CPU time (user + system, all threads) a process has used, in ms; Linux /proc. */
 function processCpuMs(pid: number): number {
@@ -160,6 +184,16 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
     });
     const base = `http://127.0.0.1:${port}`;
     const serverPid = child.pid!;
+    // serve reads its who-saw index in the background: wait for it (a service without one goes on at once).
+    const rssBeforeIndexMb = rssMb(serverPid);
+    const indexStart = process.hrtime.bigint();
+    let index = await scrapeIndex(base);
+    while (index.state === 'building' && msSince(indexStart) < 600_000) {
+      await new Promise((r) => setTimeout(r, 200));
+      index = await scrapeIndex(base);
+    }
+    const indexWaitMs = msSince(indexStart);
+    const rssAfterIndexMb = rssMb(serverPid);
 
     const specFile = join(dir, 'clients.json');
     const warmup = 200;
@@ -177,6 +211,7 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
       clientsProcess.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`the clients exited ${code}: ${err}`))));
     });
     const serverCpuMs = processCpuMs(serverPid) - serverCpuStart;
+    const answered = await scrapeIndex(base);
     const measured = JSON.parse(clientsOut) as { latencies: number[]; cpuMs: number; wallMs: number; distinct: number };
     const latencies = [...measured.latencies].sort((a, b) => a - b);
     // Every answer was audited: one entry per request, the whole trail one valid chain.
@@ -219,6 +254,7 @@ export async function benchServe(rows = 10_000_000, subscribers = 200_000, clien
       whoSawP50Ms: percentile(latencies, 0.5), whoSawP99Ms: percentile(latencies, 0.99), whoSawPerSec: (requests / measured.wallMs) * 1000,
       serverCpuMsPerLookup: serverCpuMs / requests, clientCpuMsPerLookup: measured.cpuMs / requests, distinctSubscribers: measured.distinct,
       storeCpuMsPerLookup, auditEntries: auditLines.length,
+      index: { ...answered, waitMs: indexWaitMs, rssBeforeMb: rssBeforeIndexMb, rssAfterMb: rssAfterIndexMb },
       report15DaysApiMs: median(api), report15DaysCliMs: median(cli), report15DaysCliProcessMs: median(cliProcess),
     };
   } finally {
