@@ -52,10 +52,16 @@ export class WhoSawIndex {
 
   /** A rid of the index for which `known` is false, or null. */
   unknownRid(known: (rid: number) => boolean): number | null {
-    const seen = new Set<number>();
+    // Rids are small positive numbers (recipients are numbered from 1): a byte per rid marks those checked.
+    let highest = 0;
     for (const rid of this.rids) {
-      if (seen.has(rid)) continue;
-      seen.add(rid);
+      if (rid < 1) return rid;
+      if (rid > highest) highest = rid;
+    }
+    const checked = new Uint8Array(highest + 1);
+    for (const rid of this.rids) {
+      if (checked[rid] === 1) continue;
+      checked[rid] = 1;
       if (!known(rid)) return rid;
     }
     return null;

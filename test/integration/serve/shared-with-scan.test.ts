@@ -1,8 +1,10 @@
 // `serve --db` and `scan` on one DuckDB file at the same time: the scan (a real process)
 // writes its batches while the service keeps answering; nothing is refused, the scan
-// finishes, and afterwards the API answers what the CLI answers on the finished store.
+// finishes, and afterwards the API answers what the CLI answers on the finished store: the
+// report, and who-saw, whose in-memory index (read before the scan) must not answer for the
+// store the scan changed.
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +51,39 @@ describe('serve and scan on one embedded store', () => {
     await serve?.stop('SIGKILL');
   });
 
+  /** Subscribers of the logs the scan adds (the store holds only another gateway's before it). */
+  async function numbersOfScannedLogs(): Promise<string[]> {
+    const lines = (await readFile(join(data, 'logs/gw-lon-01.ndjson'), 'utf8')).split('\n', 3000);
+    const numbers = new Set<string>();
+    for (const line of lines) {
+      const msisdn = line === '' ? null : (JSON.parse(line) as { msisdn?: string | null }).msisdn;
+      if (typeof msisdn === 'string' && numbers.size < 40) numbers.add(msisdn);
+    }
+    return [...numbers];
+  }
+
+  const whoSaw = async (number: string): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${serve.url}/api/v1/who-saw`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ number, reason: 'ticket INC-77' }),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+
+  async function indexState(): Promise<string> {
+    const text = await (await fetch(`${serve.url}/metrics`)).text();
+    return /^leakscope_who_saw_index_state\{state="(\w+)"\} 1$/m.exec(text)?.[1] ?? 'absent';
+  }
+
   it('keeps answering while a scan adds logs, and the scan finishes', async () => {
+    // who-saw before the scan, answered from the index read of the store as it then was.
+    const numbers = await numbersOfScannedLogs();
+    expect(numbers.length).toBeGreaterThan(10);
+    for (let i = 0; i < 200 && (await indexState()) !== 'ready'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await indexState()).toBe('ready');
+    const before = await Promise.all(numbers.map(whoSaw));
+    expect(before.map((b) => b.status)).toEqual(numbers.map(() => 200));
+
     const scan = spawnCli(['scan', '--registry', join(data, 'registry.yaml'), '--db', db, join(data, 'logs/gw-lon-01.ndjson'), join(data, 'logs/gw-man-02.log')]);
     const statuses: number[] = [];
     const violations: number[] = [];
@@ -73,6 +107,13 @@ describe('serve and scan on one embedded store', () => {
     const api = await fetch(`${serve.url}/api/v1/report?from=${WINDOW.from}&to=${WINDOW.to}`, { headers: { authorization: `Bearer ${token}` } });
     const cli = await run(['report', '--from', WINDOW.from, '--to', WINDOW.to, '--format', 'json', '--db', db]);
     expect(await api.text()).toBe(cli.stdout);
+
+    // The next who-saw includes the scan's rows: each equals the CLI's answer on the finished store.
+    const after = await Promise.all(numbers.map(whoSaw));
+    const cliAfter = [];
+    for (const number of numbers) cliAfter.push((await run(['who-saw', number, '--format', 'json', '--reason', 'ticket INC-77', '--db', db])).stdout);
+    expect(after.map((a) => a.text)).toEqual(cliAfter);
+    expect(after.filter((a, i) => a.text !== before[i]!.text).length).toBeGreaterThan(numbers.length / 2);
     const registry = await fetch(`${serve.url}/api/v1/registry`, { headers: { authorization: `Bearer ${token}` } });
     expect([registry.status, ((await registry.json()) as { region: string }).region]).toEqual([200, 'GB']);
   });
