@@ -22,7 +22,7 @@ import {
 } from './schema.js';
 import {
   CREATE_LAYOUT, CREATE_LAYOUT_INDEXES, CREATE_LAYOUT_STAGING, DROP_LAYOUT_INDEXES, DROP_REJUDGED_NARROW, LAYOUT_META_KEY, LAYOUT_VERSION,
-  NEWER_RECIPIENTS, SET_STORE_ID, SPREAD_NARROW_ROWS, STORE_ID_META_KEY, recipientCacheOf, RecipientCache, WHO_SAW_PARTITIONS, addRecipients, narrowGroupsOf, narrowRows, narrowRowsOf, partitionTable, type Recipient,
+  NEWER_RECIPIENTS, SET_STORE_ID, recipientGroupKey, SPREAD_NARROW_ROWS, STORE_ID_META_KEY, recipientCacheOf, RecipientCache, WHO_SAW_PARTITIONS, addRecipients, narrowGroupsOf, narrowRows, narrowRowsOf, partitionTable, type Recipient,
 } from './who-saw-layout.js';
 import { STAGING_ENCODING, encodeStaging } from './staging-format.js';
 import { metaEntries, metaFrom } from '../meta.js';
@@ -311,14 +311,15 @@ interface RecipientPart extends Recipient {
   requests: number;
   firstSeen: number;
   lastSeen: number;
+  /** recipientGroupKey of the part, when the cache holds it already made. */
+  groupKey?: string;
 }
 
 /** Parts of one subscriber's requests grouped by (site, host, verdict, partner), as the who-saw query groups them. */
 function groupRecipients(parts: Iterable<RecipientPart>): RecipientAggregate[] {
   const groups = new Map<string, RecipientAggregate & { identifiers: Channel[] }>();
   for (const p of parts) {
-    // Length-prefixed, so no two recipients share a key whatever their text holds (cheaper than JSON.stringify).
-    const key = `${p.site.length}:${p.site}${p.host.length}:${p.host}${p.verdict}:${p.partnerId === null ? '-' : `+${p.partnerId}`}`;
+    const key = p.groupKey ?? recipientGroupKey(p);
     let group = groups.get(key);
     if (group === undefined) {
       group = { site: p.site, host: p.host, verdict: p.verdict, partnerId: p.partnerId, requests: 0, identifiers: [], firstSeen: p.firstSeen, lastSeen: p.lastSeen };
@@ -370,7 +371,10 @@ class RidCounts {
     const parts: RecipientPart[] = [];
     for (const [rid, seen] of this.byRid) {
       const r = recipients.get(rid)!;
-      parts.push({ site: r.site, host: r.host, verdict: r.verdict, partnerId: r.partnerId, channels: r.channels, requests: seen.requests, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen });
+      parts.push({
+        site: r.site, host: r.host, verdict: r.verdict, partnerId: r.partnerId, channels: r.channels, requests: seen.requests, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen,
+        groupKey: recipients.groupKeyOf(rid),
+      });
     }
     return parts;
   }

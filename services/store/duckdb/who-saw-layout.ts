@@ -125,6 +125,14 @@ export interface Recipient {
   channels: readonly Channel[];
 }
 
+/**
+ * The key who-saw groups a recipient's requests under: (site, host, verdict, partner),
+ * length-prefixed so that no two recipients share a key whatever their text holds.
+ */
+export function recipientGroupKey(r: Pick<Recipient, 'site' | 'host' | 'verdict' | 'partnerId'>): string {
+  return `${r.site.length}:${r.site}${r.host.length}:${r.host}${r.verdict}:${r.partnerId === null ? '-' : `+${r.partnerId}`}`;
+}
+
 /** Meta key of a random id given to each store file when it is made: what the recipient cache is kept under. */
 export const STORE_ID_META_KEY = 'store_id';
 export const SET_STORE_ID = `INSERT INTO meta VALUES ('${STORE_ID_META_KEY}', gen_random_uuid()::VARCHAR) ON CONFLICT DO NOTHING`;
@@ -138,6 +146,11 @@ export const SET_STORE_ID = `INSERT INTO meta VALUES ('${STORE_ID_META_KEY}', ge
  */
 export class RecipientCache {
   private readonly byRid = new Map<number, Recipient>();
+  /**
+   * recipientGroupKey of each, made once: grouping a lookup's parts under keys made per lookup
+   * cost more than the rest of the grouping (README, "Speed of the API").
+   */
+  private readonly groupKeys = new Map<number, string>();
   private highest = 0;
   private reading: Promise<void> | null = null;
 
@@ -145,11 +158,16 @@ export class RecipientCache {
     return this.byRid.get(rid);
   }
 
+  groupKeyOf(rid: number): string | undefined {
+    return this.groupKeys.get(rid);
+  }
+
   /** Reads the recipients above the highest known with `read` (given that rid); concurrent callers share one read. */
   fill(read: (above: number) => Promise<Array<[number, Recipient]>>): Promise<void> {
     this.reading ??= read(this.highest).then((rows) => {
       for (const [rid, recipient] of rows) {
         this.byRid.set(rid, recipient);
+        this.groupKeys.set(rid, recipientGroupKey(recipient));
         if (rid > this.highest) this.highest = rid;
       }
     }).finally(() => { this.reading = null; });
