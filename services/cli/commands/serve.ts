@@ -163,9 +163,8 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
         closers.unshift(() => app.close());
         const address = await app.listen({ host: listen.host, port: listen.port });
         log.info({ address, store: location.kind }, 'serve listening');
-        io.stderr.write(`leakscope serve: listening on ${address} (store: ${store.description}); stop with Ctrl-C or SIGTERM\n`);
-
-        await new Promise<void>((done) => {
+        // The handlers are in place before the line that says the service is up: a signal sent on reading it stops it cleanly.
+        const stopped = new Promise<void>((done) => {
           const stop = (signal: string) => {
             log.info({ signal }, 'serve stopping');
             process.off('SIGTERM', onTerm);
@@ -177,6 +176,8 @@ export function createServeCommand(commandOptions: ServeCommandOptions = {}): Co
           process.on('SIGTERM', onTerm);
           process.on('SIGINT', onInt);
         });
+        io.stderr.write(`leakscope serve: listening on ${address} (store: ${store.description}); stop with Ctrl-C or SIGTERM\n`);
+        await stopped;
       } finally {
         for (const close of closers) await close().catch(() => undefined);
         root.flush?.();
