@@ -250,6 +250,12 @@ describe.each([
     // who-saw: an exclusive store's serve was restarted after the last affected answered (the rate-limit test's are refused).
     expect(res.text).toMatch(/leakscope_lookups_total\{action="who-saw"\} [1-9]/);
     expect(res.text).toMatch(/leakscope_refusals_total\{reason="rate_limited"\} [1-9]/);
+    // The in-memory who-saw index of the embedded store is shown, and answered who-saw; ClickHouse has none.
+    if (store.kind === 'duckdb') {
+      expect(res.text).toMatch(/^leakscope_who_saw_index_state\{state="ready"\} 1$/m);
+      expect(res.text).toMatch(/^leakscope_who_saw_index_rows [1-9]/m);
+      expect(res.text).toMatch(/^leakscope_who_saw_answers_total\{source="index"\} [1-9]/m);
+    } else expect(res.text).not.toMatch(/^leakscope_who_saw_index_state\{state="ready"\} 1$/m);
     const file = join(store.dir, 'metrics.txt');
     await writeFile(file, res.text);
     const checked = await promisify(execFile)('sh', ['-c', `"${PROMTOOL}" check metrics < "${file}"`]).then(
