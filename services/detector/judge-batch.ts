@@ -72,8 +72,6 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
 /** What judging a batch's values gives, before the records are named and alerts decided. */
 export interface JudgedValues {
   stored: StoredDisclosure[];
-  /** The index in the batch of each stored disclosure's record. */
-  storedIndexes: number[];
   /** Records that could not be judged: their index in the batch and why. */
   rejected: Array<{ index: number; reason: string }>;
   verdicts: Partial<Record<Verdict, number>>;
@@ -102,7 +100,6 @@ export async function judgeValues(
   const reader = readerOf(ctx.codec);
   const yieldEvery = options.yieldEvery ?? YIELD_EVERY;
   const stored: StoredDisclosure[] = [];
-  const storedIndexes: number[] = [];
   const rejected: JudgedValues['rejected'] = [];
   const verdicts: Partial<Record<Verdict, number>> = {};
   for (let i = 0; i < values.length; i++) {
@@ -123,9 +120,8 @@ export async function judgeValues(
     if (disclosure === null) continue;
     verdicts[disclosure.verdict] = (verdicts[disclosure.verdict] ?? 0) + 1;
     stored.push(protector.toStored(disclosure));
-    storedIndexes.push(i);
   }
-  return { stored, storedIndexes, rejected, verdicts };
+  return { stored, rejected, verdicts };
 }
 
 /**
@@ -148,10 +144,11 @@ export const SHARE_RECORDS = 2048;
  */
 export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeContext, options: JudgeOptions): Promise<JudgedBatch | null> {
   const { active } = ctx;
+  const values = records.map((m) => m.value);
   const local = { codec: ctx.codec, protector: ctx.protector, snapshot: active.snapshot };
   const judged = ctx.thread?.usable
-    ? await judgeShared(records, ctx.thread, active, local, options)
-    : await judgeValues(records.map((m) => m.value), local, options);
+    ? await judgeShared(values, ctx.thread, active, local, options)
+    : await judgeValues(values, local, options);
   if (judged === null) return null;
   const { stored, verdicts } = judged;
   const rejected: RejectedRecord[] = judged.rejected.map(({ index, reason }) => {
@@ -165,87 +162,50 @@ export async function judgeBatch(records: readonly BatchRecord[], ctx: JudgeCont
   return { active, stored, violations, rejected, verdicts, alerts };
 }
 
-/**
- * The lane of a record: which thread judges it first. Records are keyed by the session's MSISDN
- * (or the gateway when there is none), so one subscriber's records share a lane, in every batch:
- * each number is normalised and each subscriber protected in one thread's memos, not in both
- * (docs/benchmarks.md, "fourth session"). FNV-1a of the key's bytes; a record without a key is lane 0.
- */
-export function laneOf(key: Buffer | null): 0 | 1 {
-  if (key === null) return 0;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
-  return ((h ^ (h >>> 16)) & 1) as 0 | 1;
-}
-
-/**
- * The batch's shares judged by whichever thread is free (SHARE_RECORDS); a share the thread fails
- * is judged here. The records are first sorted into two lanes by key (laneOf): the judging thread
- * takes shares of lane 0, this thread of lane 1, and a thread whose lane is done takes what is
- * left of the other's, so both still finish together. The shares' results are put back in the
- * batch's order.
- */
+/** The batch's shares judged by whichever thread is free (SHARE_RECORDS); a share the thread fails is judged here. */
 async function judgeShared(
-  records: readonly BatchRecord[],
+  values: ReadonlyArray<Buffer | null>,
   thread: JudgeThread,
   active: ActiveRegistry,
   local: Parameters<typeof judgeValues>[1],
   options: JudgeOptions,
 ): Promise<JudgedValues | null> {
   const size = options.shareRecords ?? SHARE_RECORDS;
-  const lanes: [number[], number[]] = [[], []];
-  for (let i = 0; i < records.length; i++) lanes[laneOf(records[i]!.key)].push(i);
-  const cut = (lane: number[]): number[][] => Array.from({ length: Math.ceil(lane.length / size) }, (_, k) => lane.slice(k * size, (k + 1) * size));
-  // Each lane's shares, in order; a thread takes from the front of its own and from the back of the other's.
-  const queues: [number[][], number[][]] = [cut(lanes[0]), cut(lanes[1])];
-  const judgedShares: Array<{ indexes: number[]; judged: JudgedValues }> = [];
+  const count = Math.ceil(values.length / size);
+  const shares: JudgedValues[] = new Array(count);
   const alone = { yieldEvery: Number.MAX_SAFE_INTEGER };
+  let next = 0;
   let abandoned = false;
-  const take = (own: 0 | 1): number[] | undefined => {
-    if (abandoned) return undefined;
-    return queues[own].shift() ?? queues[own === 0 ? 1 : 0].pop();
-  };
-  const valuesOf = (indexes: readonly number[]) => indexes.map((i) => records[i]!.value);
+  const take = (): number => (abandoned || next >= count ? -1 : next++);
+  const part = (i: number) => values.slice(i * size, (i + 1) * size);
   const there = async (): Promise<void> => {
-    for (let indexes = take(0); indexes !== undefined; indexes = take(0)) {
-      const part = valuesOf(indexes);
-      const fromThread = await thread.judge(part, active).catch(() => null); // the thread failed: judged here
-      judgedShares.push({ indexes, judged: fromThread ?? (await judgeValues(part, local, alone))! });
+    for (let i = take(); i >= 0; i = take()) {
+      const fromThread = await thread.judge(part(i), active).catch(() => null); // the thread failed: judged here
+      shares[i] = fromThread ?? (await judgeValues(part(i), local, alone))!;
     }
   };
   const here = async (): Promise<void> => {
-    for (let indexes = take(1); indexes !== undefined; indexes = take(1)) {
-      judgedShares.push({ indexes, judged: (await judgeValues(valuesOf(indexes), local, alone))! });
+    for (let i = take(); i >= 0; i = take()) {
+      shares[i] = (await judgeValues(part(i), local, alone))!;
       await yieldToIo();
       if (options.stillWanted && !options.stillWanted()) abandoned = true;
     }
   };
   await Promise.all([there(), there(), here()]);
   if (abandoned || (options.stillWanted && !options.stillWanted())) return null;
-  return inBatchOrder(judgedShares, records.length);
+  return joined(shares, size);
 }
 
-/** The judgements of shares (each with its records' indexes in the batch) as one, in the batch's order. */
-function inBatchOrder(shares: ReadonlyArray<{ indexes: readonly number[]; judged: JudgedValues }>, count: number): JudgedValues {
+/** The judgements of consecutive shares of `size` records as one, in order. */
+function joined(shares: readonly JudgedValues[], size: number): JudgedValues {
+  if (shares.length === 1) return shares[0]!;
   const verdicts: Partial<Record<Verdict, number>> = {};
-  const storedAt: Array<StoredDisclosure | undefined> = new Array(count);
-  const reasonAt: Array<string | undefined> = new Array(count);
-  for (const { indexes, judged } of shares) {
-    for (const [verdict, n] of Object.entries(judged.verdicts) as Array<[Verdict, number]>) verdicts[verdict] = (verdicts[verdict] ?? 0) + n;
-    judged.storedIndexes.forEach((k, j) => { storedAt[indexes[k]!] = judged.stored[j]; });
-    for (const r of judged.rejected) reasonAt[indexes[r.index]!] = r.reason;
-  }
   const stored: StoredDisclosure[] = [];
-  const storedIndexes: number[] = [];
   const rejected: JudgedValues['rejected'] = [];
-  for (let i = 0; i < count; i++) {
-    const d = storedAt[i];
-    if (d !== undefined) {
-      stored.push(d);
-      storedIndexes.push(i);
-    }
-    const reason = reasonAt[i];
-    if (reason !== undefined) rejected.push({ index: i, reason });
-  }
-  return { stored, storedIndexes, rejected, verdicts };
+  shares.forEach((share, i) => {
+    for (const [verdict, count] of Object.entries(share.verdicts) as Array<[Verdict, number]>) verdicts[verdict] = (verdicts[verdict] ?? 0) + count;
+    for (const d of share.stored) stored.push(d);
+    for (const r of share.rejected) rejected.push({ index: r.index + i * size, reason: r.reason });
+  });
+  return { stored, rejected, verdicts };
 }
