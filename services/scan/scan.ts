@@ -68,11 +68,10 @@ export interface ScanOptions {
   /** Called after every batch is stored. */
   onProgress?: (progress: ScanProgress) => void;
   /**
-   * Worker threads for large inputs; 0 = none. Default: one per CPU but one (at least one),
-   * since the store's write is not small: DuckDB's threads (staging, inserts, WAL) take about
-   * 40 % of a scan's CPU on the incident mix. On 2 cores one worker beat two in every
-   * alternating round (docs/benchmarks.md, "Embedded scan", fourth session): the second
-   * worker only competed with DuckDB for the same cores.
+   * Worker threads for large inputs; 0 = none. Default: one per CPU. The main thread, the
+   * store's writer, only hands encoded text to DuckDB, and DuckDB's own threads take about a
+   * tenth of the scan's CPU (profile of a 400k-line incident mix: the main thread 90 % idle
+   * with one worker), so a worker per CPU keeps every core busy; see docs/benchmarks.md.
    */
   workers?: number;
   /** Total size of the file inputs from which workers are used; default 64 MiB. */
@@ -177,16 +176,11 @@ export async function checkRegistryVersion(store: RegistryLedger, registry: Regi
   await store.recordRegistry(registry);
 }
 
-/** Worker threads when --workers is not given: a core is left for the writer's thread and DuckDB's (ScanOptions.workers). */
-export function defaultWorkers(cpus = availableParallelism()): number {
-  return Math.max(1, cpus - 1);
-}
-
 /** Should the scan use worker threads? Only for big file inputs, never with stdin. */
 function workerCount(options: ScanOptions, files: readonly InputFile[], script: URL | null): number {
   // Stdin and other streams (FIFOs, `<(zcat x)`) are read once, in this thread.
   if (script === null || options.inputs.includes('-') || files.some((f) => f.stream)) return 0;
-  const wanted = options.workers ?? defaultWorkers();
+  const wanted = options.workers ?? Math.max(1, availableParallelism());
   if (wanted < 1) return 0;
   const total = files.reduce((sum, f) => sum + f.sizeBytes, 0);
   return total >= (options.parallelMinBytes ?? DEFAULT_PARALLEL_MIN_BYTES) ? wanted : 0;

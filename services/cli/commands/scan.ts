@@ -41,8 +41,8 @@ ${LOG_FORMAT_FLAGS_USAGE}
                     since raw lines hold subscribers' numbers)
   --workers N       worker threads that parse and judge inputs over 64 MiB of files (a big
                     plain file is cut into byte ranges, a gzip file is one piece); the main
-                    thread writes the store. Default: one per CPU but one (at least
-                    one); 0 = all in one thread. Stdin is always read in one thread.
+                    thread writes the store. Default: one per CPU; 0 = all in one
+                    thread. Stdin is always read in one thread.
   --json            print the summary as one JSON object:
                     {lines, requests, disclosures, violations, rejected, faulted, not_forwarded,
                     unread_fields: [{file, fields}], db, rejects_file, elapsed_ms}

@@ -226,10 +226,3 @@ describe('scanFiles', () => {
     expect(sortLines(join(work, 'r2.ndjson'))).toEqual(sortLines(join(work, 'r1.ndjson')));
   }, 120_000);
 });
-
-describe('defaultWorkers', () => {
-  it('leaves one core to the store writer and DuckDB, and starts at least one worker', async () => {
-    const { defaultWorkers } = await import('../../../services/scan/scan.js');
-    expect([1, 2, 3, 4, 8].map((cpus) => defaultWorkers(cpus))).toEqual([1, 1, 2, 3, 7]);
-  });
-});
