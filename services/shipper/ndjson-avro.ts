@@ -12,6 +12,7 @@
 // parse tests.
 import type { AvroCodec } from '../avro/index.js';
 import { toAvroGatewayRequest } from '../avro/index.js';
+import { COUNT_MAX, STATUS_MAX } from '../core/parse/counts.js';
 import { lowerHeaderName } from '../core/parse/headers.js';
 import { stripLineEnd } from '../core/parse/line-text.js';
 import { HEADER_TOKEN, parseNdjsonLine } from '../core/parse/ndjson.js';
@@ -26,10 +27,6 @@ export type NotARequest = Exclude<ParseResult, { ok: true }>;
 
 /** Header names remembered with their Avro bytes; cleared when full, so made-up names cannot grow memory. */
 const NAME_CACHE_LIMIT = 4096;
-const INT_MAX = 2 ** 31 - 1;
-/** parseNdjsonLine's bound on a count (what avsc writes as a long); above it the line is its to refuse. */
-const COUNT_MAX = 2 ** 53 - 2;
-
 
 const HEADER_BYTES = 10;
 /** Strings up to this length are written in JavaScript; zig-zag lengths of at most 2 × 31 fit one byte. */
@@ -122,7 +119,7 @@ export class NdjsonAvroWriter {
     if (!target.ok || target.value.host === null || target.value.scheme === null) return false;
     const status = count(o.status);
     const bytes = count(o.bytes);
-    if (status === undefined || bytes === undefined || (status !== null && status > INT_MAX)) return false;
+    if (status === undefined || bytes === undefined || (status !== null && status > STATUS_MAX)) return false;
     const gatewayId = optionalText(o.gateway_id);
     const requestId = optionalText(o.request_id);
     const msisdn = optionalText(o.msisdn);
@@ -271,7 +268,7 @@ function optionalText(v: unknown): string | null | undefined {
   return v.length === 0 ? null : v;
 }
 
-/** optionalCount of parseNdjsonLine for a JSON integer, null or absence; undefined for anything else (left to it). */
+/** optionalCount of parseNdjsonLine for a JSON integer, null or absence; undefined for anything else, or above COUNT_MAX (left to it to refuse). */
 function count(v: unknown): number | null | undefined {
   if (v === undefined || v === null) return null;
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= COUNT_MAX ? v : undefined;
