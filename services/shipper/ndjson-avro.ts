@@ -12,6 +12,8 @@
 // parse tests.
 import type { AvroCodec } from '../avro/index.js';
 import { toAvroGatewayRequest } from '../avro/index.js';
+// The module, not the folder's index: the same primitives, without what the reading thread does not run.
+import { stringBytes, writeLong, writeNullableLong, writeNullableString, writeString } from '../avro/binary-writer.js';
 import { COUNT_MAX, STATUS_MAX } from '../core/parse/counts.js';
 import { lowerHeaderName } from '../core/parse/headers.js';
 import { stripLineEnd } from '../core/parse/line-text.js';
@@ -31,8 +33,6 @@ const NAME_CACHE_LIMIT = 4096;
 const HEADER_BYTES = 10;
 /** The writer's buffer: requests are written into it until it is full, then into a new one. */
 const BUFFER_BYTES = 1024 * 1024;
-/** Strings up to this length are written in JavaScript; zig-zag lengths of at most 2 × 31 fit one byte. */
-const SHORT_STRING = 31;
 
 export class NdjsonAvroWriter {
   private buf = Buffer.allocUnsafe(BUFFER_BYTES);
@@ -238,11 +238,7 @@ export class NdjsonAvroWriter {
     if (bytes === undefined) {
       bytes = null;
       if (HEADER_TOKEN.test(name)) {
-        const lower = lowerHeaderName(name);
-        const body = Buffer.from(lower, 'utf8');
-        const length = Buffer.allocUnsafe(10);
-        const end = writeLong(length, 0, body.length);
-        bytes = Buffer.concat([length.subarray(0, end), body]);
+        bytes = stringBytes(lowerHeaderName(name));
       }
       if (this.nameBytes.size >= NAME_CACHE_LIMIT) this.nameBytes.clear();
       this.nameBytes.set(name, bytes);
@@ -255,59 +251,16 @@ export class NdjsonAvroWriter {
   }
 
   private optionalLong(n: number | null): void {
-    if (n === null) {
-      this.buf[this.pos++] = 0;
-    } else {
-      this.buf[this.pos++] = 2;
-      this.long(n);
-    }
+    this.pos = writeNullableLong(this.buf, this.pos, n);
   }
 
   private optionalString(s: string | null): void {
-    if (s === null) {
-      this.buf[this.pos++] = 0;
-    } else {
-      this.buf[this.pos++] = 2;
-      this.string(s);
-    }
+    this.pos = writeNullableString(this.buf, this.pos, s);
   }
 
-  /** An Avro string: its UTF-8 length, then its bytes. */
   private string(s: string): void {
-    const buf = this.buf;
-    const at = this.pos;
-    if (s.length <= SHORT_STRING) {
-      // Short and ASCII (the usual): byte by byte, no call into C++.
-      let pos = at + 1;
-      let ascii = true;
-      for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          ascii = false;
-          break;
-        }
-        buf[pos++] = c;
-      }
-      if (ascii) {
-        buf[at] = s.length * 2; // the zig-zag length, one byte below 64
-        this.pos = pos;
-        return;
-      }
-    }
-    const start = writeLong(buf, at, Buffer.byteLength(s, 'utf8'));
-    this.pos = start + buf.write(s, start, 'utf8');
+    this.pos = writeString(this.buf, this.pos, s);
   }
-}
-
-/** Avro's zig-zag varint of a non-negative safe integer at `pos`; the position after it. */
-function writeLong(buf: Buffer, pos: number, n: number): number {
-  let z = n * 2;
-  while (z >= 128) {
-    buf[pos++] = (z % 128) | 128;
-    z = Math.floor(z / 128);
-  }
-  buf[pos++] = z;
-  return pos;
 }
 
 type Json = Record<string, unknown>;
