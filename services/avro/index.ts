@@ -25,3 +25,4 @@ export type {
   SchemaName,
 } from './records.js';
 export { GatewayRequestReader } from './gateway-request-reader.js';
+export { stringBytes, writeLong, writeNullableLong, writeNullableString, writeString } from './binary-writer.js';

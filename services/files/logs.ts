@@ -6,7 +6,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
-import { createLineParser, detectFormat, type LineParser, type LogProfile } from '../core/parse/index.js';
+// The modules, not core/parse's index: the index brings the profile file's schema (ajv), which reading does not need.
+import { createLineParser, detectFormat, type LineParser } from '../core/parse/line-parser.js';
+import type { LogProfile } from '../core/parse/profile.js';
 import type { GatewayRequest, LogFormat, ParseResult, RejectRecord } from '../core/types.js';
 import { describeLine } from '../core/parse/line-text.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';

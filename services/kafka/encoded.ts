@@ -46,7 +46,7 @@ export class EncodedRequestsBuilder {
     this.addEncoded(encodeRequests(this.codec, requests));
   }
 
-  /** Requests encoded elsewhere (the shipper's NDJSON transcoder), in the same form. */
+  /** Requests encoded elsewhere (the shipper's NDJSON transcoder), in the same form; `bytes` may be a view, copied at take. */
   addEncoded(part: EncodedRequests): void {
     if (part.ends.length === 0) return;
     this.parts.push(part);
@@ -59,7 +59,8 @@ export class EncodedRequestsBuilder {
     const parts = this.parts;
     const only = parts.length === 1 ? parts[0] : undefined;
     let out: EncodedRequests;
-    if (only !== undefined) {
+    // A part may be a view of a bigger buffer (NdjsonAvroWriter's): only a whole buffer is handed on as it is.
+    if (only !== undefined && only.bytes.byteOffset === 0 && only.bytes.length === only.bytes.buffer.byteLength) {
       out = only;
     } else {
       const keys: Array<string | null> = new Array(this.count);

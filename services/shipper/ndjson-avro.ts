@@ -12,11 +12,14 @@
 // parse tests.
 import type { AvroCodec } from '../avro/index.js';
 import { toAvroGatewayRequest } from '../avro/index.js';
+// The module, not the folder's index: the same primitives, without what the reading thread does not run.
+import { stringBytes, writeLong, writeNullableLong, writeNullableString, writeString } from '../avro/binary-writer.js';
+import { COUNT_MAX, STATUS_MAX } from '../core/parse/counts.js';
 import { lowerHeaderName } from '../core/parse/headers.js';
 import { stripLineEnd } from '../core/parse/line-text.js';
 import { HEADER_TOKEN, parseNdjsonLine } from '../core/parse/ndjson.js';
 import { requestKeyOf } from '../core/parse/request-key.js';
-import { parseTarget } from '../core/parse/target.js';
+import { parseTarget, splitPathQuery } from '../core/parse/target.js';
 import { parseIsoDateTime } from '../core/parse/time.js';
 import type { ParseResult } from '../core/types.js';
 import type { EncodedRequests } from '../kafka/encoded.js';
@@ -24,20 +27,19 @@ import type { EncodedRequests } from '../kafka/encoded.js';
 /** What a line that is not a request gives: the reader records it as parseNdjsonLine said. */
 export type NotARequest = Exclude<ParseResult, { ok: true }>;
 
-/** Header names remembered with their Avro bytes; cleared when full, so made-up names cannot grow memory. */
+/** Header names and origins remembered with their Avro bytes; cleared when full, so made-up ones cannot grow memory. */
 const NAME_CACHE_LIMIT = 4096;
-const INT_MAX = 2 ** 31 - 1;
-/** parseNdjsonLine's bound on a count (what avsc writes as a long); above it the line is its to refuse. */
-const COUNT_MAX = 2 ** 53 - 2;
-
 
 const HEADER_BYTES = 10;
-/** Strings up to this length are written in JavaScript; zig-zag lengths of at most 2 × 31 fit one byte. */
-const SHORT_STRING = 31;
+/** The writer's buffer: requests are written into it until it is full, then into a new one. */
+const BUFFER_BYTES = 1024 * 1024;
 
 export class NdjsonAvroWriter {
-  private buf = Buffer.allocUnsafe(256 * 1024);
+  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** Where the requests not yet taken start in `buf`: what was taken before is still viewed by its taker. */
+  private partStart = 0;
   private pos = 0;
+  /** Ends of the requests not yet taken, from partStart. */
   private ends: number[] = [];
   private keys: Array<string | null> = [];
   private readonly header: Buffer;
@@ -45,6 +47,8 @@ export class NdjsonAvroWriter {
   private readonly headerValues: string[] = [];
   /** A header name as logged → its lower-cased Avro string bytes (length and UTF-8), or null when it is not an HTTP token. */
   private readonly nameBytes = new Map<string, Buffer | null>();
+  /** An origin as logged → its scheme, host and port as Avro bytes, or null (originOf). */
+  private readonly originBytes = new Map<string, Buffer | null>();
   /** Lines written here (the rest by parseNdjsonLine and the codec): for tests and profiles. */
   transcoded = 0;
 
@@ -63,8 +67,8 @@ export class NdjsonAvroWriter {
    */
   take(line: string): NotARequest | null {
     const text = stripLineEnd(line);
-    const at = this.pos;
     this.reserve(6 * text.length + 512);
+    const at = this.pos;
     if (this.write(text)) {
       this.transcoded++;
       return null;
@@ -77,27 +81,34 @@ export class NdjsonAvroWriter {
     this.reserve(bytes.length);
     bytes.copy(this.buf, this.pos);
     this.pos += bytes.length;
-    this.ends.push(this.pos);
+    this.ends.push(this.pos - this.partStart);
     this.keys.push(r.msisdn ?? r.gatewayId ?? null);
     return null;
   }
 
-  /** The requests written since the last take, in one buffer of their own (transferable), as encodeRequests gives them. */
+  /**
+   * The requests written since the last take, as encodeRequests gives them but with `bytes` a
+   * view of this writer's buffer, not copied (EncodedRequestsBuilder copies the views of a
+   * ship batch once, into the buffer it hands over). The view stays valid: later requests are
+   * written after it, or in a new buffer.
+   */
   takeEncoded(): EncodedRequests {
-    const bytes = Buffer.allocUnsafeSlow(this.pos);
-    this.buf.copy(bytes, 0, 0, this.pos);
-    const out = { keys: this.keys, bytes, ends: Uint32Array.from(this.ends) };
-    this.pos = 0;
+    const out = { keys: this.keys, bytes: this.buf.subarray(this.partStart, this.pos), ends: Uint32Array.from(this.ends) };
+    this.partStart = this.pos;
     this.ends = [];
     this.keys = [];
     return out;
   }
 
+  /** Room for `bytes` more at `pos`: else a new buffer, with the requests not yet taken moved to its start. */
   private reserve(bytes: number): void {
     if (this.buf.length - this.pos >= bytes) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
-    this.buf.copy(grown, 0, 0, this.pos);
-    this.buf = grown;
+    const kept = this.pos - this.partStart;
+    const next = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, 2 * (kept + bytes)));
+    this.buf.copy(next, 0, this.partStart, this.pos);
+    this.buf = next;
+    this.partStart = 0;
+    this.pos = kept;
   }
 
   // --- parseNdjsonLine's field rules on JSON.parse's object, then the GatewayRequest's Avro bytes. ---
@@ -118,11 +129,24 @@ export class NdjsonAvroWriter {
     if (typeof tsText !== 'string' || typeof url !== 'string' || url.length === 0) return false;
     const ts = parseIsoDateTime(tsText);
     if (ts === null || ts < 0) return false;
-    const target = parseTarget(url);
-    if (!target.ok || target.value.host === null || target.value.scheme === null) return false;
+    // The origin (`http://host:port`) is read once per distinct origin: its scheme, host and
+    // port are written from the bytes kept for it, the rest of the url split here.
+    const sep = url.indexOf('://');
+    if (sep <= 0) return false;
+    let originEnd = url.length;
+    for (let i = sep + 3; i < url.length; i++) {
+      const c = url.charCodeAt(i);
+      if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) {
+        originEnd = i;
+        break;
+      }
+    }
+    const origin = this.originOf(originEnd === url.length ? url : url.slice(0, originEnd));
+    if (origin === null) return false;
+    const pathQuery = splitPathQuery(originEnd === url.length ? '' : url.slice(originEnd));
     const status = count(o.status);
     const bytes = count(o.bytes);
-    if (status === undefined || bytes === undefined || (status !== null && status > INT_MAX)) return false;
+    if (status === undefined || bytes === undefined || (status !== null && status > STATUS_MAX)) return false;
     const gatewayId = optionalText(o.gateway_id);
     const requestId = optionalText(o.request_id);
     const msisdn = optionalText(o.msisdn);
@@ -162,11 +186,10 @@ export class NdjsonAvroWriter {
     this.optionalString(bearer);
     this.optionalString(clientIp);
     this.optionalString(method);
-    this.optionalString(target.value.scheme);
-    this.string(target.value.host.host);
-    this.optionalLong(target.value.host.port);
-    this.string(target.value.path);
-    this.string(target.value.query);
+    this.buf.set(origin, this.pos);
+    this.pos += origin.length;
+    this.string(pathQuery.path);
+    this.string(pathQuery.query);
     if (headers > 0) {
       this.long(headers);
       for (let n = 0; n < headers; n++) {
@@ -179,9 +202,34 @@ export class NdjsonAvroWriter {
     this.long(0);
     this.optionalLong(status);
     this.optionalLong(bytes);
-    this.ends.push(this.pos);
+    this.ends.push(this.pos - this.partStart);
     this.keys.push(msisdn ?? gatewayId);
     return true;
+  }
+
+  /**
+   * The Avro bytes of scheme, host and port of an origin (`http://host:port`, as parseTarget
+   * reads it: the same scheme and authority as in the whole url), or null when it is not an
+   * absolute target with a host (the line is then parseNdjsonLine's). Written at `pos` and
+   * copied out, so nothing stays there.
+   */
+  private originOf(origin: string): Buffer | null {
+    let bytes = this.originBytes.get(origin);
+    if (bytes === undefined) {
+      bytes = null;
+      const target = parseTarget(origin);
+      if (target.ok && target.value.host !== null && target.value.scheme !== null && target.value.path === '' && target.value.query === '') {
+        const at = this.pos;
+        this.optionalString(target.value.scheme);
+        this.string(target.value.host.host);
+        this.optionalLong(target.value.host.port);
+        bytes = Buffer.from(this.buf.subarray(at, this.pos));
+        this.pos = at;
+      }
+      if (this.originBytes.size >= NAME_CACHE_LIMIT) this.originBytes.clear();
+      this.originBytes.set(origin, bytes);
+    }
+    return bytes;
   }
 
   /** The lower-cased name's Avro string bytes, or null when it is not an HTTP token. */
@@ -190,11 +238,7 @@ export class NdjsonAvroWriter {
     if (bytes === undefined) {
       bytes = null;
       if (HEADER_TOKEN.test(name)) {
-        const lower = lowerHeaderName(name);
-        const body = Buffer.from(lower, 'utf8');
-        const length = Buffer.allocUnsafe(10);
-        const end = writeLong(length, 0, body.length);
-        bytes = Buffer.concat([length.subarray(0, end), body]);
+        bytes = stringBytes(lowerHeaderName(name));
       }
       if (this.nameBytes.size >= NAME_CACHE_LIMIT) this.nameBytes.clear();
       this.nameBytes.set(name, bytes);
@@ -207,59 +251,16 @@ export class NdjsonAvroWriter {
   }
 
   private optionalLong(n: number | null): void {
-    if (n === null) {
-      this.buf[this.pos++] = 0;
-    } else {
-      this.buf[this.pos++] = 2;
-      this.long(n);
-    }
+    this.pos = writeNullableLong(this.buf, this.pos, n);
   }
 
   private optionalString(s: string | null): void {
-    if (s === null) {
-      this.buf[this.pos++] = 0;
-    } else {
-      this.buf[this.pos++] = 2;
-      this.string(s);
-    }
+    this.pos = writeNullableString(this.buf, this.pos, s);
   }
 
-  /** An Avro string: its UTF-8 length, then its bytes. */
   private string(s: string): void {
-    const buf = this.buf;
-    const at = this.pos;
-    if (s.length <= SHORT_STRING) {
-      // Short and ASCII (the usual): byte by byte, no call into C++.
-      let pos = at + 1;
-      let ascii = true;
-      for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          ascii = false;
-          break;
-        }
-        buf[pos++] = c;
-      }
-      if (ascii) {
-        buf[at] = s.length * 2; // the zig-zag length, one byte below 64
-        this.pos = pos;
-        return;
-      }
-    }
-    const start = writeLong(buf, at, Buffer.byteLength(s, 'utf8'));
-    this.pos = start + buf.write(s, start, 'utf8');
+    this.pos = writeString(this.buf, this.pos, s);
   }
-}
-
-/** Avro's zig-zag varint of a non-negative safe integer at `pos`; the position after it. */
-function writeLong(buf: Buffer, pos: number, n: number): number {
-  let z = n * 2;
-  while (z >= 128) {
-    buf[pos++] = (z % 128) | 128;
-    z = Math.floor(z / 128);
-  }
-  buf[pos++] = z;
-  return pos;
 }
 
 type Json = Record<string, unknown>;
@@ -271,7 +272,7 @@ function optionalText(v: unknown): string | null | undefined {
   return v.length === 0 ? null : v;
 }
 
-/** optionalCount of parseNdjsonLine for a JSON integer, null or absence; undefined for anything else (left to it). */
+/** optionalCount of parseNdjsonLine for a JSON integer, null or absence; undefined for anything else, or above COUNT_MAX (left to it to refuse). */
 function count(v: unknown): number | null | undefined {
   if (v === undefined || v === null) return null;
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= COUNT_MAX ? v : undefined;

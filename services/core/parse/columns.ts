@@ -5,6 +5,7 @@
 import type { ParseResult } from '../types.js';
 import type { LogProfile, TimeFormat } from './profile.js';
 import { assembleRequest, type TargetFieldNames } from './assemble.js';
+import { COUNT_MAX, readCount, STATUS_MAX } from './counts.js';
 import { parseEpochMsText, parseIsoDateTime, parseW3cDateTime } from './time.js';
 import { isNotForwarded, NOT_FORWARDED, plusToSpace } from './w3c-profile.js';
 
@@ -160,18 +161,6 @@ export function decodeValue(value: string, how: number): string {
   return v;
 }
 
-function readCount(value: string | null, field: string): number | null | string {
-  if (value === null) return null;
-  const reason = `${field}: ${JSON.stringify(value)} is not a non-negative integer`;
-  if (value.length === 0 || value.length > 15) return reason;
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return reason;
-    n = n * 10 + d;
-  }
-  return n;
-}
 
 /** Epoch seconds with an optional fraction (`1326187862.123`), as milliseconds. */
 function parseEpochSeconds(text: string): number | null {
@@ -287,13 +276,13 @@ export function buildRequest(plan: ColumnPlan, values: ReadonlyArray<string | nu
       case Slot.Query: query = v; break;
       case Slot.Uri: uri = v; break;
       case Slot.Status: {
-        const s = readCount(v, names[f]!);
+        const s = readCount(v, names[f]!, STATUS_MAX);
         if (typeof s === 'string') return { ok: false, reason: s };
         status = s;
         break;
       }
       case Slot.Bytes: {
-        const b = readCount(v, names[f]!);
+        const b = readCount(v, names[f]!, COUNT_MAX);
         if (typeof b === 'string') return { ok: false, reason: b };
         bytes = b;
         break;

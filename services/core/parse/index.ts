@@ -7,7 +7,8 @@ export { createSquidParser } from './squid.js';
 export { createCsvParser } from './csv.js';
 export { createLineParser, detectFormat, type LineParser } from './line-parser.js';
 export {
-  builtInProfile, isWriterFormat, parseProfile, withSquidLogformat, WRITER_FORMATS,
+  builtInProfile, isWriterFormat, withSquidLogformat, WRITER_FORMATS,
   type LogProfile, type NotForwardedRule, type WriterFormat,
 } from './profile.js';
+export { parseProfile } from './profile-schema.js';
 export { parseSquidLogformat, SQUID_NATIVE_LOGFORMAT } from './squid-logformat.js';

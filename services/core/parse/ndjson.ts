@@ -2,6 +2,7 @@
 // Pure. A line that cannot be read becomes a reject whose reason names
 // the field (`ts: …`, `headers.X-Foo: …`); it never throws.
 import type { GatewayRequest, ParseResult } from '../types.js';
+import { COUNT_MAX, STATUS_MAX } from './counts.js';
 import { lowerHeaderName } from './headers.js';
 import { isBlank, stripLineEnd } from './line-text.js';
 import { requestKeyOf } from './request-key.js';
@@ -57,10 +58,6 @@ function optionalId(o: Json, key: string): string | null {
   }
   return optionalText(o, key);
 }
-
-/** Values the Avro GatewayRequest cannot hold (status is an int; avsc writes longs up to 2^53 - 2) would stop the shipper mid-run. */
-const STATUS_MAX = 2 ** 31 - 1;
-const COUNT_MAX = 2 ** 53 - 2;
 
 /** status, bytes: a non-negative integer (at most STATUS_MAX, COUNT_MAX), as a number or a string of digits; absent/null is null. */
 function optionalCount(o: Json, key: string, max = COUNT_MAX): number | null {

@@ -6,6 +6,7 @@ import { isBlank, stripLineEnd } from './line-text.js';
 import type { LogProfile } from './profile.js';
 import { isNotForwarded, NOT_FORWARDED, plusToSpace, splitTabbed, targetOfField, W3C_NOT_FORWARDED } from './w3c-profile.js';
 import { assembleRequest, type TargetFieldNames } from './assemble.js';
+import { COUNT_MAX, readCount, STATUS_MAX } from './counts.js';
 import { isW3cDate, parseW3cDateTime } from './time.js';
 
 const SKIP: ParseResult = { ok: 'skip' };
@@ -214,19 +215,6 @@ function fieldLabel(names: readonly string[], index: number): string {
   return name === undefined ? '' : ` (${name})`;
 }
 
-/** sc-status, sc-bytes: ASCII digits (at most 15, so the number is exact), or `-` for absent. */
-function readCount(value: string | null, field: string): number | null | string {
-  if (value === null) return null;
-  const reason = `${field}: ${JSON.stringify(value)} is not a non-negative integer`;
-  if (value.length === 0 || value.length > 15) return reason;
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return reason;
-    n = n * 10 + d;
-  }
-  return n;
-}
 
 const TARGET_NAMES: TargetFieldNames = {
   uri: 'cs-uri', host: 'cs-host', port: 'cs-uri-port', missingHost: 'missing host: no cs-host, no host in cs-uri and no Host header',
@@ -343,13 +331,13 @@ export function createW3cParser(profile: LogProfile | null = null): W3cParser {
         case Slot.Query: query = v; break;
         case Slot.Uri: uri = v; break;
         case Slot.Status: {
-          const s = readCount(v, plan.names[f]!);
+          const s = readCount(v, plan.names[f]!, STATUS_MAX);
           if (typeof s === 'string') return { ok: false, reason: s };
           status = s;
           break;
         }
         case Slot.Bytes: {
-          const b = readCount(v, plan.names[f]!);
+          const b = readCount(v, plan.names[f]!, COUNT_MAX);
           if (typeof b === 'string') return { ok: false, reason: b };
           bytes = b;
           break;

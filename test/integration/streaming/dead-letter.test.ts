@@ -73,4 +73,25 @@ describe('the dead-letter topic', () => {
     const unknown = dlq.find((r) => r.headers.reason?.includes('unknown Avro schema fingerprint'));
     expect(unknown?.headers.reason).toContain('0102030405060708');
   });
+
+  it('dead-letters a W3C or CSV status or byte count the Avro record cannot hold, with its reason, and ships the rest', async () => {
+    const w3c = join(dir, 'counts.log');
+    writeFileSync(w3c, [
+      '#Fields: date time cs-method cs-uri sc-status sc-bytes',
+      '2012-01-10 09:31:02 GET http://www.example.com/ 200 5120',
+      '2012-01-10 09:31:03 GET http://www.example.com/ 2147483648 5120',
+      '2012-01-10 09:31:04 GET http://www.example.com/ 200 9007199254740991',
+    ].join('\n') + '\n');
+    const csv = join(dir, 'counts.csv');
+    writeFileSync(csv, 'ts,url,status,bytes\n2012-01-10T09:31:05Z,http://www.example.com/,2147483648,1\n2012-01-10T09:31:06Z,http://www.example.com/,200,1\n');
+    const shippedW3c = JSON.parse(await cliOk(s, ['ship', '--json', w3c])) as { requests: number; rejects: number };
+    const shippedCsv = JSON.parse(await cliOk(s, ['ship', '--json', '--format', 'csv', csv])) as { requests: number; rejects: number };
+    expect([shippedW3c.requests, shippedW3c.rejects, shippedCsv.requests, shippedCsv.rejects]).toEqual([1, 2, 1, 1]);
+    const dlq = (await readDlq(s, 6)).filter((r) => r.headers.source === w3c || r.headers.source === csv);
+    expect(dlq.map((r) => [r.headers.source, r.headers.line, r.headers.reason]).sort()).toEqual([
+      [csv, '2', 'status: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds'],
+      [w3c, '3', 'sc-status: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds'],
+      [w3c, '4', 'sc-bytes: 9007199254740991 is above 9007199254740990, the largest the Avro GatewayRequest holds'],
+    ]);
+  });
 });

@@ -225,4 +225,18 @@ describe('scanFiles', () => {
     const sortLines = (p: string): string[] => readFileSync(p, 'utf8').trim().split('\n').sort();
     expect(sortLines(join(work, 'r2.ndjson'))).toEqual(sortLines(join(work, 'r1.ndjson')));
   }, 120_000);
+
+  it.each([
+    ['NDJSON', 'ndjson', null, (status: string, bytes: string) => ndjson(1, { status: Number(status), bytes: Number(bytes) }), 'status: not a non-negative integer', 'bytes: not a non-negative integer'],
+    ['W3C', 'w3c', null, (status: string, bytes: string) => `2012-01-20 09:31:02 GET http://www.example.com/ ${status} ${bytes}`, 'sc-status: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds', 'sc-bytes: 9007199254740991 is above 9007199254740990, the largest the Avro GatewayRequest holds'],
+    ['CSV', 'csv', 'csv', (status: string, bytes: string) => `2012-01-20T09:31:02Z,http://www.example.com/,${status},${bytes}`, 'status: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds', 'bytes: 9007199254740991 is above 9007199254740990, the largest the Avro GatewayRequest holds'],
+  ] as const)('rejects a %s status or byte count above what the stream can hold, with its reason', async (_name, format, profileName, line, statusReason, bytesReason) => {
+    const { builtInProfile } = await import('../../../services/core/parse/index.js');
+    const preamble = format === 'w3c' ? ['#Fields: date time cs-method cs-uri sc-status sc-bytes'] : format === 'csv' ? ['ts,url,status,bytes'] : [];
+    const log = file(`counts.${format}`, `${[...preamble, line('200', '1'), line('2147483648', '1'), line('200', '9007199254740991')].join('\n')}\n`);
+    const summary = await scanFiles(options([log], { format, ...(profileName !== null ? { profile: builtInProfile(profileName) } : {}) }));
+    expect(summary).toMatchObject({ requests: 1, rejected: 2 });
+    const rejects = readFileSync(join(work, 'rejects.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; reason: string });
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[preamble.length + 2, statusReason], [preamble.length + 3, bytesReason]]);
+  });
 });

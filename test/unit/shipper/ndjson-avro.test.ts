@@ -143,6 +143,20 @@ describe('the NDJSON → Avro writer', () => {
     expect(writer.transcoded).toBe(3);
   });
 
+  it('keeps every batch it handed out intact while it writes past its buffer into new ones', () => {
+    const writer = new NdjsonAvroWriter(codec);
+    const lines = Array.from({ length: 3000 }, (_, i) => line({ request_id: String(i), url: `http://site${i % 50}.example/p?q=${'x'.repeat(i % 900)}` }));
+    const taken = [];
+    for (let i = 0; i < lines.length; i++) {
+      expect(writer.take(lines[i]!)).toBeNull();
+      if (i % 7 === 6 || i === lines.length - 1) taken.push(writer.takeEncoded());
+    }
+    // More than the writer's 1 MiB buffer was written, so earlier views are of buffers it left.
+    expect(new Set(taken.map((t) => t.bytes.buffer)).size).toBeGreaterThan(1);
+    const got = taken.flatMap(({ bytes, ends }) => Array.from(ends, (end, k) => bytes.subarray(k === 0 ? 0 : ends[k - 1], end).toString('hex')));
+    expect(got).toEqual(lines.map((l) => expected(l).bytes));
+  });
+
   it('agrees with parseNdjsonLine and the codec on generated records', () => {
     const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.constantFrom('', 'gw-1', '447700900123'));
     const value = fc.oneof(text, fc.constant(null), fc.integer({ min: -5, max: 2 ** 32 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean());

@@ -112,4 +112,28 @@ describe('the shipper\'s reading thread', () => {
     expect(here.code).toBe('INPUT_UNREADABLE');
     expect(await failure(worker)).toEqual(here);
   });
+
+  it.each([
+    ['ndjson', 'ndjson', 'a.ndjson', '', (status: string, bytes: string) => `{"ts":"2012-01-10T09:31:02Z","url":"http://www.example.com/","status":${status},"bytes":${bytes}}`, 'status: not a non-negative integer', 'bytes: not a non-negative integer'],
+    ['w3c', 'w3c', 'a.log', '#Fields: date time cs-method cs-uri sc-status sc-bytes\n', (status: string, bytes: string) => `2012-01-10 09:31:02 GET http://www.example.com/ ${status} ${bytes}`, 'sc-status: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds', 'sc-bytes: 9007199254740991 is above 9007199254740990, the largest the Avro GatewayRequest holds'],
+    ['csv', 'csv', 'a.csv', 'ts,url,status,bytes\n', (status: string, bytes: string) => `2012-01-10T09:31:02Z,http://www.example.com/,${status},${bytes}`, 'status: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds', 'bytes: 9007199254740991 is above 9007199254740990, the largest the Avro GatewayRequest holds'],
+    ['squid', 'squid', 'access.log', '', (status: string, bytes: string) => `1326187862.123    145 10.12.0.5 TCP_MISS/${status} ${bytes} GET http://www.example.com/ - HIER_DIRECT/203.0.113.10 text/html`, '%>Hs: 2147483648 is above 2147483647, the largest the Avro GatewayRequest holds', '%<st: 9007199254740991 is above 9007199254740990, the largest the Avro GatewayRequest holds'],
+  ] as const)('makes a %s status or byte count the Avro record cannot hold a reject with its reason, and ships the rest', async (_name, format, name, preamble, line, statusReason, bytesReason) => {
+    const worker = requireWorker();
+    const dir = mkdtempSync(join(tmpdir(), 'lk-ship-read-'));
+    const path = join(dir, name);
+    writeFileSync(path, `${preamble}${[line('200', '5120'), line('2147483648', '5120'), line('200', '9007199254740991'), line('2147483647', '9007199254740990')].join('\n')}\n`);
+    const { builtInProfile } = await import('../../../services/core/parse/index.js');
+    const profile = format === 'squid' || format === 'csv' ? builtInProfile(format) : null;
+    for (const readWorker of [worker, null]) {
+      const batches: ShipBatch[] = [];
+      for await (const b of readShipBatches([path], { format, profile, batchLines: 128, readWorker, maxAhead: 2 })) batches.push(b);
+      const rejects = batches.flatMap((b) => b.rejects);
+      const first = preamble === '' ? 1 : 2;
+      expect(rejects.map((r) => [r.line, r.reason])).toEqual([[first + 1, statusReason], [first + 2, bytesReason]]);
+      const codec = new AvroCodec();
+      const shipped = batches.flatMap((b) => b.messages).map((m) => fromAvroGatewayRequest(codec.decodeAs('GatewayRequest', m.value as Buffer)));
+      expect(shipped.map((r) => [r.status, r.bytes])).toEqual([[200, 5120], [2147483647, 9007199254740990]]);
+    }
+  });
 });
