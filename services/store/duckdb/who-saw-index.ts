@@ -5,6 +5,7 @@
 // modification time: while `serve` holds the file read-only no writer can change it, and on each
 // (re)open the index is used only if that stamp is the one it was read at; otherwise DuckDB
 // answers and a new index is read in the background. See "Speed of the API" in the README.
+import { keptPerStore } from './who-saw-layout.js';
 
 /**
  * Rows above which no index is built, unless the caller sets another bound: about 12 bytes per
@@ -180,17 +181,8 @@ export class WhoSawIndexSlot {
   }
 }
 
-const slots = new Map<string, WhoSawIndexSlot>();
-
 /** The index slot of the store with this id, for the life of the process. */
-export function whoSawIndexSlotOf(storeId: string): WhoSawIndexSlot {
-  let slot = slots.get(storeId);
-  if (slot === undefined) {
-    slot = new WhoSawIndexSlot();
-    slots.set(storeId, slot);
-  }
-  return slot;
-}
+export const whoSawIndexSlotOf = keptPerStore(() => new WhoSawIndexSlot());
 
 /** The status of the index of the store this process opened last with an index (serve opens one store), or null. */
 let lastSlot: WhoSawIndexSlot | null = null;

@@ -175,16 +175,23 @@ export class RecipientCache {
   }
 }
 
-const caches = new Map<string, RecipientCache>();
-
-/** The cache of the store with this id, for the life of the process. */
-export function recipientCacheOf(storeId: string): RecipientCache {
-  let cache = caches.get(storeId);
-  if (cache === undefined) {
-    cache = new RecipientCache();
-    caches.set(storeId, cache);
-  }
-  return cache;
+/**
+ * One value per store (by its store id), made on first use and kept for the life of the
+ * process: what outlives the store being closed and opened again.
+ */
+export function keptPerStore<T>(make: () => T): (storeId: string) => T {
+  const kept = new Map<string, T>();
+  return (storeId) => {
+    let value = kept.get(storeId);
+    if (value === undefined) {
+      value = make();
+      kept.set(storeId, value);
+    }
+    return value;
+  };
 }
+
+/** The recipient cache of the store with this id, for the life of the process. */
+export const recipientCacheOf = keptPerStore(() => new RecipientCache());
 
 export const NEWER_RECIPIENTS = `SELECT rid, site, host, verdict, partner_id, channels FROM recipients WHERE rid > $1 ORDER BY rid`;
