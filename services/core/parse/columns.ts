@@ -161,7 +161,6 @@ export function decodeValue(value: string, how: number): string {
   return v;
 }
 
-
 /** Epoch seconds with an optional fraction (`1326187862.123`), as milliseconds. */
 function parseEpochSeconds(text: string): number | null {
   const m = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(text);

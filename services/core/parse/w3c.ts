@@ -215,7 +215,6 @@ function fieldLabel(names: readonly string[], index: number): string {
   return name === undefined ? '' : ` (${name})`;
 }
 
-
 const TARGET_NAMES: TargetFieldNames = {
   uri: 'cs-uri', host: 'cs-host', port: 'cs-uri-port', missingHost: 'missing host: no cs-host, no host in cs-uri and no Host header',
 };
