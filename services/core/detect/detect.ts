@@ -5,7 +5,7 @@ import { hash } from 'node:crypto';
 import type { Channel, Disclosure, GatewayRequest, PartnerEntry, PartnerMatch, RegistrySnapshot, Verdict } from '../types.js';
 import { BUILTIN_IDENTITY_HEADERS, isIpLiteral, normalizeHost } from '../registry/index.js';
 import { findNumber, firstNumberIn, normalizeNumber, type NumberForms } from './numbers.js';
-import { redact, searchable } from './redact.js';
+import { holdsFewerDigits, redact, searchable } from './redact.js';
 import { siteOf } from './site.js';
 
 /** Identity headers whose value is a token or a device id, never the number itself. */
@@ -45,6 +45,7 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
   if (number !== null) {
     for (const [name, value] of request.headers) {
       if (name === 'host' || identityHeaders.has(name)) continue;
+      if (holdsFewerDigits(value, number.minLength)) continue;
       // A Referer is a URL (its query form-encoded); other values may carry %-escapes (cookies).
       if (findNumber(value, number) !== null || foundDecoded(value, name === 'referer', number)) {
         (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
@@ -169,7 +170,8 @@ export function disclosureId(requestKey: string, ts: number): string {
 }
 
 function foundIn(text: string, form: boolean, number: NumberForms): boolean {
-  return text.length >= number.minLength && findNumber(searchable(text, form), number) !== null;
+  if (text.length < number.minLength || holdsFewerDigits(text, number.minLength)) return false;
+  return findNumber(searchable(text, form), number) !== null;
 }
 
 function foundDecoded(value: string, form: boolean, number: NumberForms): boolean {

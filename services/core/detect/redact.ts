@@ -59,6 +59,25 @@ export function searchable(text: string, form: boolean): string {
 
 /** A run of 9 to 15 digits, maybe after a `+`, maybe split by single spaces, dots or dashes. */
 const NUMBER_LIKE = /\+?\d(?:[ .-]?\d){8,14}(?![ .-]?\d)/g;
+/** The fewest digits NUMBER_LIKE matches. */
+const NUMBER_LIKE_MIN_DIGITS = 9;
+
+/**
+ * True when `text` holds fewer than `least` digits and nothing that decoding could turn into
+ * one (no `%`, nothing beyond ASCII; reading `+` as a space adds none): then no spelling of a
+ * number that long is in it, decoded or not. One pass over the characters, no string made:
+ * most texts judged (header values, request keys, short paths) are of this kind.
+ */
+export function holdsFewerDigits(text: string, least: number): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= least) return false;
+    } else if (c === 37 /* % */ || c >= 128) return false;
+  }
+  return true;
+}
 
 /**
  * Masks every digit run of `text` that libphonenumber reads as a possible number of the
@@ -108,7 +127,9 @@ export interface RedactedText {
  * no spelling of a number survives, escaped or not.
  */
 export function redact(text: string, form: boolean, number: NumberForms | null, region: string, plus: boolean): RedactedText {
-  if (text.length === 0) return { text, subscriberFound: false };
+  // Neither the subscriber's shortest spelling nor any number maskPossibleNumbers masks fits.
+  const least = number === null ? NUMBER_LIKE_MIN_DIGITS : Math.min(NUMBER_LIKE_MIN_DIGITS, number.minLength);
+  if (text.length === 0 || holdsFewerDigits(text, least)) return { text, subscriberFound: false };
   const subject = searchable(text, form);
   const withSubscriber = number === null ? null : maskSubscriber(subject, number, plus);
   const base = withSubscriber ?? subject;
