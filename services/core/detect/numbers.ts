@@ -59,10 +59,14 @@ export type NumberReader = (candidate: string, region: string) => NumberReading 
  * parsePhoneNumberFromString to prove both give the same forms.
  */
 export function parseForms(raw: string, region: string, read: NumberReader = readNumber): NumberForms | null {
-  let trimmed = raw.trim();
-  if (/^tel:/i.test(trimmed)) trimmed = trimmed.slice(4); // RFC 3966 URI, as dialers and who-saw users write it
-  if (trimmed === '' || !/^[+\d(][\d\s\-().]*$/.test(trimmed) || !/\d/.test(trimmed)) return null;
-  const digits = trimmed.replace(/\D/g, '');
+  // A session's number is nearly always logged as bare digits, which the checks below pass as they are.
+  const plain = isAsciiDigits(raw);
+  let trimmed = plain ? raw : raw.trim();
+  if (!plain) {
+    if (/^tel:/i.test(trimmed)) trimmed = trimmed.slice(4); // RFC 3966 URI, as dialers and who-saw users write it
+    if (trimmed === '' || !/^[+\d(][\d\s\-().]*$/.test(trimmed) || !/\d/.test(trimmed)) return null;
+  }
+  const digits = plain ? raw : trimmed.replace(/\D/g, '');
   if (digits.length < 6 || digits.length > 17) return null;
   if (trimmed.startsWith('+')) return formsOfReading(read(`+${digits}`, region));
   if (digits.startsWith('00')) return formsOfReading(read(`+${digits.slice(2)}`, region));
@@ -74,6 +78,12 @@ export function parseForms(raw: string, region: string, read: NumberReader = rea
   const national = home === null ? null : read(digits, region);
   if (national !== null && national.countryCallingCode === home) return formsOfReading(national);
   return formsOfReading(read(`+${digits}`, region)); // an inbound roamer
+}
+
+function isAsciiDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return true;
 }
 
 function formsOfReading(reading: NumberReading | null): NumberForms | null {
