@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hostInternals } from '../../../../services/core/registry/host.js';
 import { isIpLiteral, normalizeHost } from '../../../../services/core/registry/index.js';
 
 describe('normalizeHost', () => {
@@ -72,5 +74,31 @@ describe('isIpLiteral', () => {
     ['10.0.0.1.example', false],
   ])('says %j is an IP literal: %s', (host, expected) => {
     expect(isIpLiteral(host)).toBe(expected);
+  });
+});
+
+// What the hot path's one-pass test must equal: the regexes it was written from.
+const PLAIN_NAME = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/;
+
+function isPlainNameByPattern(host: string): boolean {
+  if (!PLAIN_NAME.test(host) || host.includes('xn--') || !/[a-z0-9]/.test(host)) return false;
+  return !NUMERIC_LABEL.test(host.slice(host.lastIndexOf('.') + 1));
+}
+
+describe('the plain-name test of the hot path', () => {
+  it.each([
+    ['www.example.com'], ['a'], ['_'], ['-'], ['a-'], ['-a'], ['a.-b'], ['a..b'], ['.a'], ['a.'], ['xn--bcher-kva.example'],
+    ['1.2.3.4'], ['a.0x7f'], ['a.0x'], ['a.0xg'], ['a.0x7F'], ['a.12'], ['a.12b'], ['a_b.example'], ['A.example'], ['a b'],
+    [`${'a'.repeat(63)}.example`], [`${'a'.repeat(64)}.example`], ['ü.example'], [''], ['__'], ['_.-'], ['0'], ['0x'],
+  ])('judges %j as the regexes do', (host) => {
+    expect(hostInternals.isPlainName(host)).toBe(isPlainNameByPattern(host));
+  });
+
+  it('judges any string over the characters of host names as the regexes do', () => {
+    const label = fc.stringMatching(/^[a-z0-9_xX.-]{0,70}$/);
+    fc.assert(fc.property(fc.oneof(label, fc.array(label, { maxLength: 4 }).map((ls) => ls.join('.')), fc.string()), (host) => {
+      expect(hostInternals.isPlainName(host)).toBe(isPlainNameByPattern(host));
+    }), { numRuns: 20_000 });
   });
 });
