@@ -103,8 +103,10 @@ function trunkPrefixOf(country: string | undefined): string | null {
   try {
     metadata.selectNumberingPlan(country as CountryCode);
     // The typings omit nationalPrefix(), which the numbering plan has.
-    const plan = metadata.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
-    prefix = plan?.nationalPrefix?.() ?? null;
+    // The compressed metadata holds some prefixes as numbers (IT's and MX's 0): read as text.
+    const plan = metadata.numberingPlan as unknown as { nationalPrefix?: () => string | number | undefined } | undefined;
+    const written = plan?.nationalPrefix?.();
+    prefix = written === undefined || written === null ? null : String(written);
   } catch {
     prefix = null;
   }
@@ -130,16 +132,41 @@ function callingCodeOf(region: string): string | null {
 }
 
 function formsOf(e164: string, countryCode: string, national: string, trunkPrefix: string | null): NumberForms {
-  const international = e164.slice(1);
-  const spellings = new Set([international, `00${international}`, `0${national}`, national, `${countryCode}0${national}`]);
-  if (trunkPrefix !== null) spellings.add(`${trunkPrefix}${national}`);
-  let minLength = Infinity;
-  let maxLength = 0;
-  for (const s of spellings) {
-    minLength = Math.min(minLength, s.length);
-    maxLength = Math.max(maxLength, s.length);
+  return new Forms(e164, countryCode, national, trunkPrefix);
+}
+
+/**
+ * The spellings are made when first asked for: most numbers read (each session's, on every
+ * request) are never looked for in a text long enough to hold one, and the set of strings is
+ * most of what a memo entry costs to build and keep. The lengths are known without it: the
+ * national number alone is the shortest spelling (every other adds digits to it), and the
+ * longest is `00` and the E.164 digits or the trunk prefix and the national number.
+ */
+class Forms implements NumberForms {
+  readonly minLength: number;
+  readonly maxLength: number;
+  private built: ReadonlySet<string> | null = null;
+
+  constructor(
+    readonly e164: string,
+    private readonly countryCode: string,
+    private readonly national: string,
+    private readonly trunkPrefix: string | null,
+  ) {
+    this.minLength = national.length;
+    this.maxLength = Math.max(e164.length + 1, trunkPrefix === null ? 0 : trunkPrefix.length + national.length);
   }
-  return { e164, spellings, minLength, maxLength };
+
+  get spellings(): ReadonlySet<string> {
+    if (this.built === null) {
+      const international = this.e164.slice(1);
+      const national = this.national;
+      const spellings = new Set([international, `00${international}`, `0${national}`, national, `${this.countryCode}0${national}`]);
+      if (this.trunkPrefix !== null) spellings.add(`${this.trunkPrefix}${national}`);
+      this.built = spellings;
+    }
+    return this.built;
+  }
 }
 
 /** Characters that may separate the digit groups of one written number: `+44 (0)7700-900.123`. */

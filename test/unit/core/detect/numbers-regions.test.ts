@@ -54,6 +54,12 @@ describe('normalizeNumber follows the region', () => {
       expect(findNumber(`msisdn=${national};x=1`, forms)).not.toBeNull();
     });
 
+  it.each(OWN_CASES)('%s: %s %j has the lengths of its shortest and longest spelling', (region, _form, raw) => {
+    const forms = normalizeNumber(raw, region)!;
+    const lengths = [...forms.spellings].map((s) => s.length);
+    expect([forms.minLength, forms.maxLength]).toEqual([Math.min(...lengths), Math.max(...lengths)]);
+  });
+
   it.each(OWN_CASES.filter((c) => c[1] !== 'international as written' && c[1] !== 'national as written'))(
     '%s: the detector finds the number in a header value written as %s %j', (region, _form, raw, e164) => {
       const forms = normalizeNumber(e164, region)!;
