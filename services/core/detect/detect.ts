@@ -51,7 +51,7 @@ export function detect(request: GatewayRequest, snapshot: RegistrySnapshot): Dis
         (channels ??= new Set()).add(name === 'referer' ? 'referer' : `header:${name}`);
       }
     }
-    const inHost = normalized !== null && !isIpLiteral(normalized) && findNumber(normalized, number) !== null;
+    const inHost = normalized !== null && !holdsFewerDigits(normalized, number.minLength) && !isIpLiteral(normalized) && findNumber(normalized, number) !== null;
     if (inHost || foundIn(request.path, true, number) || foundIn(request.query, true, number)) (channels ??= new Set()).add('url');
   }
   if (channels === null) return null;
