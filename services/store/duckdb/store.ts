@@ -208,7 +208,11 @@ async function hasLayout(connection: DuckDBConnection): Promise<boolean> {
  */
 async function fillLayout(connection: DuckDBConnection): Promise<void> {
   await connection.run(SET_STORE_ID);
-  if (await hasLayout(connection)) return;
+  if (await hasLayout(connection)) {
+    // A first scan killed before it finished left the partitions without their indexes (DuckDbStore.beginScan).
+    await createLayoutIndexes(connection);
+    return;
+  }
   await connection.run('BEGIN TRANSACTION');
   try {
     for (const statement of CREATE_LAYOUT) await connection.run(statement);
@@ -222,6 +226,18 @@ async function fillLayout(connection: DuckDBConnection): Promise<void> {
     await connection.run('DROP INDEX IF EXISTS disclosures_subscriber');
     await nextGeneration(connection);
     await connection.run(`INSERT OR REPLACE INTO meta VALUES ('${LAYOUT_META_KEY}', '${LAYOUT_VERSION}')`);
+    await connection.run('COMMIT');
+  } catch (cause) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw cause;
+  }
+}
+
+/** Gives every who-saw partition its index on subscriber_hash, in one transaction; idempotent. */
+async function createLayoutIndexes(connection: DuckDBConnection): Promise<void> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    for (const statement of CREATE_LAYOUT_INDEXES) await connection.run(statement);
     await connection.run('COMMIT');
   } catch (cause) {
     await connection.run('ROLLBACK').catch(() => undefined);
@@ -404,6 +420,11 @@ export class DuckDbStore implements ScanWriter {
   /** Read-only: the connections calls run on concurrently, and the one the current call has. */
   private readonly pool: ReadPool | null;
   private readonly current = new AsyncLocalStorage<PooledConnection>();
+  /**
+   * True from beginScan to finishScan (or close) of a scan into an empty store: the who-saw
+   * partitions have no indexes meanwhile, and get them once, over all their rows, at the end.
+   */
+  private layoutIndexesDeferred = false;
 
   constructor(
     readonly path: string,
@@ -500,6 +521,13 @@ export class DuckDbStore implements ScanWriter {
     const pooled = this.current.getStore();
     if (pooled !== undefined) return pooled.numberColumns(sql, params);
     return numberColumnsOf(await this.connection.run(sql, params));
+  }
+
+  /** Builds the who-saw partitions' indexes that beginScan left out, if it did. */
+  private async endDeferredIndexes(): Promise<void> {
+    if (!this.layoutIndexesDeferred) return;
+    await createLayoutIndexes(this.connection);
+    this.layoutIndexesDeferred = false;
   }
 
   private refuseReadOnly(what: string): void {
@@ -840,6 +868,16 @@ export class DuckDbStore implements ScanWriter {
     return this.exclusive('recording a scan', async () => {
       this.refuseReadOnly('beginScan');
       await this.connection.run(`UPDATE scans SET outcome = 'interrupted' WHERE outcome = 'running'`);
+      // Keeping the 32 partitions' ART indexes up to date batch by batch cost about a quarter of
+      // the store's write (docs/benchmarks.md, "Embedded scan", fifth session); building them
+      // once over a first scan's rows costs a fraction of it. A store with rows keeps them
+      // (rebuilding over its rows could cost more than the scan saves). Answers do not depend
+      // on the indexes; a scan killed before finishScan has them made on the next writable open.
+      const [held] = await this.rows(`SELECT count(*) AS n FROM disclosures`);
+      if (num(held?.['n'] ?? 0) === 0) {
+        for (const statement of DROP_LAYOUT_INDEXES) await this.connection.run(statement);
+        this.layoutIndexesDeferred = true;
+      }
       const [row] = await this.rows(`INSERT INTO scans (inputs, started_ms, outcome) VALUES ($1, $2, 'running') RETURNING id`,
         [listValue([...inputs]), BigInt(startedMs)]);
       return num(row?.['id']);
@@ -849,6 +887,7 @@ export class DuckDbStore implements ScanWriter {
   finishScan(id: number, finishedMs: number, outcome: ScanOutcome, counts: ScanRunCounts): Promise<void> {
     return this.exclusive('recording a scan', async () => {
       this.refuseReadOnly('finishScan');
+      await this.endDeferredIndexes();
       await this.connection.run(`UPDATE scans SET finished_ms = $1, outcome = $2, lines = $3, requests = $4, disclosures = $5,
           violations = $6, rejected = $7 WHERE id = $8`, [
         BigInt(finishedMs), outcome, BigInt(counts.lines), BigInt(counts.requests), BigInt(counts.disclosures),
@@ -893,6 +932,7 @@ export class DuckDbStore implements ScanWriter {
       });
     }
     return this.exclusive('closing', async () => {
+      if (!this.readOnly) await this.endDeferredIndexes().catch(() => undefined);
       if (!this.readOnly) await this.connection.run('CHECKPOINT').catch(() => undefined);
       this.connection.closeSync();
       this.instance.closeSync();

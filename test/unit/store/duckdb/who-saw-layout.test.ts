@@ -122,4 +122,27 @@ describe('the who-saw layout', () => {
     expect(await filled.whoSaw('d4', ALL)).toEqual(expected);
     await filled.close();
   });
+
+  it('indexes every partition once a first scan finishes, and on the next writable open after one was killed', async () => {
+    const indexedPartitions = (path: string) => column(path, `SELECT count(*) FROM duckdb_indexes() WHERE table_name LIKE 'who_saw_%'`).then((n) => Number(n[0]));
+    const rows = [row('a1', 1), row('b2', 2), row('f3', 3)];
+    const path = newPath();
+    const store = await openDuckDbStore(path);
+    const scan = await store.beginScan(['a.log'], T0);
+    await store.write(rows);
+    await store.finishScan(scan, T0 + 1, 'done', { lines: 3, requests: 3, disclosures: 3, violations: 3, rejected: 0 });
+    const expected = await store.whoSaw('b2', ALL);
+    await store.close();
+    expect(expected.map((r) => r.requests)).toEqual([1]);
+    expect(await indexedPartitions(path)).toBe(WHO_SAW_PARTITIONS);
+
+    // What a first scan killed before finishScan leaves: the partitions without their indexes.
+    await column(path, `${Array.from({ length: WHO_SAW_PARTITIONS }, (_, i) => `DROP INDEX ${partitionTable(i)}_subscriber; `).join('')} SELECT 1`);
+    expect(await indexedPartitions(path)).toBe(0);
+    const reopened = await openDuckDbStore(path);
+    expect(await reopened.whoSaw('b2', ALL)).toEqual(expected);
+    await reopened.close();
+    expect(await indexedPartitions(path)).toBe(WHO_SAW_PARTITIONS);
+    expect(await narrowCount(path)).toBe(rows.length);
+  });
 });
