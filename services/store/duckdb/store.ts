@@ -404,6 +404,12 @@ export class DuckDbStore implements ScanWriter {
   /** Read-only: the connections calls run on concurrently, and the one the current call has. */
   private readonly pool: ReadPool | null;
   private readonly current = new AsyncLocalStorage<PooledConnection>();
+  /**
+   * True from beginScan to finishScan (or close) of a scan into an empty store: its batches
+   * go into `disclosures` only, and the who-saw layout is filled from it once, at the end
+   * (beginScan says why and how the answers stay exact meanwhile).
+   */
+  private layoutDeferred = false;
 
   constructor(
     readonly path: string,
@@ -502,6 +508,13 @@ export class DuckDbStore implements ScanWriter {
     return numberColumnsOf(await this.connection.run(sql, params));
   }
 
+  /** Fills the who-saw layout that beginScan deferred, if it did. */
+  private async endDeferredLayout(): Promise<void> {
+    if (!this.layoutDeferred) return;
+    await fillLayout(this.connection);
+    this.layoutDeferred = false;
+  }
+
   private refuseReadOnly(what: string): void {
     if (this.readOnly) throw new LeakscopeError('INTERNAL', `${what}: the store ${this.path} was opened read-only`);
   }
@@ -516,7 +529,7 @@ export class DuckDbStore implements ScanWriter {
    * it) is read into the temporary staging table by read_json on DuckDB's own threads, moved
    * without the rows already stored (as it is when it holds new rows only, STAGED_KEYS; else
    * through PICK_NEW), copied into the who-saw layout
-   * (who-saw-layout.ts), and staging is emptied.
+   * (who-saw-layout.ts) unless a first scan deferred it (beginScan), and staging is emptied.
    * A failure or a kill before COMMIT leaves nothing of the batch; a batch written twice is stored once.
    */
   writeEncoded(batch: EncodedBatch): Promise<void> {
@@ -535,7 +548,7 @@ export class DuckDbStore implements ScanWriter {
         const [rejudged] = await this.rows(`SELECT count(*) AS n FROM temp.rejudged`);
         if (num(rejudged?.['n'] ?? 0) > 0) {
           await this.connection.run(DROP_REJUDGED);
-          for (const statement of DROP_REJUDGED_NARROW) await this.connection.run(statement);
+          if (!this.layoutDeferred) for (const statement of DROP_REJUDGED_NARROW) await this.connection.run(statement);
           await this.connection.run('DELETE FROM temp.rejudged');
         }
         const [keys] = await this.rows(STAGED_KEYS);
@@ -547,9 +560,11 @@ export class DuckDbStore implements ScanWriter {
           if (!asStaged) await this.connection.run(PICK_NEW);
           const source = asStaged ? 'temp.staging' : 'temp.moved';
           await this.connection.run(asStaged ? MOVE_STAGED : MOVE_PICKED);
-          await this.connection.run(addRecipients(source));
-          await this.connection.run(narrowRows(source));
-          for (const statement of SPREAD_NARROW_ROWS) await this.connection.run(statement);
+          if (!this.layoutDeferred) {
+            await this.connection.run(addRecipients(source));
+            await this.connection.run(narrowRows(source));
+            for (const statement of SPREAD_NARROW_ROWS) await this.connection.run(statement);
+          }
           if (!asStaged) await this.connection.run('DELETE FROM temp.moved');
         }
         await this.connection.run('DELETE FROM temp.staging');
@@ -646,7 +661,7 @@ export class DuckDbStore implements ScanWriter {
       indexed.slot.answersFromStore += 1;
     }
     return this.exclusive('the who-saw query', async () => {
-      const recipients = this.recipients;
+      const recipients = this.layoutDeferred ? null : this.recipients;
       if (recipients === null) return this.whoSawFromDisclosures(subscriberHash, window);
       const params: DuckDBValue[] = [subscriberHash];
       const where = windowSql(window, params);
@@ -840,6 +855,19 @@ export class DuckDbStore implements ScanWriter {
     return this.exclusive('recording a scan', async () => {
       this.refuseReadOnly('beginScan');
       await this.connection.run(`UPDATE scans SET outcome = 'interrupted' WHERE outcome = 'running'`);
+      // Writing the who-saw layout batch by batch (recipients, narrow rows, 32 partition inserts
+      // and their ART indexes) cost about half of the store's write; filled once from a first
+      // scan's rows it costs a fraction of that (docs/benchmarks.md, "Embedded scan", fifth
+      // session). Until then the store is marked as one written before the layout: who-saw
+      // reads `disclosures` (here and in readers), and a scan killed before finishScan has its
+      // layout filled on the next writable open, as any such store. A store with rows keeps
+      // its layout written per batch: refilling it over all its rows could cost more.
+      // (Recipients too: a reader's cache of them must never see a rid renumbered.)
+      const [held] = await this.rows(`SELECT (SELECT count(*) FROM disclosures) + (SELECT count(*) FROM recipients) AS n`);
+      if (num(held?.['n'] ?? 0) === 0) {
+        await this.connection.run(`DELETE FROM meta WHERE key = '${LAYOUT_META_KEY}'`);
+        this.layoutDeferred = true;
+      }
       const [row] = await this.rows(`INSERT INTO scans (inputs, started_ms, outcome) VALUES ($1, $2, 'running') RETURNING id`,
         [listValue([...inputs]), BigInt(startedMs)]);
       return num(row?.['id']);
@@ -849,6 +877,7 @@ export class DuckDbStore implements ScanWriter {
   finishScan(id: number, finishedMs: number, outcome: ScanOutcome, counts: ScanRunCounts): Promise<void> {
     return this.exclusive('recording a scan', async () => {
       this.refuseReadOnly('finishScan');
+      await this.endDeferredLayout();
       await this.connection.run(`UPDATE scans SET finished_ms = $1, outcome = $2, lines = $3, requests = $4, disclosures = $5,
           violations = $6, rejected = $7 WHERE id = $8`, [
         BigInt(finishedMs), outcome, BigInt(counts.lines), BigInt(counts.requests), BigInt(counts.disclosures),
@@ -893,6 +922,7 @@ export class DuckDbStore implements ScanWriter {
       });
     }
     return this.exclusive('closing', async () => {
+      if (!this.readOnly) await this.endDeferredLayout().catch(() => undefined);
       if (!this.readOnly) await this.connection.run('CHECKPOINT').catch(() => undefined);
       this.connection.closeSync();
       this.instance.closeSync();

@@ -122,4 +122,47 @@ describe('the who-saw layout', () => {
     expect(await filled.whoSaw('d4', ALL)).toEqual(expected);
     await filled.close();
   });
+
+  it('fills a first scan\'s layout when it finishes, answers who-saw from its rows until then, and fills it on the next writable open after a kill', async () => {
+    const indexedPartitions = (path: string) => column(path, `SELECT count(*) FROM duckdb_indexes() WHERE table_name LIKE 'who_saw_%'`).then((n) => Number(n[0]));
+    const rows = [row('a1', 1), row('b2', 2), row('b2', 3, { host: 'other.example', site: 'other.example' }), row('f3', 4)];
+    const path = newPath();
+    const store = await openDuckDbStore(path);
+    const scan = await store.beginScan(['a.log'], T0);
+    await store.write(rows);
+    const during = await store.whoSaw('b2', ALL);
+    await store.finishScan(scan, T0 + 1, 'done', { lines: 4, requests: 4, disclosures: 4, violations: 4, rejected: 0 });
+    const expected = await store.whoSaw('b2', ALL);
+    await store.close();
+    expect(expected.map((r) => [r.host, r.requests]).sort()).toEqual([[CONTRACT_DATA[0]!.host, 1], ['other.example', 1]].sort());
+    expect(during).toEqual(expected);
+    expect(await column(path, `SELECT value FROM meta WHERE key = '${LAYOUT_META_KEY}'`)).toEqual(['1']);
+    expect(await narrowCount(path)).toBe(rows.length);
+    expect(await indexedPartitions(path)).toBe(WHO_SAW_PARTITIONS);
+
+    // What a first scan killed before finishScan leaves: its rows, no layout.
+    await column(path, `${Array.from({ length: WHO_SAW_PARTITIONS }, (_, i) => `DELETE FROM ${partitionTable(i)}; `).join('')}
+      DELETE FROM recipients; DELETE FROM meta WHERE key = '${LAYOUT_META_KEY}'; SELECT 1`);
+    const reader = await openDuckDbStore(path, { readOnly: true });
+    expect(await reader.whoSaw('b2', ALL)).toEqual(expected);
+    await reader.close();
+    await (await openDuckDbStore(path)).close();
+    expect(await narrowCount(path)).toBe(rows.length);
+    const filled = await openDuckDbStore(path, { readOnly: true });
+    expect(await filled.whoSaw('b2', ALL)).toEqual(expected);
+    await filled.close();
+  });
+
+  it('answers who-saw exactly during and after a scan into a store that already holds rows', async () => {
+    const path = newPath();
+    const store = await openDuckDbStore(path);
+    await store.write([row('c3', 1)]);
+    const scan = await store.beginScan(['b.log'], T0);
+    await store.write([row('c3', 2, { host: 'later.example', site: 'later.example' })]);
+    expect((await store.whoSaw('c3', ALL)).map((r) => r.host).sort()).toEqual([CONTRACT_DATA[0]!.host, 'later.example'].sort());
+    await store.finishScan(scan, T0 + 1, 'done', { lines: 1, requests: 1, disclosures: 1, violations: 1, rejected: 0 });
+    await store.close();
+    expect(await column(path, `SELECT value FROM meta WHERE key = '${LAYOUT_META_KEY}'`)).toEqual(['1']);
+    expect(await narrowCount(path)).toBe(2);
+  });
 });

@@ -1,0 +1,67 @@
+// The store's write alone (docs/benchmarks.md, "Embedded scan", fifth session): the batches a
+// scan stored, encoded first, written into a fresh store one by one, with the process CPU of
+// each statement of DuckDbStore.writeEncoded (DuckDB's threads included).
+// Usage: node dist-bench/bench/store-write.js <store.db> [batches]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DISCLOSURE_COLUMNS } from '../services/store/columns.js';
+import { encodeStaging } from '../services/store/duckdb/staging-format.js';
+import { openDuckDbStore } from '../services/store/duckdb/store.js';
+import type { StoredDisclosure } from '../services/store/types.js';
+
+const BATCH = 16_384;
+
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+async function main(): Promise<void> {
+  const source = process.argv[2]!;
+  const batches = Number(process.argv[3] ?? 8);
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  await c.run(`ATTACH '${source}' AS src (READ_ONLY)`);
+  const reader = await c.runAndReadAll(`SELECT * FROM src.disclosures ORDER BY ts_ms LIMIT ${BATCH * batches}`);
+  const rows: StoredDisclosure[] = reader.getRowObjectsJS().map((r) => {
+    const d: Record<string, unknown> = {};
+    for (const col of DISCLOSURE_COLUMNS) d[col.field] = col.kind === 'time' ? Number(r[col.name]) : r[col.name];
+    return d as unknown as StoredDisclosure;
+  });
+  c.closeSync();
+  db.closeSync();
+  const encoded = Array.from({ length: batches }, (_, i) => encodeStaging(rows.slice(i * BATCH, (i + 1) * BATCH)));
+  const dir = mkdtempSync(join(tmpdir(), 'store-write-'));
+  const store = await openDuckDbStore(join(dir, 'store.db'));
+  // Statement CPU, by the statement's first words.
+  const byStatement = new Map<string, number>();
+  const original = DuckDBConnection.prototype.run;
+  DuckDBConnection.prototype.run = async function (this: DuckDBConnection, sql: string, ...rest: unknown[]) {
+    const t = cpuUs();
+    try {
+      return await (original as (...a: unknown[]) => ReturnType<typeof original>).call(this, sql, ...rest);
+    } finally {
+      const key = sql.replace(/\s+/g, ' ').slice(0, 48).replace(/who_saw_\d\d/g, 'who_saw_NN').replace(/subscriber_hash [<>=]+ '..'.*/, '');
+      byStatement.set(key, (byStatement.get(key) ?? 0) + cpuUs() - t);
+    }
+  } as typeof original;
+  const t0 = cpuUs();
+  // As a scan writes: between beginScan and finishScan (which builds what beginScan deferred).
+  const scanId = await store.beginScan(['bench'], Date.now());
+  let n = 0;
+  for (const b of encoded) {
+    await store.writeEncoded(b);
+    n += b.rows;
+  }
+  await store.finishScan(scanId, Date.now(), 'done', { lines: n, requests: n, disclosures: n, violations: 0, rejected: 0 });
+  const total = cpuUs() - t0;
+  DuckDBConnection.prototype.run = original;
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`${n} rows in ${batches} batches: ${(total / n).toFixed(2)} us CPU per row`);
+  for (const [k, v] of [...byStatement].sort((a, b) => b[1] - a[1])) console.log(`  ${(v / n).toFixed(2).padStart(6)} us/row  ${k}`);
+}
+
+await main();
