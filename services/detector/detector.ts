@@ -5,18 +5,13 @@
 // followed while running; a new complete, valid version replaces the snapshot between batches.
 //
 // Delivery: a batch's offsets are committed only after its disclosures are durable in the
-// store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. Each
-// partition's batches go to its writer in offset order as they are fetched, and eachBatch
-// returns at once: kafkajs fetches and decodes the next records while the batches before are
-// judged (processBatch). The writer takes each batch once it is judged and its alerts are sent
-// (alerts first, so an alert never waits for an insert), one insert at a time per partition,
-// then commits. A failed write is retried with exponential backoff; the batches behind it
-// wait, uncommitted, up to maxUnwrittenRecords, and then the partition pauses. A batch given up
-// (judging, alerts, write, commit, revocation, stop) gives up every batch behind it: nothing
-// after it is committed, and the consumer goes back to its first offset (giveUp). A crash or a
-// rebalance at any point replays the batch; disclosure ids are deterministic, so the store
-// keeps it once. Stopping is bounded (stop(), settings.drainTimeoutMs): what was not written
-// by then is simply not committed.
+// store, its poison messages are in the dead-letter topic and its alerts in leak-alerts. The
+// alerts go out first and the write happens behind them (write-behind, one insert at a time
+// per partition, see handOver), so an alert never waits for an insert. A failed write is
+// retried with exponential backoff; the batches behind it wait, unwritten and uncommitted, up
+// to maxUnwrittenRecords, and then the partition pauses. Nothing is committed until it succeeds. A crash or a rebalance at any point replays the
+// batch; disclosure ids are deterministic, so the store keeps it once. Stopping is bounded
+// (stop(), settings.drainTimeoutMs): what was not written by then is simply not committed.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
 import { LeakscopeError, isLeakscopeError } from '../core/errors.js';
 import type { PrivacyKeys } from '../core/privacy/index.js';
@@ -48,8 +43,6 @@ export interface DetectorOptions {
   now?: () => number;
   /** Script of the judging thread (judge-thread.ts); null judges in this thread. Default: the compiled one, when it exists. */
   judgeWorker?: URL | null;
-  /** Test hook: called when a batch is judged, before its rejects and alerts are sent. A throw (or rejection) gives the batch up as a failed produce would: it is read again. */
-  beforeRaiseForTest?: (info: { partition: number; firstOffset: string; lastOffset: string }) => void | Promise<void>;
   /** Called when a batch is committed, with the wall-clock time of each of its steps (bench/alerts.ts splits the alert latency with it). */
   onBatchTimes?: (times: BatchTimes) => void;
 }
@@ -112,10 +105,8 @@ export class Detector {
   private stopped: Promise<void> | null = null;
   /** Steps of stop() that did not finish within the drain time, and calls abandoned by it (their clients left behind). */
   private readonly late: string[] = [];
-  /** Per partition: the batches taken from kafkajs and not yet committed, in offset order; see take. */
+  /** Per partition: the batches judged and alerted but not yet written and committed; see handOver. */
   private readonly writers = new Map<number, PartitionWriter>();
-  /** Every writer's loop still running (a writer left by a rebalance included): stop() waits for them. */
-  private readonly flushes = new Set<Promise<void>>();
   /** Per partition: its last batch ended uncommitted; the next one waits until `until`. */
   private readonly backoff = new Map<number, { delayMs: number; until: number }>();
 
@@ -245,12 +236,11 @@ export class Detector {
   }
 
   /**
-   * Stops within settings.drainTimeoutMs whatever the state of Kafka and the store: the batches
-   * in process give up at once (a write or produce in flight is abandoned, nothing of it
-   * committed: its records are read again by the next owner and stored once), their judging and
-   * writers' loops are waited for, then the consumer leaves the group and the clients
-   * disconnect, each step bounded by what is left of the drain time. A client that does not
-   * finish in time is left behind, and said so.
+   * Stops within settings.drainTimeoutMs whatever the state of Kafka and the store: the batch
+   * in process gives up at once (a write or produce in flight is abandoned, nothing of it
+   * committed: its records are read again by the next owner and stored once), then the
+   * consumer leaves the group and the clients disconnect, each step bounded by what is left
+   * of the drain time. A client that does not finish in time is left behind, and said so.
    */
   stop(): Promise<void> {
     if (this.stopped) return this.stopped;
@@ -268,9 +258,7 @@ export class Detector {
       if (outcome === 'late') this.log.warn({ step: what, drain_timeout_ms: this.settings.drainTimeoutMs }, 'drain time exceeded; not waiting for it');
     };
     this.stopped = (async () => {
-      // What is in flight has given up (aborted, not wanted): it ends before the clients go.
-      await within('batches in process', () => Promise.all([this.judging, ...this.flushes]));
-      // All at once: nothing needs the producer any more.
+      // All at once: the batch in process has given up, so nothing needs the producer any more.
       await Promise.all([
         within('consumer', () => this.consumer.disconnect()),
         within('registry reader', async () => { await this.follower?.stop(); }),
@@ -383,12 +371,11 @@ export class Detector {
    * partitions take turns (one judged at a time, in arrival order), and judging yields to I/O
    * now and then: the first batch's insert then runs in ClickHouse while the next is judged.
    * Interleaving them instead would finish all at once and leave ClickHouse idle until then.
-   * Null when the batch is not wanted any more (`wanted`: its partition taken away, its writer
-   * given up, the detector stopping).
+   * Null when the partition was taken away (or the detector stops) meanwhile.
    */
-  private judge(payload: EachBatchPayload, wanted: () => boolean): Promise<JudgedBatch | null> {
+  private judge(payload: EachBatchPayload): Promise<JudgedBatch | null> {
     const turn = this.judging.then(async () => {
-      if (!wanted()) return null;
+      if (!this.owns(payload)) return null;
       const { batch } = payload;
       const judged = await judgeBatch(batch.messages, {
         codec: this.codec,
@@ -397,8 +384,8 @@ export class Detector {
         alerts: this.alerts,
         now: this.options.now ?? Date.now,
         thread: this.judgeThread,
-      }, { source: `${batch.topic}/${batch.partition}`, stillWanted: wanted });
-      if (judged !== null && !wanted()) {
+      }, { source: `${batch.topic}/${batch.partition}`, stillWanted: () => this.owns(payload) });
+      if (judged !== null && !this.owns(payload)) {
         judged.alerts.abandon();
         return null;
       }
@@ -409,29 +396,29 @@ export class Detector {
   }
 
   /**
-   * One batch: queued on its partition's writer with its judging started (take), its offset
-   * resolved, and returned at once, so that kafkajs fetches and decodes the next records while
-   * this batch is judged, alerted and written. Why not await the judging: kafkajs 2.2.4
-   * fetches again only once eachBatch has returned for every batch of the last fetch
-   * (consumer/fetcher.js), and decodes a whole fetch on this thread, so a batch that waited for
-   * its own judging left the judging thread idle during every fetch and this thread idle
-   * during every judging. The partition's pause (maxUnwrittenRecords) bounds how far ahead
-   * fetching runs. A partition whose last batch was given up waits before its next one
-   * (waitOutBackoff): the same records come back at once, and judging and writing them again in
-   * a tight loop would only burn the CPU the recovery needs.
+   * One batch: judge, send its rejects and alerts, hand its write and commit over to the
+   * partition's writer (handOver), and return, so that kafkajs fetches the next records while
+   * this batch is being written. A batch that ends without being handed over (a failure, a
+   * rejoin, a stop) leaves the partition to wait before its next batch (waitOutBackoff): the
+   * same records come back at once, and judging and writing them again in a tight loop would
+   * only burn the CPU the recovery needs.
    */
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (this.stopping || batch.isEmpty()) return;
     const fetchedAt = Date.now();
+    const partition = batch.partition;
     if (!(await this.waitOutBackoff(payload))) return;
-    // Checked in the same turn as the batch is queued: a batch fetched before a seek of its
-    // partition (isStale) is never queued behind the one the seek goes back to.
-    if (!this.owns(payload)) return;
-    const writer = this.take(payload, fetchedAt);
-    while (writer.unwritten > this.settings.maxUnwrittenRecords && this.writers.get(batch.partition) === writer) {
-      await new Promise<void>((resolve) => writer.progressed.push(resolve));
-      await payload.heartbeat().catch(() => undefined);
+    let handedOver = false;
+    try {
+      handedOver = await this.judgeAndHandOver(payload, fetchedAt);
+    } finally {
+      if (handedOver) this.backoff.delete(partition);
+      else if (!this.stopping) {
+        const last = this.backoff.get(partition)?.delayMs ?? 0;
+        const delayMs = last === 0 ? this.settings.retryInitialMs : Math.min(last * 2, this.settings.retryMaxMs);
+        this.backoff.set(partition, { delayMs, until: Date.now() + delayMs });
+      }
     }
   }
 
@@ -447,54 +434,18 @@ export class Detector {
     return this.owns(payload);
   }
 
-  /**
-   * Queues the batch on its partition's writer, its judging and alerting started (ready), and
-   * resolves its offset (kafkajs fetches on from there; nothing is committed by it). The writer
-   * takes the batches in offset order as each is ready (flush).
-   */
-  private take(payload: EachBatchPayload, fetchedAt: number): PartitionWriter {
-    const partition = payload.batch.partition;
-    let writer = this.writers.get(partition);
-    if (writer === undefined) this.writers.set(partition, (writer = { queue: [], unwritten: 0, flushing: null, progressed: [] }));
-    const w = writer;
-    const wanted = (): boolean => this.writers.get(partition) === w && this.owns(payload);
-    const taken: Taken = { payload, wanted, outcome: undefined, ready: Promise.resolve(null) };
-    taken.ready = this.judgeAndRaise(payload, wanted, fetchedAt)
-      .catch((err: unknown) => {
-        if (!this.stopping) this.log.warn({ partition, first_offset: payload.batch.firstOffset(), err: (err as Error)?.message ?? String(err) }, 'batch given up; it will be read again');
-        return null;
-      })
-      .then((outcome) => (taken.outcome = outcome));
-    writer.queue.push(taken);
-    writer.unwritten += payload.batch.messages.length;
-    payload.resolveOffset(payload.batch.lastOffset());
-    if (writer.flushing === null) {
-      const flushing = this.flush(partition, writer);
-      writer.flushing = flushing;
-      this.flushes.add(flushing);
-      void flushing.finally(() => this.flushes.delete(flushing));
-    }
-    return writer;
-  }
-
-  /** Judges the batch and sends its rejects and alerts (acknowledged); null when it was given up. */
-  private async judgeAndRaise(payload: EachBatchPayload, wanted: () => boolean, fetchedAt: number): Promise<Raised | null> {
+  /** Judges the batch, sends its rejects and alerts, and hands it to the partition's writer. True when handed over. */
+  private async judgeAndHandOver(payload: EachBatchPayload, fetchedAt: number): Promise<boolean> {
     const { batch } = payload;
     const { topics, metrics } = this.options;
-    const judged = await this.judge(payload, wanted);
-    if (judged === null) return null;
+    const judged = await this.judge(payload);
+    if (judged === null) return false;
     const judgedAt = Date.now();
     const { rejected, alerts: pending } = judged;
-    try {
-      await this.options.beforeRaiseForTest?.({ partition: batch.partition, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset() });
-    } catch (err) {
-      pending.abandon();
-      throw err;
-    }
     for (const r of rejected) this.log.warn({ source: r.source, reason: redactNumbers(r.reason), topic: topics.dlq }, 'record rejected');
     const dlq = rejected.map((r) => poisonMessage(r.value, r.key, r.reason, r.source));
 
-    // Poison messages and alerts, acknowledged (alerts before the write: see alerts.ts).
+    // 1. Poison messages and alerts, acknowledged (alerts before the write: see alerts.ts).
     if (dlq.length > 0 || pending.alerts.length > 0) {
       const outgoing = [
         { topic: topics.dlq, messages: dlq },
@@ -502,11 +453,11 @@ export class Detector {
       ];
       let sent = false;
       try {
-        sent = await this.retrying('produce', () => this.producer.send(outgoing, { signal: this.abort.signal }), payload, wanted);
+        sent = await this.retrying('produce', () => this.producer.send(outgoing, { signal: this.abort.signal }), payload);
       } finally {
         if (!sent) pending.abandon();
       }
-      if (!sent) return null;
+      if (!sent) return false;
       pending.commit();
       // The wall-clock times of its batch's steps, so that an alert's latency can be split by
       // hop from the logs alone (bench/alerts.ts reads them from this process's log).
@@ -517,35 +468,49 @@ export class Detector {
       }
       this.totals.alerts += pending.alerts.length;
     }
-    return { payload, wanted, judged, rejected: dlq.length, times: { fetchedAt, judgedAt, raisedAt: Date.now() } };
+    // 2. Written and committed by the partition's writer.
+    if (!this.owns(payload)) return false;
+    await this.handOver({ payload, judged, rejected: dlq.length, times: { fetchedAt, judgedAt, raisedAt: Date.now() } });
+    return true;
   }
 
   /**
-   * The writer's loop: the batches at the head of the queue that are judged and alerted by now
-   * go out as one write and one commit (inserts come no faster than the store takes them, and
-   * grow with the load instead of multiplying), in offset order, until the queue is empty. A
-   * batch given up (its judging, alerts, write or commit) gives the writer up: nothing after it
-   * is committed, and the consumer goes back to its first offset (giveUp).
+   * Gives a judged and alerted batch to its partition's writer and returns at once, unless the
+   * partition already has more than maxUnwrittenRecords waiting: then it waits for the writer
+   * (the pause that bounds memory). Why the write is not awaited: kafkajs fetches the next
+   * records of every partition only once each batch of the last fetch is done, so a batch that
+   * waited for its own insert held every alert of the next fetch behind it (the bench measured
+   * this as most of the latency). The writer sends one insert at a time per partition, of every
+   * batch handed over since the last one began: inserts come no faster than the store takes
+   * them, and grow with the load instead of multiplying.
    */
+  private async handOver(handed: HandedOver): Promise<void> {
+    const partition = handed.payload.batch.partition;
+    let writer = this.writers.get(partition);
+    if (writer === undefined) this.writers.set(partition, (writer = { queue: [], unwritten: 0, flushing: null }));
+    writer.queue.push(handed);
+    writer.unwritten += handed.payload.batch.messages.length;
+    handed.payload.resolveOffset(handed.payload.batch.lastOffset());
+    if (writer.flushing === null) writer.flushing = this.flush(partition, writer);
+    while (writer.unwritten > this.settings.maxUnwrittenRecords && writer.flushing !== null) {
+      await writer.flushing;
+      await handed.payload.heartbeat().catch(() => undefined);
+    }
+  }
+
+  /** The writer's loop: everything queued goes out as one write and one commit, until the queue is empty or a write is given up. */
   private async flush(partition: number, writer: PartitionWriter): Promise<void> {
     try {
       while (writer.queue.length > 0) {
-        const head = writer.queue[0]!;
-        const first = await head.ready;
-        if (first === null || this.writers.get(partition) !== writer) return this.giveUp(partition, writer, head.payload);
-        const group: Raised[] = [];
-        let n = 0;
-        for (const t of writer.queue) {
-          if (t.outcome === undefined || t.outcome === null) break;
-          group.push(t.outcome);
-          n++;
-        }
+        const group = writer.queue.splice(0);
         const ok = await this.writeAndCommit(group).catch(() => false);
-        if (!ok) return this.giveUp(partition, writer, head.payload);
-        writer.queue.splice(0, n);
         for (const h of group) writer.unwritten -= h.payload.batch.messages.length;
-        this.backoff.delete(partition);
-        for (const wake of writer.progressed.splice(0)) wake();
+        if (!ok) {
+          // What was queued behind it was fetched after it: the seek (writeAndCommit) reads it all again.
+          for (const h of writer.queue.splice(0)) writer.unwritten -= h.payload.batch.messages.length;
+          if (this.writers.get(partition) === writer) this.writers.delete(partition);
+          return;
+        }
       }
     } finally {
       writer.flushing = null;
@@ -553,38 +518,23 @@ export class Detector {
   }
 
   /**
-   * Ends a writer at `payload`, its first unwritten batch: the batches queued behind it were
-   * fetched after it, and are dropped with it (their judging, if still going, gives up: they
-   * are not wanted any more). While the partition is still ours, the consumer goes back to the
-   * batch's first offset, so nothing after it is committed and it is all read and written
-   * again, after the partition's backoff.
+   * Step 2 of a group of consecutive batches of one partition: their disclosures (and alerts,
+   * for the API) durable in the store, then the last one's offsets committed. False when either
+   * was given up (the partition taken away, a stop, a commit refused): while the partition is
+   * still ours, the consumer goes back to the group's first offset (what follows was fetched
+   * already), so nothing after an unwritten batch is committed and it is read and written again.
    */
-  private giveUp(partition: number, writer: PartitionWriter, payload: EachBatchPayload): void {
-    const owned = this.writers.get(partition) === writer && this.owns(payload);
-    if (this.writers.get(partition) === writer) this.writers.delete(partition);
-    writer.queue.length = 0;
-    writer.unwritten = 0;
-    for (const wake of writer.progressed.splice(0)) wake();
-    if (!owned) return;
-    const { batch } = payload;
-    this.consumer.seek({ topic: batch.topic, partition, offset: batch.firstOffset()! });
-    const last = this.backoff.get(partition)?.delayMs ?? 0;
-    const delayMs = last === 0 ? this.settings.retryInitialMs : Math.min(last * 2, this.settings.retryMaxMs);
-    this.backoff.set(partition, { delayMs, until: Date.now() + delayMs });
-  }
-
-  /**
-   * A group of consecutive batches of one partition, judged and alerted: their disclosures (and
-   * alerts, for the API) durable in the store, then the last one's offsets committed. False when
-   * either was given up (the partition taken away, a stop, a commit refused): the writer then
-   * gives up at the group's first batch (flush, giveUp).
-   */
-  private async writeAndCommit(group: readonly Raised[]): Promise<boolean> {
-    const { payload: last, wanted } = group[group.length - 1]!;
+  private async writeAndCommit(group: readonly HandedOver[]): Promise<boolean> {
+    const first = group[0]!.payload;
+    const last = group[group.length - 1]!.payload;
     const { batch } = last;
     const { metrics } = this.options;
     const stored = group.flatMap((h) => h.judged.stored);
     const alerts = group.flatMap((h) => h.judged.alerts.alerts);
+    const readAgain = (): false => {
+      if (this.owns(last)) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: first.batch.firstOffset()! });
+      return false;
+    };
     if (stored.length > 0 || alerts.length > 0) {
       const written = await this.retrying('write', async () => {
         const t0 = process.hrtime.bigint();
@@ -596,8 +546,8 @@ export class Detector {
           metrics.insertSeconds.observe({ outcome: 'failed' }, Number(process.hrtime.bigint() - t0) / 1e9);
           throw err;
         }
-      }, last, wanted);
-      if (!written) return false;
+      }, last);
+      if (!written) return readAgain();
     }
     const storedAt = Date.now();
     const lastOffset = batch.lastOffset();
@@ -612,7 +562,7 @@ export class Detector {
     // 3. Only now: commit. A batch whose partition went to another member is not committed;
     // the new owner reads it again and the store keeps it once. A failed commit is retried
     // here rather than by reading, judging and writing the batch again.
-    if (!wanted()) return false;
+    if (!this.owns(last)) return false;
     const next = (BigInt(lastOffset) + 1n).toString();
     const commit = await this.retrying('commit', async () => {
       try {
@@ -620,8 +570,8 @@ export class Detector {
       } catch (err) {
         throw brokerError(`committing ${batch.topic}/${batch.partition}@${next}`, err);
       }
-    }, last, wanted);
-    if (!commit) return false;
+    }, last);
+    if (!commit) return readAgain();
     const committedAt = Date.now();
 
     for (const { payload: { batch: b }, judged, rejected, times } of group) {
@@ -647,16 +597,16 @@ export class Detector {
 
   /**
    * Runs `fn` until it succeeds, waiting 200 ms, 400 ms, … up to retryMaxMs between attempts
-   * and heartbeating meanwhile. Gives up (false, nothing committed) when the batch is not
-   * `wanted` any more (its partition taken away, its writer given up) or the detector stops — at once, even with `fn` still running (a write to a
+   * and heartbeating meanwhile. Gives up (false, nothing committed) when the partition is
+   * taken away or the detector stops — at once, even with `fn` still running (a write to a
    * store that does not answer is abandoned, not awaited). A non-retryable error fails the
    * detector after a few tries.
    */
-  private async retrying(what: 'write' | 'produce' | 'commit', fn: () => Promise<void>, payload: EachBatchPayload, wanted: () => boolean): Promise<boolean> {
+  private async retrying(what: 'write' | 'produce' | 'commit', fn: () => Promise<void>, payload: EachBatchPayload): Promise<boolean> {
     let delay = this.settings.retryInitialMs;
     let refused = 0;
     for (let attempt = 1; ; attempt++) {
-      if (!wanted()) return false;
+      if (!this.owns(payload)) return false;
       try {
         const outcome = await untilAborted(fn(), this.abort.signal);
         if (outcome === ABORTED) {
@@ -683,7 +633,7 @@ export class Detector {
       }
       const until = Date.now() + delay;
       while (Date.now() < until) {
-        if (!wanted()) return false;
+        if (!this.owns(payload)) return false;
         await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
         await payload.heartbeat().catch(() => undefined);
       }
@@ -692,35 +642,20 @@ export class Detector {
   }
 }
 
-/** A batch queued on its partition's writer: being judged and alerted until `ready` settles. */
-interface Taken {
+/** A batch judged and alerted, waiting for its partition's writer. */
+interface HandedOver {
   payload: EachBatchPayload;
-  /** Still this writer's and this member's: false once either gave it up. */
-  wanted: () => boolean;
-  /** Judged and alerted (null: given up); settles `outcome`. Never rejects. */
-  ready: Promise<Raised | null>;
-  /** undefined while it is judged or alerted. */
-  outcome: Raised | null | undefined;
-}
-
-/** A batch judged and alerted, waiting for its write and commit. */
-interface Raised {
-  payload: EachBatchPayload;
-  wanted: () => boolean;
   judged: JudgedBatch;
   /** Its records sent to the dead-letter topic. */
   rejected: number;
   times: { fetchedAt: number; judgedAt: number; raisedAt: number };
 }
 
-/** One partition's batches in offset order: queued, records not yet committed, the loop writing them. */
+/** One partition's write-behind: batches queued, records not yet committed, the loop writing them. */
 interface PartitionWriter {
-  queue: Taken[];
-  /** Records queued (being judged, alerted or written) and not yet committed. */
+  queue: HandedOver[];
   unwritten: number;
   flushing: Promise<void> | null;
-  /** Woken when a group is committed or the writer is given up (the partition's pause waits on it). */
-  progressed: Array<() => void>;
 }
 
 const ABORTED: unique symbol = Symbol('aborted');

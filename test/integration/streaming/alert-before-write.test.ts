@@ -5,11 +5,18 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvroCodec } from '../../../services/avro/index.js';
+import type { GatewayRequest } from '../../../services/core/types.js';
 import { StreamProducer, createKafkaClient, topicNames } from '../../../services/kafka/index.js';
 import { silentLogger } from '../../../services/observability/index.js';
 import type { DisclosureStore } from '../../../services/store/index.js';
 import { withAdmin } from '../support/servers.js';
-import { INCIDENT, cliOk, dropDatabase, leak, startDetector, stopDetector, streamEnv, type StreamEnv } from './harness.js';
+import { INCIDENT, cliOk, dropDatabase, startDetector, stopDetector, streamEnv, type StreamEnv } from './harness.js';
+
+function leak(site: string, n: number): GatewayRequest {
+  // One subscriber: the same key, so the same partition, behind one another.
+  const msisdn = '447700900123';
+  return { ts: Date.parse('2012-01-10T10:00:00Z') + n, requestKey: `gw-t:${site}`, gatewayId: 'gw-t', requestId: site, msisdn, bearer: '3g', clientIp: '10.0.0.1', method: 'GET', scheme: 'http', host: `www.${site}`, port: 80, path: '/', query: '', headers: [['host', `www.${site}`], ['x-up-calling-line-id', msisdn]], status: 200, bytes: 1 };
+}
 
 async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -110,7 +110,6 @@ import { openClickHouseStore } from '../../../services/store/clickhouse/index.js
 import { topicNames } from '../../../services/kafka/index.js';
 import type { DisclosureStore } from '../../../services/store/index.js';
 import type { PrivacyKeys } from '../../../services/core/privacy/index.js';
-import type { GatewayRequest } from '../../../services/core/types.js';
 
 export const KEYS: PrivacyKeys = Object.freeze({ hashKey: Buffer.from(HASH_KEY, 'hex'), encKey: Buffer.from(ENC_KEY, 'hex') });
 
@@ -158,11 +157,4 @@ export async function waitFor(what: string | (() => string), probe: () => boolea
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** A request that discloses the number to `site` (a violation of the incident registry), its time `n` ms into 2012-01-10T10:00Z. */
-export function leak(site: string, n: number): GatewayRequest {
-  // One subscriber: the same key, so the same partition, behind one another.
-  const msisdn = '447700900123';
-  return { ts: Date.parse('2012-01-10T10:00:00Z') + n, requestKey: `gw-t:${site}`, gatewayId: 'gw-t', requestId: site, msisdn, bearer: '3g', clientIp: '10.0.0.1', method: 'GET', scheme: 'http', host: `www.${site}`, port: 80, path: '/', query: '', headers: [['host', `www.${site}`], ['x-up-calling-line-id', msisdn]], status: 200, bytes: 1 };
 }
