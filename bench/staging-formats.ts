@@ -10,17 +10,7 @@ import { DISCLOSURE_COLUMNS } from '../services/store/columns.js';
 import { encodeStaging } from '../services/store/duckdb/staging-format.js';
 import { CREATE_STAGING, stageFromNdjson } from '../services/store/duckdb/schema.js';
 import type { StoredDisclosure } from '../services/store/types.js';
-
-const BATCH = 16_384;
-
-function cpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-function csvField(v: string | null): string {
-  return v === null ? '' : `"${v.replaceAll('"', '""')}"`;
-}
+import { BATCH, cpuUs, storedDisclosures } from './stored-batches.js';
 
 function q(v: string): string {
   return v.indexOf('"') === -1 ? v : v.replaceAll('"', '""');
@@ -32,43 +22,17 @@ const csvRow = new Function('q', `return function (d) { return ${DISCLOSURE_COLU
   return col.nullable ? `(${v} === null ? '' : '"' + q(${v}) + '"')` : `'"' + q(${v}) + '"'`;
 }).join(` + ',' + `)}; }`)(q) as (d: StoredDisclosure) => string;
 
-function encodeCsvCompiled(rows: readonly StoredDisclosure[]): string {
+function encodeCsv(rows: readonly StoredDisclosure[]): string {
   const lines = new Array<string>(rows.length);
   for (let i = 0; i < rows.length; i++) lines[i] = csvRow(rows[i]!);
   return lines.join('\n') + '\n';
 }
 
-function encodeCsv(rows: readonly StoredDisclosure[]): string {
-  const lines = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const d = rows[i]! as unknown as Record<string, unknown>;
-    let line = '';
-    for (let c = 0; c < DISCLOSURE_COLUMNS.length; c++) {
-      const col = DISCLOSURE_COLUMNS[c]!;
-      const v = d[col.field];
-      const s = col.kind === 'text[]' ? csvField(JSON.stringify(v)) : col.kind === 'time' || col.kind === 'int32' ? (v === null ? '' : String(v)) : csvField(v as string | null);
-      line += c === 0 ? s : ',' + s;
-    }
-    lines[i] = line;
-  }
-  return lines.join('\n') + '\n';
-}
-
 async function main(): Promise<void> {
   const source = process.argv[2]!;
+  const rows = await storedDisclosures(source, BATCH * 2);
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
-  await c.run(`ATTACH '${source}' AS src (READ_ONLY)`);
-  const reader = await c.runAndReadAll(`SELECT * FROM src.disclosures ORDER BY ts_ms LIMIT ${BATCH * 2}`);
-  const rows: StoredDisclosure[] = reader.getRowObjectsJS().map((r) => {
-    const d: Record<string, unknown> = {};
-    for (const col of DISCLOSURE_COLUMNS) {
-      const v = r[col.name];
-      d[col.field] = col.kind === 'time' ? Number(v) : v;
-    }
-    return d as unknown as StoredDisclosure;
-  });
-  await c.run('DETACH src');
   await c.run(CREATE_STAGING);
   const dir = mkdtempSync(join(tmpdir(), 'staging-formats-'));
   const batches = [rows.slice(0, BATCH), rows.slice(BATCH, 2 * BATCH)];
@@ -89,7 +53,7 @@ async function main(): Promise<void> {
     },
     'csv + read_csv': async (b) => {
       const t0 = cpuUs();
-      const text = encodeCsvCompiled(b);
+      const text = encodeCsv(b);
       const t1 = cpuUs();
       writeFileSync(join(dir, 'b.csv'), text);
       const t2 = cpuUs();

@@ -5,33 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { DISCLOSURE_COLUMNS } from '../services/store/columns.js';
+import { DuckDBConnection } from '@duckdb/node-api';
 import { encodeStaging } from '../services/store/duckdb/staging-format.js';
 import { openDuckDbStore } from '../services/store/duckdb/store.js';
-import type { StoredDisclosure } from '../services/store/types.js';
-
-const BATCH = 16_384;
-
-function cpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
+import { BATCH, cpuUs, storedDisclosures } from './stored-batches.js';
 
 async function main(): Promise<void> {
   const source = process.argv[2]!;
   const batches = Number(process.argv[3] ?? 8);
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  await c.run(`ATTACH '${source}' AS src (READ_ONLY)`);
-  const reader = await c.runAndReadAll(`SELECT * FROM src.disclosures ORDER BY ts_ms LIMIT ${BATCH * batches}`);
-  const rows: StoredDisclosure[] = reader.getRowObjectsJS().map((r) => {
-    const d: Record<string, unknown> = {};
-    for (const col of DISCLOSURE_COLUMNS) d[col.field] = col.kind === 'time' ? Number(r[col.name]) : r[col.name];
-    return d as unknown as StoredDisclosure;
-  });
-  c.closeSync();
-  db.closeSync();
+  const rows = await storedDisclosures(source, BATCH * batches);
   const encoded = Array.from({ length: batches }, (_, i) => encodeStaging(rows.slice(i * BATCH, (i + 1) * BATCH)));
   const dir = mkdtempSync(join(tmpdir(), 'store-write-'));
   const store = await openDuckDbStore(join(dir, 'store.db'));
