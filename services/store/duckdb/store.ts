@@ -856,7 +856,7 @@ export class DuckDbStore implements ScanWriter {
       this.refuseReadOnly('beginScan');
       await this.connection.run(`UPDATE scans SET outcome = 'interrupted' WHERE outcome = 'running'`);
       // Writing the who-saw layout batch by batch (recipients, narrow rows, 32 partition inserts
-      // and their ART indexes) cost about half of the store's write; filled once from a first
+      // and their ART indexes) cost about a third of the store's write; filled once from a first
       // scan's rows it costs a fraction of that (docs/benchmarks.md, "Embedded scan", fifth
       // session). Until then the store is marked as one written before the layout: who-saw
       // reads `disclosures` (here and in readers), and a scan killed before finishScan has its
