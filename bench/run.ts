@@ -87,11 +87,21 @@ const SECTIONS: Section[] = [
         const d = await benchDuckDbBaseline(mix.ndjson, mix.registry, mix.window);
         if (duck === null || d.seconds < duck.seconds) duck = d;
       }
+      out[`ndjson ${fmt(ndjson!.bytes / 2 ** 30, 2)} GiB, ${fmt(ndjson!.lines)} lines, ${fmt(ndjson!.disclosures)} disclosures — scan, both cores`] = line(ndjson!);
+      if (process.env.BENCH_SCAN_PAIR === '1') {
+        // Only the NDJSON scan against the query (for before/after pairs while working on the scan).
+        const same = duck!.report !== null && JSON.stringify(duck!.report, null, 2) + '\n' === ndjson!.report;
+        out['ndjson — DuckDB, one exact query (2 threads)'] = `${fmt(duck!.linesPerSec)} lines/s, ${fmt(duck!.cpuSeconds, 1)} CPU-s; its report ${same ? 'equals' : 'DIFFERS FROM'} leakscope's`;
+        out['ratio leakscope / DuckDB, wall (both cores)'] = same ? fmt(ndjson!.mbPerSec / duck!.mbPerSec, 2) : 'none: the answers differ';
+        out['CPU per line, scan / DuckDB'] = `${fmt(1e6 * ndjson!.cpuSeconds / ndjson!.lines, 1)} / ${fmt(1e6 * duck!.cpuSeconds / ndjson!.lines, 1)} µs`;
+        out['load average (1, 5, 15 min) at start / end'] = `${loadAtStart} / ${loadavg().map((l) => fmt(l, 2)).join(', ')}`;
+        if (!same) process.exitCode = 1;
+        return out;
+      }
       const w3c = await benchScan(mix.w3c, mix.registry, { reportWindow: mix.window });
       const one = await benchScan(mix.ndjson, mix.registry, { workers: 0 });
       const floor = await benchFloor(mix.ndjson, true);
       const w3cFloor = await benchFloor(mix.w3c, false);
-      out[`ndjson ${fmt(ndjson!.bytes / 2 ** 30, 2)} GiB, ${fmt(ndjson!.lines)} lines, ${fmt(ndjson!.disclosures)} disclosures — scan, both cores`] = line(ndjson!);
       out['ndjson — scan, one thread (--workers 0)'] = line(one);
       out[`w3c ${fmt(w3c.bytes / 2 ** 30, 2)} GiB (the same requests) — scan, both cores`] = line(w3c);
       const w3cShare = (w3c.requests / w3c.elapsedMs) / (ndjson!.requests / ndjson!.elapsedMs);
