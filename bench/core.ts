@@ -83,3 +83,60 @@ export function benchCore(count = 2_000_000, poolSize = 200_000): CoreBenchResul
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   return { requests: count, disclosures, seconds, requestsPerSec: count / seconds, requestsPerCpuSec: count / cpuSeconds };
 }
+
+/** CPU per request of detect() and of protection, over one pass of a log file (a scan worker's order). */
+export interface DetectMixRound {
+  requests: number;
+  disclosures: number;
+  /** Microseconds of process CPU per request (of all requests), detect() alone. */
+  detectUs: number;
+  /** Microseconds of process CPU per request (of all requests), Protector.toStored of the disclosures. */
+  protectUs: number;
+}
+
+function cpuMicros(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+}
+
+/**
+ * detect() then protection over `file` as a scan worker runs them: read batches of freshly
+ * parsed requests (parsing not timed), each batch judged, then its disclosures protected.
+ * Every round re-reads the file, so its strings are fresh as in a scan, while the memos
+ * (numbers, hosts, sites, subscribers) stay warm from the rounds before: round 1 is a scan's
+ * cold start, later ones its steady state. `onStored` sees every stored disclosure (A/B checks).
+ */
+export async function benchDetectMix(
+  file: string, registryFile: string, keys: { hashKey: Buffer; encKey: Buffer }, rounds: number,
+  onStored?: (stored: import('../services/store/types.js').StoredDisclosure) => void,
+): Promise<DetectMixRound[]> {
+  const { readLogs, readRegistryFile } = await import('../services/files/index.js');
+  const { Protector } = await import('../services/store/index.js');
+  const snapshot = buildSnapshot(await readRegistryFile(registryFile));
+  const protector = new Protector(keys);
+  const out: DetectMixRound[] = [];
+  for (let round = 0; round < rounds; round++) {
+    let requests = 0;
+    let disclosures = 0;
+    let detectUs = 0;
+    let protectUs = 0;
+    for await (const batch of readLogs([file], { format: 'ndjson', batchLines: 512 })) {
+      const found = [];
+      const t0 = cpuMicros();
+      for (const r of batch.requests) {
+        const d = detect(r, snapshot);
+        if (d !== null) found.push(d);
+      }
+      const t1 = cpuMicros();
+      const stored = found.map((d) => protector.toStored(d));
+      const t2 = cpuMicros();
+      detectUs += t1 - t0;
+      protectUs += t2 - t1;
+      requests += batch.requests.length;
+      disclosures += found.length;
+      if (onStored && round === 0) for (const s of stored) onStored(s);
+    }
+    out.push({ requests, disclosures, detectUs: detectUs / requests, protectUs: protectUs / requests });
+  }
+  return out;
+}
