@@ -4,6 +4,7 @@
 import { detect } from '../services/core/detect/index.js';
 import { buildSnapshot, parseRegistry } from '../services/core/registry/index.js';
 import type { GatewayRequest } from '../services/core/types.js';
+import { cpuMicros } from './cpu.js';
 
 export interface CoreBenchResult {
   requests: number;
@@ -92,11 +93,6 @@ export interface DetectMixRound {
   detectUs: number;
   /** Microseconds of process CPU per request (of all requests), Protector.toStored of the disclosures. */
   protectUs: number;
-}
-
-function cpuMicros(): number {
-  const c = process.cpuUsage();
-  return c.user + c.system;
 }
 
 /**

@@ -20,6 +20,7 @@ import { BUILTIN_IDENTITY_HEADERS } from '../services/core/registry/index.js';
 import { buildReport, type ReportJson } from '../services/store/answers.js';
 import type { SiteAggregate } from '../services/store/types.js';
 import type { Verdict } from '../services/core/types.js';
+import { cpuMicros } from './cpu.js';
 
 export interface BaselineResult {
   seconds: number;
@@ -119,8 +120,7 @@ function exactQuery(file: string, window: { from: number; to: number }): string 
 }
 
 function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+  return cpuMicros() / 1e6;
 }
 
 /** Runs the exact query over `ndjsonFile` with the registry at `registryPath`; returns its report and its time. */

@@ -10,7 +10,8 @@ import { DISCLOSURE_COLUMNS } from '../services/store/columns.js';
 import { encodeStaging } from '../services/store/duckdb/staging-format.js';
 import { CREATE_STAGING, stageFromNdjson } from '../services/store/duckdb/schema.js';
 import type { StoredDisclosure } from '../services/store/types.js';
-import { BATCH, cpuUs, storedDisclosures } from './stored-batches.js';
+import { cpuMicros } from './cpu.js';
+import { BATCH, storedDisclosures } from './stored-batches.js';
 
 function q(v: string): string {
   return v.indexOf('"') === -1 ? v : v.replaceAll('"', '""');
@@ -43,26 +44,26 @@ async function main(): Promise<void> {
 
   const ways: Record<string, (b: StoredDisclosure[]) => Promise<[number, number]>> = {
     'json + read_json': async (b) => {
-      const t0 = cpuUs();
+      const t0 = cpuMicros();
       const text = encodeStaging(b).text;
-      const t1 = cpuUs();
+      const t1 = cpuMicros();
       writeFileSync(join(dir, 'b.ndjson'), text);
-      const t2 = cpuUs();
+      const t2 = cpuMicros();
       await c.run(stageFromNdjson(join(dir, 'b.ndjson')));
-      return [t1 - t0, cpuUs() - t2];
+      return [t1 - t0, cpuMicros() - t2];
     },
     'csv + read_csv': async (b) => {
-      const t0 = cpuUs();
+      const t0 = cpuMicros();
       const text = encodeCsv(b);
-      const t1 = cpuUs();
+      const t1 = cpuMicros();
       writeFileSync(join(dir, 'b.csv'), text);
-      const t2 = cpuUs();
+      const t2 = cpuMicros();
       await c.run(`INSERT INTO temp.staging SELECT ${selectCsv} FROM read_csv('${join(dir, 'b.csv')}', columns = {${csvColumns}}, header = false,
         delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, auto_detect = false, strict_mode = true)`);
-      return [t1 - t0, cpuUs() - t2];
+      return [t1 - t0, cpuMicros() - t2];
     },
     appender: async (b) => {
-      const t0 = cpuUs();
+      const t0 = cpuMicros();
       const a = await c.createAppender('staging', null, 'temp');
       for (const d0 of b) {
         const d = d0 as unknown as Record<string, unknown>;
@@ -76,13 +77,13 @@ async function main(): Promise<void> {
         }
         a.endRow();
       }
-      const t1 = cpuUs();
+      const t1 = cpuMicros();
       a.flushSync();
       a.closeSync();
-      return [t1 - t0, cpuUs() - t1];
+      return [t1 - t0, cpuMicros() - t1];
     },
     'data chunk': async (b) => {
-      const t0 = cpuUs();
+      const t0 = cpuMicros();
       const a = await c.createAppender('staging', null, 'temp');
       for (let at = 0; at < b.length; at += 2048) {
         const part = b.slice(at, at + 2048);
@@ -94,10 +95,10 @@ async function main(): Promise<void> {
         chunk.setColumns(columns);
         a.appendDataChunk(chunk);
       }
-      const t1 = cpuUs();
+      const t1 = cpuMicros();
       a.flushSync();
       a.closeSync();
-      return [t1 - t0, cpuUs() - t1];
+      return [t1 - t0, cpuMicros() - t1];
     },
   };
   for (let round = 0; round < 3; round++) {

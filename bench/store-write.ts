@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
 import { encodeStaging } from '../services/store/duckdb/staging-format.js';
 import { openDuckDbStore } from '../services/store/duckdb/store.js';
-import { BATCH, cpuUs, storedDisclosures } from './stored-batches.js';
+import { cpuMicros } from './cpu.js';
+import { BATCH, storedDisclosures } from './stored-batches.js';
 
 async function main(): Promise<void> {
   const source = process.argv[2]!;
@@ -21,15 +22,15 @@ async function main(): Promise<void> {
   const byStatement = new Map<string, number>();
   const original = DuckDBConnection.prototype.run;
   DuckDBConnection.prototype.run = async function (this: DuckDBConnection, sql: string, ...rest: unknown[]) {
-    const t = cpuUs();
+    const t = cpuMicros();
     try {
       return await (original as (...a: unknown[]) => ReturnType<typeof original>).call(this, sql, ...rest);
     } finally {
       const key = sql.replace(/\s+/g, ' ').slice(0, 48).replace(/who_saw_\d\d/g, 'who_saw_NN').replace(/subscriber_hash [<>=]+ '..'.*/, '');
-      byStatement.set(key, (byStatement.get(key) ?? 0) + cpuUs() - t);
+      byStatement.set(key, (byStatement.get(key) ?? 0) + cpuMicros() - t);
     }
   } as typeof original;
-  const t0 = cpuUs();
+  const t0 = cpuMicros();
   // As a scan writes: between beginScan and finishScan (which builds what beginScan deferred).
   const scanId = await store.beginScan(['bench'], Date.now());
   let n = 0;
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     n += b.rows;
   }
   await store.finishScan(scanId, Date.now(), 'done', { lines: n, requests: n, disclosures: n, violations: 0, rejected: 0 });
-  const total = cpuUs() - t0;
+  const total = cpuMicros() - t0;
   DuckDBConnection.prototype.run = original;
   await store.close();
   rmSync(dir, { recursive: true, force: true });

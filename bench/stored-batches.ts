@@ -1,17 +1,11 @@
 // What the store micro-benchmarks (staging-formats.ts, store-write.ts) share: the disclosures a
-// scan stored, read back from its store file in time order, and the process CPU they measure by.
+// scan stored, read back from its store file in time order.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DISCLOSURE_COLUMNS } from '../services/store/columns.js';
 import type { StoredDisclosure } from '../services/store/types.js';
 
 /** Rows per batch, as a scan writes them. */
 export const BATCH = 16_384;
-
-/** Process CPU (user + system, every thread: DuckDB's included), in microseconds. */
-export function cpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
 
 /** The first `limit` disclosures of the store at `path`, by time, as the store's writer takes them. */
 export async function storedDisclosures(path: string, limit: number): Promise<StoredDisclosure[]> {

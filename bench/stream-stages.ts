@@ -14,6 +14,7 @@ import { StreamProducer, createKafkaClient } from '../services/kafka/index.js';
 import { silentLogger } from '../services/observability/index.js';
 import { SHIP_BATCH_LINES } from '../services/shipper/index.js';
 import { encodedShipBatches } from '../services/shipper/read-thread.js';
+import { cpuMicros } from './cpu.js';
 import { openClickHouseStore } from '../services/store/clickhouse/index.js';
 import { disclosureRow } from '../services/store/clickhouse/rows.js';
 import { Protector, type StoredDisclosure } from '../services/store/index.js';
@@ -26,15 +27,10 @@ export interface StageCpu {
   detect: { decode: number; decodeAvsc: number; detect: number; protect: number; encodeRows: number; write: number };
 }
 
-function cpuNow(): number {
-  const c = process.cpuUsage();
-  return c.user + c.system;
-}
-
 async function cpuOf(fn: () => unknown): Promise<number> {
-  const t = cpuNow();
+  const t = cpuMicros();
   await fn();
-  return cpuNow() - t;
+  return cpuMicros() - t;
 }
 
 /** A full collection when the process runs with --expose-gc (npm run bench does), else nothing. */
